@@ -1,0 +1,189 @@
+/* One leak check: lock the runtime, stop the world from inside a
+ * dl_iterate_phdr callback (so ld.so's lock is ours and no thread is stopped
+ * while holding it, the trick LeakSanitizer uses), collect roots, mark,
+ * classify, aggregate leaks by allocation stack, resume. Symbolization and
+ * suppressions run after the world is resumed. */
+#define _GNU_SOURCE
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "mark.h"
+
+int rc_world_stopped;
+
+struct check_ctx {
+  struct rc_result *res;
+  struct rc_mark mark;
+  struct rc_vec maps;
+  int mode;
+  int done, err;
+  /* leak groups by (stack, kind): open addressing in an mmap'd table */
+  struct rc_leak_group *tab;
+  size_t tab_cap;
+};
+
+static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+{
+  (void)what;
+  (void)thread;
+  struct check_ctx *c = ctx;
+  if (kind == RC_ROOT_GLOBAL && !rc_opt.scan_globals) return;
+  if ((kind == RC_ROOT_STACK || kind == RC_ROOT_REGISTER) && !rc_opt.scan_stacks) return;
+  if (kind == RC_ROOT_TLS && !rc_opt.scan_tls) return;
+  c->res->roots++;
+  rc_mark_range(&c->mark, lo, hi);
+}
+
+static struct rc_leak_group *group_of(struct check_ctx *c, uint32_t stack, int kind)
+{
+  uint64_t key = ((uint64_t)stack << 1) | (unsigned)kind;
+  size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull) & (c->tab_cap - 1);
+  for (;; i = (i + 1) & (c->tab_cap - 1)) {
+    struct rc_leak_group *g = &c->tab[i];
+    if (!g->blocks) {
+      g->stack = stack;
+      g->kind = kind;
+      return g;
+    }
+    if (g->stack == stack && g->kind == kind) return g;
+  }
+}
+
+static void collect(struct check_ctx *c)
+{
+  struct rc_mark *m = &c->mark;
+  struct rc_result *r = c->res;
+  /* At most one group per live block and kind: size the table generously. */
+  size_t leaked = 0;
+  for (uint32_t i = 1; i < m->nslots; i++) {
+    struct rc_hdr *h = rc_mark_live(i);
+    if (!h) continue;
+    uint64_t sz = rc_hdr_size(h);
+    if (rc_mark_is_marked(m, i)) {
+      if (rc_hdr_flags(h) & RC_F_IGNORED) {
+        r->ignored_blocks++;
+        r->ignored_bytes += sz;
+      } else {
+        r->reachable_blocks++;
+        r->reachable_bytes += sz;
+      }
+      continue;
+    }
+    leaked++;
+  }
+  size_t cap = 64;
+  while (cap < leaked * 2 + 16) cap *= 2;
+  c->tab = rc_mmap(cap * sizeof *c->tab);
+  c->tab_cap = c->tab ? cap : 0;
+  for (uint32_t i = 1; i < m->nslots && c->tab; i++) {
+    struct rc_hdr *h = rc_mark_live(i);
+    if (!h || rc_mark_is_marked(m, i)) continue;
+    int kind = rc_mark_is_indirect(m, i) ? 1 : 0;
+    uint64_t sz = rc_hdr_size(h);
+    bool seen = rc_hdr_flags(h) & RC_F_REPORTED;
+    if (kind) {
+      r->indirect_blocks++;
+      r->indirect_bytes += sz;
+    } else {
+      r->direct_blocks++;
+      r->direct_bytes += sz;
+    }
+    if ((c->mode & RC_CHECK_ONLY_NEW) && seen) continue;
+    struct rc_leak_group *g = group_of(c, h->stack, kind);
+    g->blocks++;
+    g->bytes += sz;
+    g->is_new = !seen;
+    if (c->mode & RC_CHECK_ONLY_NEW) rc_heap_set_flag(h, RC_F_REPORTED, true);
+  }
+}
+
+static int check_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+  (void)info;
+  (void)size;
+  struct check_ctx *c = arg;
+  if (c->done++) return 1;
+  struct rc_result *r = c->res;
+  double t0 = rc_now_ms();
+  rc_depot_lock();
+  rc_heap_lock_all();
+  rc_threads_lock();
+  __atomic_store_n(&rc_world_stopped, 1, __ATOMIC_RELEASE);
+  int n = rc_world_stop();
+  r->threads = n < 0 ? 1 : (uint32_t)n + 1;
+  double t1 = rc_now_ms();
+  r->ms_stop = t1 - t0;
+  if (rc_maps_read(&c->maps) || rc_mark_init(&c->mark)) {
+    c->err = 1;
+  } else {
+    rc_globals_roots(&c->maps, root_cb, c);
+    rc_threads_roots(&c->maps, root_cb, c);
+    /* Blocks that are roots themselves: ld.so's own allocations and blocks
+     * the program asked us to ignore. */
+    for (uint32_t i = 1; i < c->mark.nslots; i++) {
+      struct rc_hdr *h = rc_mark_live(i);
+      if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(&c->mark, h);
+    }
+    rc_mark_classify(&c->mark);
+    collect(c);
+    rc_mark_free(&c->mark);
+    rc_vec_free(&c->maps);
+  }
+  r->ms_mark = rc_now_ms() - t1;
+  rc_world_start();
+  __atomic_store_n(&rc_world_stopped, 0, __ATOMIC_RELEASE);
+  rc_threads_unlock();
+  rc_heap_unlock_all();
+  rc_depot_unlock();
+  return 1;
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+  const struct rc_leak_group *x = a, *y = b;
+  if (x->kind != y->kind) return x->kind - y->kind;
+  if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+  if (x->blocks != y->blocks) return x->blocks < y->blocks ? 1 : -1;
+  return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+int rc_check(struct rc_result *res, int mode)
+{
+  memset(res, 0, sizeof *res);
+  rc_vec_init(&res->groups, sizeof(struct rc_leak_group));
+  rc_in_runtime++;
+  double t0 = rc_now_ms();
+  struct check_ctx c;
+  memset(&c, 0, sizeof c);
+  c.res = res;
+  c.mode = mode;
+  dl_iterate_phdr(check_cb, &c);
+  for (size_t i = 0; i < c.tab_cap; i++) {
+    if (!c.tab[i].blocks) continue;
+    struct rc_leak_group *g = rc_vec_push(&res->groups);
+    if (g) *g = c.tab[i];
+  }
+  rc_munmap(c.tab, c.tab_cap * sizeof *c.tab);
+  struct rc_leak_group *g = (struct rc_leak_group *)res->groups.data;
+  for (size_t i = 0; i < res->groups.len; i++) {
+    g[i].suppressed_by = rc_suppress_match(g[i].stack);
+    g[i].suppressed = g[i].suppressed_by != NULL;
+    if (!g[i].suppressed) continue;
+    res->suppressed_blocks += g[i].blocks;
+    res->suppressed_bytes += g[i].bytes;
+    if (g[i].kind) {
+      res->indirect_blocks -= g[i].blocks;
+      res->indirect_bytes -= g[i].bytes;
+    } else {
+      res->direct_blocks -= g[i].blocks;
+      res->direct_bytes -= g[i].bytes;
+    }
+  }
+  if (res->groups.len) qsort(g, res->groups.len, sizeof *g, by_bytes);
+  res->ms_total = rc_now_ms() - t0;
+  rc_in_runtime--;
+  return c.err ? -1 : 0;
+}
+
+void rc_result_free(struct rc_result *res) { rc_vec_free(&res->groups); }

@@ -1,0 +1,121 @@
+/* Stack depot: allocation stacks captured with libunwind, deduplicated by a
+ * lock-free hash table (insert under a lock). Ids are small and stable, so a
+ * block header holds a 32-bit id instead of a stack. */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <string.h>
+#include "rc.h"
+
+#define NBUCKETS (1u << 20)
+#define MAX_IDS (1u << 24)
+
+static uint32_t *buckets;            /* hash -> first id */
+static struct rc_stack **by_id;      /* id -> stack */
+static uint32_t nids = 1;            /* id 0: no stack */
+static int depot_lock_word;
+static char *chunk;
+static size_t chunk_left;
+
+void rc_depot_lock(void)
+{
+  while (__atomic_exchange_n(&depot_lock_word, 1, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(&depot_lock_word, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+}
+void rc_depot_unlock(void) { __atomic_store_n(&depot_lock_word, 0, __ATOMIC_RELEASE); }
+
+/* The generation is rc_modules_generation(): stacks captured after a module
+ * was unloaded hash differently, so a new library mapped at the same address
+ * never aliases an old stack. Nothing to do here. */
+void rc_depot_new_generation(void) {}
+
+static bool depot_init(void)
+{
+  if (__atomic_load_n(&by_id, __ATOMIC_ACQUIRE)) return true;
+  rc_depot_lock();
+  if (!by_id) {
+    buckets = rc_mmap(sizeof(uint32_t) * NBUCKETS);
+    struct rc_stack **ids = rc_mmap(sizeof(void *) * MAX_IDS);
+    if (buckets && ids) __atomic_store_n(&by_id, ids, __ATOMIC_RELEASE);
+  }
+  rc_depot_unlock();
+  return by_id != NULL;
+}
+
+static uint32_t hash_pcs(const uintptr_t *pc, int n, uint32_t gen)
+{
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ gen;
+  for (int i = 0; i < n; i++) {
+    h ^= pc[i];
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return (uint32_t)h;
+}
+
+static struct rc_stack *stack_alloc_locked(int n)
+{
+  size_t need = (sizeof(struct rc_stack) + sizeof(uintptr_t) * (size_t)n + 7) & ~(size_t)7;
+  if (need > chunk_left) {
+    chunk = rc_mmap(1 << 20);
+    chunk_left = chunk ? 1 << 20 : 0;
+    if (!chunk) return NULL;
+  }
+  struct rc_stack *s = (struct rc_stack *)chunk;
+  chunk += need;
+  chunk_left -= need;
+  return s;
+}
+
+__attribute__((noinline)) uint32_t rc_depot_capture(int skip)
+{
+  void *buf[RC_MAX_FRAMES + 8];
+  int want = (int)rc_opt.stack_depth + skip + 1;
+  if (want > RC_MAX_FRAMES + 8) want = RC_MAX_FRAMES + 8;
+  int n = unw_backtrace(buf, want);
+  int first = skip + 1;   /* frame 0 is this function */
+  if (n <= first) return 0;
+  n -= first;
+  if (n > rc_opt.stack_depth) n = (int)rc_opt.stack_depth;
+  const uintptr_t *pc = (const uintptr_t *)(buf + first);
+  if (!depot_init()) return 0;
+  uint32_t gen = rc_modules_generation();
+  uint32_t h = hash_pcs(pc, n, gen);
+  uint32_t b = h & (NBUCKETS - 1);
+  for (uint32_t id = __atomic_load_n(&buckets[b], __ATOMIC_ACQUIRE); id;) {
+    const struct rc_stack *s = by_id[id];
+    if (s->hash == h && s->depth == (uint32_t)n && s->gen == gen && !memcmp(s->pc, pc, sizeof(uintptr_t) * (size_t)n))
+      return id;
+    id = s->next;
+  }
+  rc_depot_lock();
+  uint32_t id = __atomic_load_n(&buckets[b], __ATOMIC_ACQUIRE);
+  for (; id; id = by_id[id]->next) {
+    const struct rc_stack *s = by_id[id];
+    if (s->hash == h && s->depth == (uint32_t)n && s->gen == gen && !memcmp(s->pc, pc, sizeof(uintptr_t) * (size_t)n))
+      break;
+  }
+  if (!id && nids < MAX_IDS) {
+    struct rc_stack *s = stack_alloc_locked(n);
+    if (s) {
+      s->hash = h;
+      s->depth = (uint32_t)n;
+      s->gen = gen;
+      s->next = buckets[b];
+      memcpy(s->pc, pc, sizeof(uintptr_t) * (size_t)n);
+      id = nids++;
+      by_id[id] = s;
+      __atomic_store_n(&buckets[b], id, __ATOMIC_RELEASE);
+    }
+  }
+  rc_depot_unlock();
+  return id;
+}
+
+const struct rc_stack *rc_depot_get(uint32_t id)
+{
+  if (!id || !by_id || id >= __atomic_load_n(&nids, __ATOMIC_ACQUIRE)) return NULL;
+  return by_id[id];
+}
+
+uint32_t rc_depot_count(void) { return nids - 1; }

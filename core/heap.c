@@ -1,0 +1,435 @@
+/* The tracked heap: malloc and friends served from Boehm GC uncollectable
+ * objects, each with a 16-byte header, a slot in a table for enumeration and
+ * a per-thread cache of freed blocks in front of Boehm's global lock
+ * (see ../shared/BOEHM.md for the measurements behind each choice). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#define GC_THREADS 1
+#define GC_NO_THREAD_REDIRECTS 1
+#include <gc/gc.h>
+#include "rc.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define NCLS 129                  /* cached classes: 16-byte granules up to 2 KiB */
+#define SLOT_RESERVE (1u << 27)   /* max live blocks: 128M */
+#define TSLOTS 256                /* per-thread free-slot stack */
+
+struct rc_hdr **rc_slots;
+uint32_t rc_slot_hwm = 1;  /* slot 0 means "none" */
+uintptr_t rc_heap_lo = UINTPTR_MAX, rc_heap_hi;
+RC_TLS int rc_in_runtime;
+RC_TLS int rc_disabled;
+
+static int heap_state;           /* 0 none, 1 initialising, 2 ready */
+static uint32_t *free_slots;     /* global pool of released slots */
+static uint32_t free_slots_n;
+static int pool_lock;
+
+static RC_TLS void *cache_head[NCLS];
+static RC_TLS uint16_t cache_n[NCLS];
+static RC_TLS uint32_t tslots[TSLOTS];
+static RC_TLS uint32_t tslots_n;
+
+static void spin_lock(int *l)
+{
+  while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(l, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+}
+static void spin_unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+
+/* ---- bootstrap arena: allocations made while GC_init runs (about 9, 35 KB)
+ * and by the checker while the world is stopped. Never freed, never scanned. */
+static char arena[1 << 20] __attribute__((aligned(16)));
+static size_t arena_used;
+static int arena_lock;
+
+static bool in_arena(const void *p) { return (const char *)p >= arena && (const char *)p < arena + sizeof arena; }
+
+static void *arena_alloc(size_t n, size_t align)
+{
+  if (align < 16) align = 16;
+  spin_lock(&arena_lock);
+  size_t off = (arena_used + 16 + align - 1) & ~(align - 1);
+  void *r = NULL;
+  if (off + n <= sizeof arena) {
+    ((size_t *)(arena + off))[-1] = n;
+    arena_used = off + n;
+    r = arena + off;
+  }
+  spin_unlock(&arena_lock);
+  if (!r) {  /* arena exhausted: plain pages, leaked on purpose (internal only) */
+    char *m = rc_mmap(n + align + 16);
+    if (!m) return NULL;
+    r = (void *)(((uintptr_t)m + 16 + align - 1) & ~(align - 1));
+    ((size_t *)r)[-1] = n;
+  }
+  return r;
+}
+
+static void silent_warn(char *msg, GC_word arg) { (void)msg; (void)arg; }
+
+void rc_heap_init(void)
+{
+  int expect = 0;
+  if (!__atomic_compare_exchange_n(&heap_state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&heap_state, __ATOMIC_ACQUIRE) != 2) __builtin_ia32_pause();
+    return;
+  }
+  rc_in_runtime++;
+  rc_slots = rc_mmap(sizeof(void *) * (size_t)SLOT_RESERVE);
+  free_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
+  if (!rc_slots || !free_slots) rc_die("cannot reserve the block table");
+  /* Order from BOEHM.md: one marker (no parallel marker threads), keep
+   * Boehm's fork handlers, init, disable collection, and allow thread
+   * registration, without which Boehm takes no allocation lock at all. */
+  rc_ldso_init();
+  GC_set_markers_count(1);
+  GC_set_handle_fork(1);
+  GC_set_warn_proc(silent_warn);
+  GC_init();
+  GC_disable();
+  GC_allow_register_threads();
+  rc_in_runtime--;
+  __atomic_store_n(&heap_state, 2, __ATOMIC_RELEASE);
+}
+
+bool rc_heap_ready(void) { return __atomic_load_n(&heap_state, __ATOMIC_ACQUIRE) == 2; }
+
+/* ---- slots ---- */
+static uint32_t slot_get(void)
+{
+  if (RC_LIKELY(tslots_n)) return tslots[--tslots_n];
+  spin_lock(&pool_lock);
+  while (free_slots_n && tslots_n < TSLOTS / 2) tslots[tslots_n++] = free_slots[--free_slots_n];
+  spin_unlock(&pool_lock);
+  if (!tslots_n) {
+    uint32_t base = __atomic_fetch_add(&rc_slot_hwm, 64, __ATOMIC_RELAXED);
+    if (base + 64 >= SLOT_RESERVE) return 0;
+    for (uint32_t i = 64; i-- > 0;) tslots[tslots_n++] = base + i;
+  }
+  return tslots[--tslots_n];
+}
+
+static void slot_put(uint32_t s)
+{
+  __atomic_store_n(&rc_slots[s], NULL, __ATOMIC_RELEASE);
+  if (RC_UNLIKELY(tslots_n == TSLOTS)) {
+    spin_lock(&pool_lock);
+    while (tslots_n > TSLOTS / 2) free_slots[free_slots_n++] = tslots[--tslots_n];
+    spin_unlock(&pool_lock);
+  }
+  tslots[tslots_n++] = s;
+}
+
+/* The arena lock is not taken: the checker allocates from the arena while
+ * the world is stopped. */
+void rc_heap_lock_all(void) { spin_lock(&pool_lock); }
+void rc_heap_unlock_all(void) { spin_unlock(&pool_lock); }
+
+void rc_heap_after_fork_child(void)
+{
+  /* The forking thread's caches are intact; other threads' cached blocks are
+   * marked freed and simply stay with Boehm. Locks were held across fork. */
+  rc_heap_unlock_all();
+}
+
+static void note_bounds(uintptr_t lo, uintptr_t hi)
+{
+  uintptr_t cur = __atomic_load_n(&rc_heap_lo, __ATOMIC_RELAXED);
+  while (lo < cur && !__atomic_compare_exchange_n(&rc_heap_lo, &cur, lo, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+  cur = __atomic_load_n(&rc_heap_hi, __ATOMIC_RELAXED);
+  while (hi > cur && !__atomic_compare_exchange_n(&rc_heap_hi, &cur, hi, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
+
+/* ---- lookup ---- */
+static struct rc_hdr *valid_hdr(void *base)
+{
+  struct rc_hdr *h = base;
+  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+  if ((bits & 0xf) != RC_LIVE) return NULL;
+  uint32_t s = h->slot;
+  if (s == 0 || s >= __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED)) return NULL;
+  if (__atomic_load_n(&rc_slots[s], __ATOMIC_ACQUIRE) != h) return NULL;
+  return h;
+}
+
+struct rc_hdr *rc_block_of(uintptr_t w)
+{
+  if (w < rc_heap_lo || w >= rc_heap_hi) return NULL;
+  void *base = GC_base((void *)w);
+  if (!base) return NULL;
+  struct rc_hdr *h = valid_hdr(base);
+  if (!h || (rc_hdr_flags(h) & RC_F_INTERNAL)) return NULL;
+  uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
+  if (w < u) return NULL;
+  if (w - u < sz || (sz == 0 && w == u)) return h;
+  return NULL;
+}
+
+struct rc_hdr *rc_block_exact(const void *p)
+{
+  if (!p || in_arena(p)) return NULL;
+  void *base = GC_base((void *)p);
+  if (!base) return NULL;
+  struct rc_hdr *h = valid_hdr(base);
+  return h && rc_hdr_user(h) == p ? h : NULL;
+}
+
+/* ---- allocation ---- */
+
+
+static void *alloc_block(size_t size, size_t align, uintptr_t caller, bool *fresh)
+{
+  if (RC_UNLIKELY(size > RC_MAX_SIZE)) { errno = ENOMEM; return NULL; }
+  if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
+  unsigned flags = rc_in_runtime ? RC_F_INTERNAL : (rc_disabled ? RC_F_IGNORED : 0);
+  uint32_t stack = 0;
+  if (!flags) {
+    rc_in_runtime++;
+    stack = rc_depot_capture(2);
+    if (rc_opt.scan_libc && rc_pc_in_ldso(caller)) flags |= RC_F_LDSO;
+    rc_in_runtime--;
+  }
+  size_t eff = size ? size : 1;   /* malloc(0): keep the user pointer inside our object */
+  char *base;
+  unsigned pad16 = 1;
+  uint32_t slot = 0;
+  if (align <= 16) {
+    size_t cls = (eff + RC_HDR_SIZE + 15) >> 4;
+    if (cls < NCLS && cache_head[cls]) {
+      char *user = cache_head[cls];
+      cache_head[cls] = *(void **)user;
+      cache_n[cls]--;
+      base = user - RC_HDR_SIZE;
+      struct rc_hdr *h = (struct rc_hdr *)base;
+      h->stack = stack;
+      __atomic_store_n(&h->bits, rc_hdr_pack(size, 1, flags, RC_LIVE), __ATOMIC_RELEASE);
+      *fresh = false;
+      return user;
+    }
+    base = GC_malloc_uncollectable(cls << 4);
+  } else {
+    if (eff + align + RC_HDR_SIZE < eff) { errno = ENOMEM; return NULL; }
+    base = GC_malloc_uncollectable(eff + align + RC_HDR_SIZE);
+  }
+  if (RC_UNLIKELY(!base)) { errno = ENOMEM; return NULL; }
+  *fresh = true;
+  char *user = base + RC_HDR_SIZE;
+  if (align > 16) {
+    user = (char *)(((uintptr_t)base + RC_HDR_SIZE + align - 1) & ~(uintptr_t)(align - 1));
+    size_t pad = (size_t)(user - base);
+    pad16 = pad / 16 < 0xffff ? (unsigned)(pad / 16) : 0xffff;
+    if (pad16 == 0xffff) ((uint64_t *)base)[2] = pad;
+  }
+  slot = slot_get();
+  if (RC_UNLIKELY(!slot)) { GC_free(base); errno = ENOMEM; return NULL; }
+  struct rc_hdr *h = (struct rc_hdr *)base;
+  h->slot = slot;
+  h->stack = stack;
+  __atomic_store_n(&h->bits, rc_hdr_pack(size, pad16, flags, RC_LIVE), __ATOMIC_RELEASE);
+  note_bounds((uintptr_t)user, (uintptr_t)user + eff);
+  __atomic_store_n(&rc_slots[slot], h, __ATOMIC_RELEASE);
+  return user;
+}
+
+static void release_block(struct rc_hdr *h)
+{
+  uint64_t size = rc_hdr_size(h);
+  unsigned pad16 = rc_hdr_pad16(h);
+  __atomic_store_n(&h->bits, rc_hdr_pack(size, pad16, 0, RC_FREED), __ATOMIC_RELEASE);
+  if (pad16 == 1 && rc_opt.thread_cache > 0) {
+    size_t cls = ((size ? size : 1) + RC_HDR_SIZE + 15) >> 4;
+    if (cls < NCLS && cache_n[cls] < rc_opt.thread_cache) {
+      char *user = (char *)h + RC_HDR_SIZE;
+      *(void **)user = cache_head[cls];
+      cache_head[cls] = user;
+      cache_n[cls]++;
+      return;
+    }
+  }
+  slot_put(h->slot);
+  GC_free(h);
+}
+
+void rc_heap_thread_exit(void)
+{
+  for (int c = 0; c < NCLS; c++) {
+    while (cache_head[c]) {
+      char *user = cache_head[c];
+      cache_head[c] = *(void **)user;
+      struct rc_hdr *h = (struct rc_hdr *)(user - RC_HDR_SIZE);
+      slot_put(h->slot);
+      GC_free(h);
+    }
+    cache_n[c] = 0;
+  }
+  spin_lock(&pool_lock);
+  while (tslots_n) free_slots[free_slots_n++] = tslots[--tslots_n];
+  spin_unlock(&pool_lock);
+}
+
+/* Classify a pointer handed to free/realloc. Returns the header or NULL after
+ * reporting what is wrong with p. */
+static struct rc_hdr *checked_hdr(const void *p, const char *op)
+{
+  void *base = GC_base((void *)p);
+  if (base) {
+    struct rc_hdr *h = base;
+    if (valid_hdr(base)) {
+      if (rc_hdr_user(h) == p) return h;
+      rc_in_runtime++;
+      rc_report_bad(!strcmp(op, "free") ? "free of an interior pointer" : "realloc of an interior pointer", p, rc_depot_capture(2));
+      rc_in_runtime--;
+      return NULL;
+    }
+    unsigned st = rc_hdr_state(h);
+    if (st == RC_FREED || st == 0) {
+      rc_in_runtime++;
+      rc_report_bad(!strcmp(op, "free") ? "double free" : "realloc of freed memory", p, rc_depot_capture(2));
+      rc_in_runtime--;
+      return NULL;
+    }
+  }
+  rc_in_runtime++;
+  rc_report_bad(!strcmp(op, "free") ? "free of a pointer that was never allocated"
+                                    : "realloc of a pointer that was never allocated", p, rc_depot_capture(2));
+  rc_in_runtime--;
+  return NULL;
+}
+
+static void *do_alloc(size_t n, size_t align, uintptr_t caller)
+{
+  bool fresh;
+  if (RC_UNLIKELY(rc_in_runtime) && (!rc_heap_ready() || rc_world_stopped)) return arena_alloc(n, align);
+  return alloc_block(n, align, caller, &fresh);
+}
+
+EXPORT void *malloc(size_t n)
+{
+  return do_alloc(n, 16, (uintptr_t)__builtin_return_address(0));
+}
+
+EXPORT void free(void *p)
+{
+  if (!p || in_arena(p)) return;
+  if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
+  struct rc_hdr *h = checked_hdr(p, "free");
+  if (h) release_block(h);
+}
+
+EXPORT void *calloc(size_t n, size_t m)
+{
+  size_t t;
+  if (__builtin_mul_overflow(n, m, &t)) { errno = ENOMEM; return NULL; }
+  if (RC_UNLIKELY(rc_in_runtime) && (!rc_heap_ready() || rc_world_stopped)) return arena_alloc(t, 16);  /* never reused: zero */
+  bool fresh;
+  void *p = alloc_block(t, 16, (uintptr_t)__builtin_return_address(0), &fresh);
+  if (p && !fresh) memset(p, 0, t);
+  return p;
+}
+
+static void *do_realloc(void *p, size_t n, uintptr_t caller)
+{
+  if (!p) return do_alloc(n, 16, caller);
+  if (in_arena(p)) {
+    size_t old = ((size_t *)p)[-1];
+    void *q = do_alloc(n, 16, caller);
+    if (q) memcpy(q, p, old < n ? old : n);
+    return q;
+  }
+  if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
+  if (n == 0) {  /* glibc: realloc(p, 0) frees p and returns NULL */
+    free(p);
+    return NULL;
+  }
+  struct rc_hdr *h = checked_hdr(p, "realloc");
+  if (!h) return do_alloc(n, 16, caller);
+  size_t old = rc_hdr_size(h);
+  if (rc_hdr_pad16(h) == 1 && n <= RC_MAX_SIZE) {
+    size_t cap = GC_size(h) - RC_HDR_SIZE;
+    if (n <= cap && n >= cap / 2) {
+      unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
+      if (!rc_in_runtime) {
+        rc_in_runtime++;
+        h->stack = rc_depot_capture(2);
+        rc_in_runtime--;
+      }
+      __atomic_store_n(&h->bits, rc_hdr_pack(n, 1, flags, RC_LIVE), __ATOMIC_RELEASE);
+      note_bounds((uintptr_t)p, (uintptr_t)p + n);
+      return p;
+    }
+  }
+  void *q = do_alloc(n, 16, caller);
+  if (!q) return NULL;  /* p stays valid, as in glibc */
+  memcpy(q, p, old < n ? old : n);
+  release_block(h);
+  return q;
+}
+
+EXPORT void *realloc(void *p, size_t n) { return do_realloc(p, n, (uintptr_t)__builtin_return_address(0)); }
+
+EXPORT void *reallocarray(void *p, size_t n, size_t m)
+{
+  size_t t;
+  if (__builtin_mul_overflow(n, m, &t)) { errno = ENOMEM; return NULL; }
+  return do_realloc(p, t, (uintptr_t)__builtin_return_address(0));
+}
+
+static bool pow2(size_t a) { return a && !(a & (a - 1)); }
+
+EXPORT void *memalign(size_t align, size_t n)
+{
+  if (!pow2(align)) { errno = EINVAL; return NULL; }
+  return do_alloc(n, align, (uintptr_t)__builtin_return_address(0));
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+  if (!pow2(align)) { errno = EINVAL; return NULL; }
+  return do_alloc(n, align, (uintptr_t)__builtin_return_address(0));
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+  if (!pow2(align) || align % sizeof(void *)) return EINVAL;
+  int e = errno;
+  void *p = do_alloc(n, align, (uintptr_t)__builtin_return_address(0));
+  if (!p) { errno = e; return ENOMEM; }
+  *out = p;
+  return 0;
+}
+
+EXPORT void *valloc(size_t n)
+{
+  return do_alloc(n, (size_t)sysconf(_SC_PAGESIZE), (uintptr_t)__builtin_return_address(0));
+}
+
+EXPORT void *pvalloc(size_t n)
+{
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  size_t r = (n + pg - 1) & ~(pg - 1);
+  if (r < n) { errno = ENOMEM; return NULL; }
+  return do_alloc(r ? r : pg, pg, (uintptr_t)__builtin_return_address(0));
+}
+
+/* The requested size, not Boehm's rounded one: bytes past it are not scanned. */
+EXPORT size_t malloc_usable_size(void *p)
+{
+  if (!p) return 0;
+  if (in_arena(p)) return ((size_t *)p)[-1];
+  struct rc_hdr *h = rc_block_exact(p);
+  return h ? rc_hdr_size(h) : 0;
+}
+
+/* ---- internal helpers for the public API ---- */
+void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on)
+{
+  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+  unsigned f = rc_hdr_flags(h);
+  f = on ? (f | flag) : (f & ~flag);
+  __atomic_store_n(&h->bits, rc_hdr_pack(bits >> 24, (unsigned)(bits >> 8) & 0xffff, f, (unsigned)bits & 0xf),
+                   __ATOMIC_RELEASE);
+}

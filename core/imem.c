@@ -1,0 +1,73 @@
+/* Internal memory of the checker: mmap-backed arrays and a string pool.
+ * The checker never uses the heap it checks, so none of this is ever a root
+ * or a block, and the mark phase can grow its stack while the world is stopped. */
+#define _GNU_SOURCE
+#include <string.h>
+#include <sys/mman.h>
+#include "rc.h"
+
+void *rc_mmap(size_t bytes)
+{
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void rc_munmap(void *p, size_t bytes)
+{
+  if (p) munmap(p, bytes);
+}
+
+static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+void rc_vec_init(struct rc_vec *v, size_t elem)
+{
+  memset(v, 0, sizeof *v);
+  v->elem = elem;
+}
+
+/* Grow geometrically with mremap so a vector of 1M roots costs O(log n) syscalls.
+ * Elements may move: callers keep indices, not pointers, across pushes. */
+void *rc_vec_push(struct rc_vec *v)
+{
+  if (v->len == v->cap) {
+    size_t ncap = v->cap ? v->cap * 2 : (4096 / v->elem ? 4096 / v->elem : 1);
+    size_t old = page_round(v->cap * v->elem), nb = page_round(ncap * v->elem);
+    void *n = v->data ? mremap(v->data, old, nb, MREMAP_MAYMOVE) : rc_mmap(nb);
+    if (n == MAP_FAILED || !n) return NULL;
+    v->data = n;
+    v->cap = nb / v->elem;
+  }
+  return v->data + v->elem * v->len++;
+}
+
+void rc_vec_free(struct rc_vec *v)
+{
+  if (v->data) munmap(v->data, page_round(v->cap * v->elem));
+  v->data = NULL;
+  v->len = v->cap = 0;
+}
+
+/* Strings that live as long as the process: module paths, option values. */
+static char *pool;
+static size_t pool_left;
+static int pool_lock;
+
+char *rc_strdup_internal(const char *s)
+{
+  size_t n = strlen(s) + 1;
+  while (__atomic_exchange_n(&pool_lock, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+  if (n > pool_left) {
+    size_t sz = n > 65536 ? page_round(n) : 65536;
+    pool = rc_mmap(sz);
+    pool_left = pool ? sz : 0;
+  }
+  char *r = NULL;
+  if (pool && n <= pool_left) {
+    r = pool;
+    memcpy(r, s, n);
+    pool += n;
+    pool_left -= n;
+  }
+  __atomic_store_n(&pool_lock, 0, __ATOMIC_RELEASE);
+  return r ? r : (char *)"?";
+}

@@ -1,0 +1,84 @@
+/* Start-up and shutdown: options, thread registry, fork handlers and the
+ * at-exit check. The constructor runs early (priority 101), but the heap may
+ * already be in use: the first malloc initialises it on demand. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "rc.h"
+
+/* Weak defaults; scanners/modules.c provides the real lock. */
+__attribute__((weak)) void rc_modules_lock(void) {}
+__attribute__((weak)) void rc_modules_unlock(void) {}
+
+static void fork_prepare(void)
+{
+  rc_in_runtime++;
+  rc_modules_lock();
+  rc_depot_lock();
+  rc_heap_lock_all();
+  rc_threads_lock();
+}
+
+static void fork_parent(void)
+{
+  rc_threads_unlock();
+  rc_heap_unlock_all();
+  rc_depot_unlock();
+  rc_modules_unlock();
+  rc_in_runtime--;
+}
+
+static void fork_child(void)
+{
+  rc_threads_after_fork_child();
+  rc_heap_after_fork_child();
+  rc_depot_unlock();
+  rc_modules_unlock();
+  rc_in_runtime--;
+}
+
+/* Registered first, so it runs last among atexit handlers: after the
+ * program's own handlers and C++ static destructors, as LeakSanitizer does. */
+static void at_exit_check(void)
+{
+  if (!rc_opt.report) return;
+  struct rc_result r;
+  rc_check(&r, RC_CHECK_AT_EXIT);
+  rc_in_runtime++;
+  rc_report_text(2, &r);
+  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r);
+  rc_in_runtime--;
+  bool leaks = r.direct_blocks + r.indirect_blocks > 0;
+  rc_result_free(&r);
+  if (leaks && rc_opt.exitcode) {
+    fflush(NULL);
+    _exit((int)rc_opt.exitcode);
+  }
+}
+
+__attribute__((constructor(101))) static void rc_ctor(void)
+{
+  if (!rc_heap_ready()) rc_heap_init();
+  rc_in_runtime++;
+  char err[512];
+  if (rc_options_parse(getenv("REACHCHECK_OPTIONS"), err, sizeof err)) {
+    rc_log("%s (see REACHCHECK_OPTIONS=help=1)", err);
+    _exit(2);
+  }
+  if (rc_opt.help) {
+    rc_options_help(2);
+    _exit(0);
+  }
+  if (rc_opt.suppressions[0] && rc_suppress_load(rc_opt.suppressions, err, sizeof err)) {
+    rc_log("%s", err);
+    _exit(2);
+  }
+  rc_tls_init();
+  rc_threads_init();
+  rc_modules_refresh();
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  atexit(at_exit_check);
+  rc_in_runtime--;
+}

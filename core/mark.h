@@ -1,0 +1,22 @@
+/* Mark state of one check: bitmaps indexed by block slot. */
+#ifndef RC_MARK_H
+#define RC_MARK_H
+#include "rc.h"
+
+struct rc_mark {
+  uint32_t nslots;
+  size_t bytes;
+  uint8_t *marked, *indirect;
+  struct rc_vec stack;
+  bool overflow;
+  uint64_t scanned;
+};
+int rc_mark_init(struct rc_mark *m);
+void rc_mark_free(struct rc_mark *m);
+void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi);
+void rc_mark_block(struct rc_mark *m, struct rc_hdr *h);
+struct rc_hdr *rc_mark_live(uint32_t slot);
+bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot);
+bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot);
+void rc_mark_classify(struct rc_mark *m);
+#endif

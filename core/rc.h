@@ -1,0 +1,205 @@
+/* Internal interfaces of the reachcheck runtime: heap, stack depot, roots,
+ * mark phase and reports. Nothing here is public; see include/reachcheck.h. */
+#ifndef RC_INTERNAL_H
+#define RC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define RC_HIDDEN __attribute__((visibility("hidden")))
+#define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RC_TLS __thread __attribute__((tls_model("initial-exec")))
+#define RC_MAX_FRAMES 64
+
+/* ---- options (core/options.c) ---- */
+struct rc_options {
+#define RC_OPTION(type, name, def, help) RC_OPT_##type name;
+#define RC_OPT_BOOL int
+#define RC_OPT_INT long
+#define RC_OPT_STR const char *
+#include "options.inc"
+#undef RC_OPTION
+};
+extern struct rc_options rc_opt;
+/* Parse "k=v:k=v" into rc_opt. On error writes one line naming the key to
+ * errbuf and returns -1. Strings are copied into static storage. */
+int rc_options_parse(const char *s, char *errbuf, size_t errlen);
+void rc_options_help(int fd);
+/* Is `name` a known option key? (used by the launcher) */
+int rc_option_known(const char *name, size_t len);
+
+/* ---- output without the checked heap (core/log.c) ---- */
+struct rc_buf { int fd; size_t len; char data[4096]; };
+void rc_buf_init(struct rc_buf *b, int fd);
+void rc_buf_put(struct rc_buf *b, const char *s, size_t n);
+void rc_buf_printf(struct rc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rc_buf_json_str(struct rc_buf *b, const char *s);
+void rc_buf_flush(struct rc_buf *b);
+void rc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rc_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Milliseconds of monotonic time. */
+double rc_now_ms(void);
+
+/* ---- internal memory: mmap-backed, never the checked heap (core/imem.c) ---- */
+void *rc_mmap(size_t bytes);             /* zeroed; NULL on failure */
+void rc_munmap(void *p, size_t bytes);
+/* A growable array in its own mapping (reserve once, commit lazily). */
+struct rc_vec { char *data; size_t len, cap, elem; };
+void rc_vec_init(struct rc_vec *v, size_t elem);
+void *rc_vec_push(struct rc_vec *v);     /* pointer to a new zeroed slot, NULL if out of memory */
+void rc_vec_free(struct rc_vec *v);
+char *rc_strdup_internal(const char *s); /* from a never-freed internal pool */
+
+/* ---- the tracked heap (core/heap.c) ---- */
+enum rc_state { RC_FREED = 0x5, RC_LIVE = 0xA };
+enum rc_flags {
+  RC_F_IGNORED = 1,   /* reachcheck_ignore(): a root, never reported */
+  RC_F_INTERNAL = 2,  /* allocated by reachcheck or its libraries: invisible */
+  RC_F_LDSO = 4,      /* allocated by ld.so for itself: a root */
+  RC_F_REPORTED = 8,  /* already reported as leaked by an earlier check */
+};
+/* 16 bytes in front of every user block, at the Boehm object base. Word 0 is
+ * overwritten by GC_free's free-list link, so the state lives in word 1. */
+struct rc_hdr {
+  uint32_t slot;      /* index in rc_slots */
+  uint32_t stack;     /* stack depot id */
+  uint64_t bits;      /* size:40 | pad16:16 | flags:4 | state:4 */
+};
+#define RC_HDR_SIZE 16u
+#define RC_SIZE_BITS 40
+#define RC_MAX_SIZE ((1ull << RC_SIZE_BITS) - 1)
+static inline uint64_t rc_hdr_size(const struct rc_hdr *h) { return h->bits >> 24; }
+static inline unsigned rc_hdr_pad16(const struct rc_hdr *h) { return (unsigned)(h->bits >> 8) & 0xffff; }
+static inline unsigned rc_hdr_flags(const struct rc_hdr *h) { return (unsigned)(h->bits >> 4) & 0xf; }
+static inline unsigned rc_hdr_state(const struct rc_hdr *h) { return (unsigned)h->bits & 0xf; }
+static inline uint64_t rc_hdr_pack(uint64_t size, unsigned pad16, unsigned flags, unsigned state)
+{ return (size << 24) | ((uint64_t)pad16 << 8) | ((uint64_t)(flags & 0xf) << 4) | (state & 0xf); }
+/* Where the user data starts. Pads above 0xfffe*16 are stored in word 2. */
+static inline char *rc_hdr_user(const struct rc_hdr *h)
+{
+  unsigned p = rc_hdr_pad16(h);
+  if (RC_UNLIKELY(p == 0xffff)) return (char *)h + ((const uint64_t *)h)[2];
+  return (char *)h + (size_t)p * 16;
+}
+
+/* Slot table: slot -> header, so a check enumerates live blocks linearly. */
+extern struct rc_hdr **rc_slots;
+extern uint32_t rc_slot_hwm;
+extern uintptr_t rc_heap_lo, rc_heap_hi;  /* bounds of every block ever served */
+
+/* Header of the live, valid block whose user range contains `word`
+ * ([user, user+size), or user itself for size 0), or NULL. No locks, no
+ * allocation: usable with the world stopped. */
+struct rc_hdr *rc_block_of(uintptr_t word);
+/* Header of a live block whose user pointer is exactly p, else NULL. */
+struct rc_hdr *rc_block_exact(const void *p);
+void rc_heap_init(void);
+bool rc_heap_ready(void);
+/* Recursion guard: while >0 this thread is inside reachcheck; its
+ * allocations are served as RC_F_INTERNAL blocks. */
+extern RC_TLS int rc_in_runtime;
+extern RC_TLS int rc_disabled;     /* reachcheck_disable(): new blocks are ignored */
+extern int rc_world_stopped;
+/* Take/drop every heap lock (slot pool) around stop-the-world and fork. */
+void rc_heap_lock_all(void);
+void rc_heap_unlock_all(void);
+void rc_heap_thread_exit(void);   /* flush this thread's cache */
+void rc_heap_after_fork_child(void);
+void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on);
+
+/* ---- stack depot (core/depot.c) ---- */
+struct rc_stack { uint32_t hash, depth, gen, next; uintptr_t pc[]; };
+uint32_t rc_depot_capture(int skip);      /* current stack -> id (0 = none) */
+const struct rc_stack *rc_depot_get(uint32_t id);
+uint32_t rc_depot_count(void);
+void rc_depot_lock(void);
+void rc_depot_unlock(void);
+void rc_depot_new_generation(void);       /* a module was unloaded */
+
+/* ---- modules and symbols (scanners/modules.c, scanners/symbolize.c) ---- */
+struct rc_frame_info {
+  uintptr_t pc;
+  const char *module;      /* path, never NULL ("?" if unknown) */
+  uintptr_t offset;        /* pc - module load bias */
+  char function[256];      /* demangled, "" if unknown */
+  const char *file;        /* NULL if unknown */
+  int line;
+};
+void rc_modules_refresh(void);             /* dl_iterate_phdr; call after dlopen/dlclose */
+/* Module containing pc for a stack captured in depot generation gen. */
+bool rc_module_lookup(uintptr_t pc, uint32_t gen, const char **path, uintptr_t *bias);
+void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out);
+void rc_symbolize_done(void);              /* free symbolizer caches (optional) */
+uint32_t rc_modules_generation(void);
+void rc_modules_lock(void);               /* held across fork */
+void rc_modules_unlock(void);
+
+/* ---- roots (scanners/) ---- */
+enum rc_root_kind { RC_ROOT_GLOBAL, RC_ROOT_TLS, RC_ROOT_STACK, RC_ROOT_REGISTER, RC_ROOT_OTHER };
+/* Called by root scanners for every range to treat as a root. `what` names
+ * the range (module path, "thread 1234 stack", ...). */
+typedef void (*rc_root_fn)(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind,
+                           const char *what, long thread);
+/* Readable memory mappings at check time, from /proc/self/maps. */
+struct rc_map { uintptr_t lo, hi; int prot; /* 1 r, 2 w, 4 x */ char name[64]; };
+int rc_maps_read(struct rc_vec *out);      /* sorted by address */
+const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t addr);
+/* Clip [lo, hi) to readable mappings and report each piece. */
+void rc_root_clipped(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t lo,
+                     uintptr_t hi, enum rc_root_kind kind, const char *what, long thread);
+
+void rc_globals_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx);
+/* Thread registry and stop-the-world (scanners/threads.c). */
+void rc_threads_init(void);
+int rc_world_stop(void);                   /* returns number of threads stopped */
+void rc_world_start(void);
+void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx);
+void rc_threads_after_fork_child(void);
+void rc_threads_lock(void);
+void rc_threads_unlock(void);
+int rc_stop_signal(void);
+/* Static TLS, DTV and thread descriptor of the thread whose thread pointer
+ * is tp (scanners/tls.c). */
+void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t tp, long tid);
+void rc_tls_init(void);
+/* Is pc inside ld.so? (allocations made by ld.so for itself are roots) */
+bool rc_pc_in_ldso(uintptr_t pc);
+void rc_ldso_init(void);
+
+/* ---- the check (core/check.c, core/mark.c) ---- */
+struct rc_leak_group {
+  uint32_t stack;
+  int kind;                 /* 0 direct, 1 indirect */
+  uint64_t blocks, bytes;
+  bool suppressed;
+  const char *suppressed_by;
+  bool is_new;              /* not reported by an earlier check */
+};
+struct rc_result {
+  uint64_t direct_blocks, direct_bytes, indirect_blocks, indirect_bytes;
+  uint64_t reachable_blocks, reachable_bytes;
+  uint64_t suppressed_blocks, suppressed_bytes;
+  uint64_t ignored_blocks, ignored_bytes;
+  uint32_t threads, roots;
+  double ms_stop, ms_mark, ms_total;
+  struct rc_vec groups;     /* struct rc_leak_group, sorted by bytes */
+};
+enum { RC_CHECK_AT_EXIT = 1, RC_CHECK_ONLY_NEW = 2 };
+int rc_check(struct rc_result *res, int mode);
+void rc_result_free(struct rc_result *res);
+void rc_report_text(int fd, const struct rc_result *res);
+int rc_report_json(const char *path_template, const struct rc_result *res);
+
+/* Suppressions (core/suppress.c). Returns the matching pattern or NULL. */
+int rc_suppress_load(const char *path, char *err, size_t errlen);
+const char *rc_suppress_match(uint32_t stack);
+
+/* Bad frees and friends (core/heap.c): one line + stack, or abort. */
+void rc_report_bad(const char *what, const void *p, uint32_t stack);
+void rc_print_stack(struct rc_buf *b, uint32_t stack, const char *indent);
+
+#endif

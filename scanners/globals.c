@@ -1,0 +1,90 @@
+/* Globals of every loaded module: the writable PT_LOAD segments (.data, .bss,
+ * .got, relro) enumerated with dl_iterate_phdr at check time, never cached,
+ * so a dlclose'd library stops being a root. reachcheck's own module and the
+ * libraries it uses for bookkeeping (Boehm GC, libunwind, libdw) are skipped:
+ * their state must never keep a user block alive. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <gc/gc.h>
+#include <link.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include "rc.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <elfutils/libdwfl.h>
+
+struct scan_ctx { const struct rc_vec *maps; rc_root_fn fn; void *ctx; };
+
+static bool contains(struct dl_phdr_info *info, uintptr_t a)
+{
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD) continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    if (a >= lo && a < lo + ph->p_memsz) return true;
+  }
+  return false;
+}
+
+static int excluded_module(struct dl_phdr_info *info)
+{
+  static const void *probes[5];
+  if (!probes[0]) {
+    probes[1] = (const void *)(uintptr_t)&GC_base;
+    probes[2] = (const void *)(uintptr_t)&unw_backtrace;
+    probes[3] = (const void *)(uintptr_t)&dwfl_begin;
+    probes[4] = (const void *)(uintptr_t)&rc_now_ms;
+    probes[0] = (const void *)&rc_opt;
+  }
+  for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
+    if (contains(info, (uintptr_t)probes[i])) return 1;
+  return 0;
+}
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+  (void)size;
+  struct scan_ctx *c = arg;
+  if (excluded_module(info)) return 0;
+  const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "<main executable>";
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    rc_root_clipped(c->maps, c->fn, c->ctx, lo & ~(uintptr_t)7, lo + ph->p_memsz, RC_ROOT_GLOBAL, name, 0);
+  }
+  return 0;
+}
+
+void rc_globals_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
+{
+  struct scan_ctx c = {maps, fn, ctx};
+  dl_iterate_phdr(module_cb, &c);
+}
+
+/* ld.so's own allocations (link maps, scopes, DTVs, dynamic TLS) hang off
+ * memory ld.so took before malloc was usable (its minimal malloc), which is
+ * neither a module segment nor a block: like LeakSanitizer, treat every block
+ * whose immediate caller is in ld.so as a root. */
+static uintptr_t ldso_lo, ldso_hi;
+
+void rc_ldso_init(void)
+{
+  /* Read ld.so's program headers straight from its mapped ELF header: this
+   * runs from the first malloc, before dl_iterate_phdr is safe to call. */
+  uintptr_t base = getauxval(AT_BASE);
+  if (!base) return;
+  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+  if (memcmp(eh->e_ident, ELFMAG, SELFMAG)) return;
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+  for (int i = 0; i < eh->e_phnum; i++) {
+    if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
+    ldso_lo = base + ph[i].p_vaddr;
+    ldso_hi = ldso_lo + ph[i].p_memsz;
+  }
+}
+
+bool rc_pc_in_ldso(uintptr_t pc) { return pc >= ldso_lo && pc < ldso_hi; }

@@ -1,0 +1,183 @@
+/* pc + depot generation -> module+offset, function, file:line, with one
+ * libdwfl session per module, opened from the file on disk (so a module that
+ * has since been dlclose'd still symbolizes). Report time only: libdw mallocs. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/rc.h"
+
+struct sym_mod {
+  const char *path;        /* the module table's string, lives forever */
+  uintptr_t bias;
+  Dwfl *dwfl;              /* NULL: nothing to read (no file, not ELF) */
+  Dwfl_Module *mod;
+};
+
+static struct rc_vec sym_cache;  /* struct sym_mod */
+static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Separate debug files from local disk only. dwfl_standard_find_debuginfo
+ * would, for every module without local debug info (libc without -dbgsym),
+ * dlopen libdebuginfod.so.1 (elfutils 0.188, with libcurl & co.) and, when
+ * DEBUGINFOD_URLS is set (Debian's profile.d sets it), download in the
+ * middle of a leak report. So: build-id under /usr/lib/debug, then
+ * .gnu_debuglink in the places GDB looks. */
+static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                              Dwarf_Addr base, const char *file, const char *debuglink,
+                              GElf_Word crc, char **debuginfo_file)
+{
+  int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
+                                        debuginfo_file);
+  const char *slash = file ? strrchr(file, '/') : NULL;
+  if (fd >= 0 || !debuglink || !slash) return fd;
+  static const char *const where[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
+  for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+    char buf[PATH_MAX];
+    int n = snprintf(buf, sizeof buf, where[i], (int)(slash - file), file, debuglink);
+    if (n <= 0 || (size_t)n >= sizeof buf || strcmp(buf, file) == 0) continue;
+    fd = open(buf, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    *debuginfo_file = strdup(buf);  /* libdwfl frees it */
+    return fd;
+  }
+  return -1;
+}
+
+/* Only reached for modules reported without a file, which we never do; the
+ * standard one (dwfl_build_id_find_elf) would also try debuginfod. */
+static int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+                        Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+  (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name, (void)elfp;
+  return -1;
+}
+
+static const Dwfl_Callbacks sym_callbacks = {
+  .find_elf = sym_find_elf,
+  .find_debuginfo = sym_find_debuginfo,
+  .section_address = dwfl_offline_section_address,
+  .debuginfo_path = NULL,  /* default ":.debug:/usr/lib/debug" */
+};
+
+/* The session for (path, bias), opened on first use; failures are cached too
+ * so a missing file costs one open. */
+static struct sym_mod *sym_module_locked(const char *path, uintptr_t bias)
+{
+  if (!sym_cache.elem) rc_vec_init(&sym_cache, sizeof(struct sym_mod));
+  struct sym_mod *all = (struct sym_mod *)sym_cache.data;
+  for (size_t i = 0; i < sym_cache.len; i++)
+    if (all[i].bias == bias && strcmp(all[i].path, path) == 0) return &all[i];
+  struct sym_mod *m = rc_vec_push(&sym_cache);
+  if (!m) return NULL;
+  m->path = path;
+  m->bias = bias;
+  if (path[0] != '/' || !(m->dwfl = dwfl_begin(&sym_callbacks))) return m;  /* [vdso], ? */
+  dwfl_report_begin(m->dwfl);
+  /* add_p_vaddr: `base` is the load bias (l_addr), as ld.so applied it. */
+  m->mod = dwfl_report_elf(m->dwfl, path, path, -1, bias, true);
+  dwfl_report_end(m->dwfl, NULL, NULL);
+  if (!m->mod) {
+    dwfl_end(m->dwfl);
+    m->dwfl = NULL;
+  }
+  return m;
+}
+
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
+/* __cxa_demangle, if some C++ runtime is loaded. A C host that dlopen'ed a
+ * C++ plugin RTLD_LOCAL has it only in local scope, hence RTLD_NOLOAD by
+ * soname (loads nothing; the reference is kept: libstdc++ is NODELETE anyway
+ * because of its STB_GNU_UNIQUE symbols). */
+static demangle_fn sym_demangler_locked(void)
+{
+  static demangle_fn fn;
+  static const char *const libs[] = { "libstdc++.so.6", "libc++abi.so.1", "libc++.so.1" };
+  if (!fn) fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  for (size_t i = 0; !fn && i < sizeof libs / sizeof libs[0]; i++) {
+    void *h = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
+    if (h) fn = (demangle_fn)dlsym(h, "__cxa_demangle");
+  }
+  return fn;
+}
+
+static void sym_copy(char *dst, size_t cap, const char *src)
+{
+  size_t n = strlen(src);
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = 0;
+}
+
+static void sym_function_locked(const char *name, char *out, size_t cap)
+{
+  demangle_fn fn = name[0] == '_' && name[1] == 'Z' ? sym_demangler_locked() : NULL;
+  int status = -1;
+  char *d = fn ? fn(name, NULL, NULL, &status) : NULL;
+  sym_copy(out, cap, d && status == 0 ? d : name);
+  free(d);  /* __cxa_demangle's malloc, made under rc_in_runtime */
+}
+
+/* out->file points into the module's session: valid until rc_symbolize_done. */
+void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
+{
+  out->pc = pc;
+  out->module = "?";
+  out->offset = pc;
+  out->function[0] = 0;
+  out->file = NULL;
+  out->line = 0;
+  const char *path;
+  uintptr_t bias;
+  if (!rc_module_lookup(pc, gen, &path, &bias)) {
+    /* Loaded since the last refresh? Only possible in the current generation:
+     * every generation change refreshes and so records all loaded modules. */
+    if (gen != rc_modules_generation()) return;
+    rc_modules_refresh();
+    if (!rc_module_lookup(pc, gen, &path, &bias)) return;
+  }
+  out->module = path;
+  out->offset = pc - bias;
+  rc_in_runtime++;
+  pthread_mutex_lock(&sym_lock);
+  struct sym_mod *m = sym_module_locked(path, bias);
+  if (m && m->mod) {
+    /* Every captured pc but the innermost is a return address, which may be
+     * the first byte of the next line or function: look up the call. */
+    Dwarf_Addr a = pc ? pc - 1 : pc;
+    GElf_Off off;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(m->mod, a, &off, &sym, NULL, NULL, NULL);
+    if (name) sym_function_locked(name, out->function, sizeof out->function);
+    Dwfl_Line *line = dwfl_module_getsrc(m->mod, a);
+    int lineno = 0;
+    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    if (file) {
+      out->file = file;
+      out->line = lineno;
+    }
+  }
+  pthread_mutex_unlock(&sym_lock);
+  rc_in_runtime--;
+}
+
+void rc_symbolize_done(void)
+{
+  rc_in_runtime++;
+  pthread_mutex_lock(&sym_lock);
+  struct sym_mod *all = (struct sym_mod *)sym_cache.data;
+  for (size_t i = 0; i < sym_cache.len; i++)
+    if (all[i].dwfl) dwfl_end(all[i].dwfl);
+  if (sym_cache.elem) rc_vec_free(&sym_cache);
+  memset(&sym_cache, 0, sizeof sym_cache);
+  pthread_mutex_unlock(&sym_lock);
+  rc_in_runtime--;
+}

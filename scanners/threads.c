@@ -1,0 +1,428 @@
+/* Threads: a registry fed by an interposed pthread_create, and stop-the-world
+ * with a signal (never ptrace, so reachcheck runs under gdb and strace): each
+ * stopped thread's handler records its stack pointer, registers and
+ * sigaltstack, then waits on a futex until the checker releases it. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "rc.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_THREADS 16384
+#define MAX_EXITED 4096
+
+enum { T_FREE, T_LIVE, T_EXITED };
+struct thread_rec {
+  pid_t tid;
+  int state;
+  uintptr_t tp, stack_lo, stack_hi;
+  unsigned long exit_seq;
+};
+static struct thread_rec *threads;
+static int nthreads;
+static int reg_lock;
+static unsigned long exit_seq;
+static RC_TLS struct thread_rec *self_rec;
+
+enum { S_SENT, S_STOPPED, S_GONE, S_RESUMED };
+struct stop_rec {
+  pid_t tid;
+  int state;
+  uintptr_t sp, tp;
+  greg_t regs[NGREG];
+  stack_t alt;
+};
+static struct stop_rec *stops;
+static int nstops;
+static int release_word;
+static int stop_sig;
+
+static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
+
+static void lock(int *l)
+{
+  while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(l, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+}
+static void unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+void rc_threads_lock(void) { lock(&reg_lock); }
+void rc_threads_unlock(void) { unlock(&reg_lock); }
+int rc_stop_signal(void) { return stop_sig; }
+
+/* ---- registry ---- */
+static struct thread_rec *reg_add_locked(pid_t tid, uintptr_t tp, uintptr_t lo, uintptr_t hi)
+{
+  struct thread_rec *r = NULL, *oldest = NULL;
+  int exited = 0;
+  for (int i = 0; i < nthreads; i++) {
+    struct thread_rec *t = &threads[i];
+    if (t->state == T_FREE || (t->state == T_EXITED && t->tp == tp)) { r = t; break; }
+    if (t->state == T_EXITED) {
+      exited++;
+      if (!oldest || t->exit_seq < oldest->exit_seq) oldest = t;
+    }
+  }
+  /* glibc caches at most 40 MiB of exited stacks; beyond MAX_EXITED records
+   * the oldest descriptor has long been unmapped or reused. */
+  if (!r && exited >= MAX_EXITED) r = oldest;
+  if (!r && nthreads < MAX_THREADS) r = &threads[nthreads++];
+  if (!r) return NULL;
+  r->tid = tid;
+  r->tp = tp;
+  r->stack_lo = lo;
+  r->stack_hi = hi;
+  __atomic_store_n(&r->state, T_LIVE, __ATOMIC_RELEASE);
+  return r;
+}
+
+static void register_self(uintptr_t lo, uintptr_t hi)
+{
+  lock(&reg_lock);
+  self_rec = reg_add_locked(my_tid(), (uintptr_t)pthread_self(), lo, hi);
+  unlock(&reg_lock);
+}
+
+static void self_exited(void *unused)
+{
+  (void)unused;
+  rc_in_runtime++;
+  lock(&reg_lock);
+  if (self_rec) {
+    self_rec->state = T_EXITED;
+    self_rec->exit_seq = ++exit_seq;
+  }
+  unlock(&reg_lock);
+  self_rec = NULL;
+  rc_heap_thread_exit();
+  rc_in_runtime--;
+}
+
+struct start { void *(*fn)(void *); void *arg; };
+
+static void *trampoline(void *p)
+{
+  struct start st = *(struct start *)p;
+  rc_in_runtime++;
+  free(p);
+  pthread_attr_t a;
+  void *addr = NULL;
+  size_t size = 0;
+  if (!pthread_getattr_np(pthread_self(), &a)) {
+    pthread_attr_getstack(&a, &addr, &size);
+    pthread_attr_destroy(&a);
+  }
+  register_self((uintptr_t)addr, (uintptr_t)addr + size);
+  rc_in_runtime--;
+  void *r;
+  pthread_cleanup_push(self_exited, NULL);
+  r = st.fn(st.arg);
+  pthread_cleanup_pop(1);
+  return r;
+}
+
+EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+  static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+  if (!real) real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
+  rc_in_runtime++;
+  struct start *st = malloc(sizeof *st);
+  rc_in_runtime--;
+  if (!st) return EAGAIN;
+  st->fn = fn;
+  st->arg = arg;
+  int r = real(t, attr, trampoline, st);
+  if (r) free(st);
+  return r;
+}
+
+EXPORT void pthread_exit(void *ret)
+{
+  static void (*real)(void *);
+  if (!real) real = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
+  real(ret);   /* unwinds through trampoline's cleanup handler */
+  __builtin_unreachable();
+}
+
+/* Keep the stop signal deliverable: a thread that blocks every signal would
+ * otherwise never stop (Boehm GC does the same for its suspend signal). */
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+  static int (*real)(int, const sigset_t *, sigset_t *);
+  if (!real) real = (int (*)(int, const sigset_t *, sigset_t *))dlsym(RTLD_NEXT, "pthread_sigmask");
+  if (set && stop_sig && (how == SIG_BLOCK || how == SIG_SETMASK) && sigismember(set, stop_sig)) {
+    sigset_t copy = *set;
+    sigdelset(&copy, stop_sig);
+    return real(how, &copy, old);
+  }
+  return real(how, set, old);
+}
+
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+  int r = pthread_sigmask(how, set, old);
+  if (r) {
+    errno = r;
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- stop the world ---- */
+static void stop_handler(int sig, siginfo_t *si, void *ucv)
+{
+  (void)sig;
+  (void)si;
+  int e = errno;   /* async-signal-safe from here on: syscalls and atomics only */
+  pid_t tid = my_tid();
+  int n = __atomic_load_n(&nstops, __ATOMIC_ACQUIRE);
+  struct stop_rec *r = NULL;
+  for (int i = 0; i < n; i++)
+    if (stops[i].tid == tid && __atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE) == S_SENT) { r = &stops[i]; break; }
+  if (!r) {
+    errno = e;
+    return;
+  }
+  int gen = __atomic_load_n(&release_word, __ATOMIC_ACQUIRE);
+  volatile uintptr_t here = 0;
+  r->sp = (uintptr_t)&here;
+  r->tp = (uintptr_t)pthread_self();
+  memcpy(r->regs, ((ucontext_t *)ucv)->uc_mcontext.gregs, sizeof r->regs);
+  sigaltstack(NULL, &r->alt);
+  __atomic_store_n(&r->state, S_STOPPED, __ATOMIC_RELEASE);
+  while (__atomic_load_n(&release_word, __ATOMIC_ACQUIRE) == gen)
+    syscall(SYS_futex, &release_word, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
+  __atomic_store_n(&r->state, S_RESUMED, __ATOMIC_RELEASE);
+  errno = e;
+}
+
+static int add_stop(pid_t tid)
+{
+  for (int i = 0; i < nstops; i++)
+    if (stops[i].tid == tid) return 0;
+  if (nstops >= MAX_THREADS) return 0;
+  struct stop_rec *r = &stops[nstops];
+  memset(r, 0, sizeof *r);
+  r->tid = tid;
+  r->state = S_SENT;
+  __atomic_store_n(&nstops, nstops + 1, __ATOMIC_RELEASE);
+  if (syscall(SYS_tgkill, getpid(), tid, stop_sig) != 0) __atomic_store_n(&r->state, S_GONE, __ATOMIC_RELEASE);
+  return 1;
+}
+
+/* One pass over /proc/self/task (getdents64: opendir would allocate). */
+static int signal_new_tasks(pid_t self)
+{
+  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  int added = 0;
+  long n;
+  while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+    for (long off = 0; off < n;) {
+      struct dirent64 *d = (struct dirent64 *)(buf + off);
+      off += d->d_reclen;
+      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+      pid_t tid = 0;
+      for (const char *c = d->d_name; *c; c++) tid = tid * 10 + (*c - '0');
+      if (tid != self) added += add_stop(tid);
+    }
+  }
+  close(fd);
+  return added;
+}
+
+static void wait_stopped(double deadline)
+{
+  for (;;) {
+    int pending = 0;
+    for (int i = 0; i < nstops; i++)
+      if (__atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE) == S_SENT) {
+        /* the thread may have exited since it was listed */
+        if (syscall(SYS_tgkill, getpid(), stops[i].tid, 0) != 0) __atomic_store_n(&stops[i].state, S_GONE, __ATOMIC_RELEASE);
+        else pending++;
+      }
+    if (!pending || rc_now_ms() > deadline) return;
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+int rc_world_stop(void)
+{
+  if (!stops) stops = rc_mmap(sizeof(struct stop_rec) * MAX_THREADS);
+  if (!stops) return -1;
+  __atomic_store_n(&nstops, 0, __ATOMIC_RELEASE);
+  pid_t self = my_tid();
+  double deadline = rc_now_ms() + (double)rc_opt.stop_timeout_ms;
+  /* Threads created while we list: repeat until a pass finds none. */
+  for (int round = 0; round < 16; round++) {
+    if (!signal_new_tasks(self)) break;
+    wait_stopped(deadline);
+  }
+  int stopped = 0;
+  for (int i = 0; i < nstops; i++) {
+    int st = __atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE);
+    if (st == S_STOPPED) stopped++;
+    else if (st == S_SENT)
+      rc_log("thread %d did not stop within %ld ms (signal %d blocked?); scanning its whole stack", stops[i].tid,
+             rc_opt.stop_timeout_ms, stop_sig);
+  }
+  return stopped;
+}
+
+void rc_world_start(void)
+{
+  __atomic_fetch_add(&release_word, 1, __ATOMIC_ACQ_REL);
+  syscall(SYS_futex, &release_word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+  double deadline = rc_now_ms() + 1000;
+  for (int i = 0; i < nstops; i++)
+    while (__atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE) == S_STOPPED && rc_now_ms() < deadline) sched_yield();
+  __atomic_store_n(&nstops, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- roots ---- */
+static const char *reg_names[NGREG] = {"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp",
+                                       "rbx", "rdx", "rax", "rcx", "rsp", "rip", "efl", "csgsfs", "err", "trapno",
+                                       "oldmask", "cr2"};
+
+static struct thread_rec *find_rec(pid_t tid)
+{
+  for (int i = 0; i < nthreads; i++)
+    if (threads[i].state == T_LIVE && threads[i].tid == tid) return &threads[i];
+  return NULL;
+}
+
+/* Scan a thread's stack from sp. If sp lies outside the thread's own stack
+ * (a coroutine after swapcontext, or a handler on a sigaltstack), scan the
+ * region sp is in from sp up, and the whole pthread stack as well. */
+static void stack_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, pid_t tid, uintptr_t sp,
+                        uintptr_t lo, uintptr_t hi)
+{
+  char what[64];
+  snprintf(what, sizeof what, "thread %d stack", (int)tid);
+  uintptr_t from = sp > 128 ? (sp - 128) & ~(uintptr_t)7 : 0;   /* red zone */
+  if (lo < hi && sp >= lo && sp < hi) {
+    rc_root_clipped(maps, fn, ctx, from, hi, RC_ROOT_STACK, what, tid);
+    return;
+  }
+  struct rc_hdr *h = rc_block_of(sp);
+  if (h) {
+    uintptr_t end = (uintptr_t)rc_hdr_user(h) + rc_hdr_size(h);
+    fn(ctx, sp & ~(uintptr_t)7, end, RC_ROOT_STACK, what, tid);
+  } else {
+    const struct rc_map *m = rc_maps_find(maps, sp);
+    if (m) rc_root_clipped(maps, fn, ctx, from, m->hi, RC_ROOT_STACK, what, tid);
+  }
+  if (lo < hi) rc_root_clipped(maps, fn, ctx, lo, hi, RC_ROOT_STACK, what, tid);
+}
+
+static void main_bounds(const struct rc_vec *maps, struct thread_rec *r)
+{
+  /* The main thread's stack grows: take the mapping as it is now. */
+  const struct rc_map *m = rc_maps_find(maps, r->stack_hi - 1);
+  if (m) r->stack_lo = m->lo;
+}
+
+__attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
+{
+  /* The checking thread: registers via getcontext into this frame, then the
+   * stack from this frame outward (never from a copy). */
+  ucontext_t uc;
+  getcontext(&uc);
+  pid_t tid = my_tid();
+  char what[64];
+  snprintf(what, sizeof what, "thread %d registers", (int)tid);
+  for (int i = 0; i < NGREG; i++)
+    fn(ctx, (uintptr_t)&uc.uc_mcontext.gregs[i], (uintptr_t)&uc.uc_mcontext.gregs[i + 1], RC_ROOT_REGISTER, reg_names[i], tid);
+  struct thread_rec *r = find_rec(tid);
+  uintptr_t sp = (uintptr_t)&uc;
+  if (r && r->stack_lo == 0) main_bounds(maps, r);
+  stack_roots(maps, fn, ctx, tid, sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0);
+  rc_tls_roots(maps, fn, ctx, (uintptr_t)pthread_self(), tid);
+  asm volatile("" ::"r"(&uc) : "memory");
+}
+
+void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
+{
+  self_roots(maps, fn, ctx);
+  for (int i = 0; i < nstops; i++) {
+    struct stop_rec *s = &stops[i];
+    int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+    struct thread_rec *r = find_rec(s->tid);
+    if (r && r->stack_lo == 0) main_bounds(maps, r);
+    if (st == S_STOPPED) {
+      for (int k = 0; k < NGREG; k++)
+        fn(ctx, (uintptr_t)&s->regs[k], (uintptr_t)&s->regs[k + 1], RC_ROOT_REGISTER, reg_names[k], s->tid);
+      stack_roots(maps, fn, ctx, s->tid, s->sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0);
+      rc_tls_roots(maps, fn, ctx, s->tp, s->tid);
+    } else if (st == S_SENT && r) {
+      /* Did not stop: its whole stack and descriptor, racy but never missed. */
+      stack_roots(maps, fn, ctx, s->tid, r->stack_lo, r->stack_lo, r->stack_hi);
+      rc_tls_roots(maps, fn, ctx, r->tp, s->tid);
+    }
+  }
+  /* Exited threads whose stacks glibc caches: their descriptor and DTV stay
+   * allocated and are reachable only through ld.so's stack cache. */
+  for (int i = 0; i < nthreads; i++) {
+    struct thread_rec *t = &threads[i];
+    if (t->state != T_EXITED) continue;
+    bool reused = false;
+    for (int k = 0; k < nthreads; k++)
+      if (threads[k].state == T_LIVE && threads[k].tp == t->tp) reused = true;
+    if (!reused && rc_maps_find(maps, t->tp)) rc_tls_roots(maps, fn, ctx, t->tp, t->tid);
+  }
+}
+
+/* ---- init and fork ---- */
+void rc_threads_after_fork_child(void)
+{
+  pid_t tid = my_tid();
+  for (int i = 0; i < nthreads; i++) {
+    struct thread_rec *t = &threads[i];
+    if (t == self_rec) t->tid = tid;
+    else if (t->state == T_LIVE) {
+      t->state = T_EXITED;
+      t->exit_seq = ++exit_seq;
+    }
+  }
+  nstops = 0;
+  unlock(&reg_lock);
+}
+
+void rc_threads_init(void)
+{
+  threads = rc_mmap(sizeof(struct thread_rec) * MAX_THREADS);
+  if (!threads) rc_die("cannot allocate the thread registry");
+  stop_sig = rc_opt.stop_signal ? (int)rc_opt.stop_signal : SIGRTMAX - 2;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = stop_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  if (sigaction(stop_sig, &sa, NULL)) rc_die("cannot install the stop signal handler for signal %d", stop_sig);
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, stop_sig);
+  pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+  /* The main thread: stack_hi is the top of its mapping; lo is read at check time. */
+  struct rc_vec maps;
+  volatile int here = 0;
+  uintptr_t hi = 0;
+  if (!rc_maps_read(&maps)) {
+    const struct rc_map *m = rc_maps_find(&maps, (uintptr_t)&here);
+    if (m) hi = m->hi;
+    rc_vec_free(&maps);
+  }
+  register_self(0, hi);
+}

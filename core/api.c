@@ -24,7 +24,7 @@ static long run(struct reachcheck_result *out, int print, int mode)
   }
   if (print) {
     rc_in_runtime++;
-    rc_report_text(2, &r);
+    rc_report_text(rc_err_fd, &r);
     rc_in_runtime--;
   }
   long n = (long)(r.direct_blocks + r.indirect_blocks);

@@ -47,7 +47,7 @@ static void at_exit_check(void)
   struct rc_result r;
   rc_check(&r, RC_CHECK_AT_EXIT);
   rc_in_runtime++;
-  rc_report_text(2, &r);
+  rc_report_text(rc_err_fd, &r);
   if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r);
   rc_in_runtime--;
   bool leaks = r.direct_blocks + r.indirect_blocks > 0;
@@ -62,13 +62,14 @@ __attribute__((constructor(101))) static void rc_ctor(void)
 {
   if (!rc_heap_ready()) rc_heap_init();
   rc_in_runtime++;
+  rc_err_fd_init();
   char err[512];
   if (rc_options_parse(getenv("REACHCHECK_OPTIONS"), err, sizeof err)) {
     rc_log("%s (see REACHCHECK_OPTIONS=help=1)", err);
     _exit(2);
   }
   if (rc_opt.help) {
-    rc_options_help(2);
+    rc_options_help(rc_err_fd);
     _exit(0);
   }
   if (rc_opt.suppressions[0] && rc_suppress_load(rc_opt.suppressions, err, sizeof err)) {

@@ -2,12 +2,21 @@
  * allocate from the heap being reported on. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "rc.h"
+
+int rc_err_fd = 2;
+
+void rc_err_fd_init(void)
+{
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+  if (fd >= 0) rc_err_fd = fd;
+}
 
 void rc_buf_init(struct rc_buf *b, int fd)
 {
@@ -73,7 +82,7 @@ void rc_buf_json_str(struct rc_buf *b, const char *s)
 static void vlog(const char *fmt, va_list ap)
 {
   struct rc_buf b;
-  rc_buf_init(&b, 2);
+  rc_buf_init(&b, rc_err_fd);
   char tmp[1024];
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   rc_buf_put(&b, "reachcheck: ", 12);

@@ -39,6 +39,10 @@ void rc_buf_put(struct rc_buf *b, const char *s, size_t n);
 void rc_buf_printf(struct rc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rc_buf_json_str(struct rc_buf *b, const char *s);
 void rc_buf_flush(struct rc_buf *b);
+/* stderr as it was at start-up: programs that close fd 2 at exit (GNU
+ * coreutils' close_stdout) still get their report. */
+extern int rc_err_fd;
+void rc_err_fd_init(void);
 void rc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rc_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Milliseconds of monotonic time. */

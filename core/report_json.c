@@ -88,14 +88,14 @@ int rc_report_json(const char *tmpl, const struct rc_result *r)
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     rc_log("cannot write JSON report '%s' (%s); writing it to stderr", path, strerror(errno));
-    rc_json_write(2, r);
+    rc_json_write(rc_err_fd, r);
     return -1;
   }
   rc_json_write(fd, r);
   if (close(fd) || rename(tmp, path)) {
     rc_log("cannot write JSON report '%s' (%s); writing it to stderr", path, strerror(errno));
     unlink(tmp);
-    rc_json_write(2, r);
+    rc_json_write(rc_err_fd, r);
     return -1;
   }
   return 0;

@@ -25,7 +25,7 @@ void rc_print_stack(struct rc_buf *b, uint32_t stack, const char *indent)
 void rc_report_bad(const char *what, const void *p, uint32_t stack)
 {
   struct rc_buf b;
-  rc_buf_init(&b, 2);
+  rc_buf_init(&b, rc_err_fd);
   rc_buf_printf(&b, "reachcheck: error: %s: %p (pid %d)\n", what, p, (int)getpid());
   rc_print_stack(&b, stack, "    ");
   rc_buf_flush(&b);

@@ -167,6 +167,12 @@ uint32_t rc_modules_generation(void)
   return atomic_load_explicit(&mod_gen, memory_order_acquire);
 }
 
+/* Held across fork (core/init.c) so the child never inherits a table
+ * half-way through a refresh; the child unlocks from the forking thread's
+ * copy, which is the owner. */
+void rc_modules_lock(void) { pthread_mutex_lock(&mod_lock); }
+void rc_modules_unlock(void) { pthread_mutex_unlock(&mod_lock); }
+
 /* dlclose is interposed to record what is about to go (modules loaded since
  * the last refresh, including ones glibc loaded internally) and then what
  * went. dlopen and dlmopen are deliberately NOT interposed: glibc resolves a

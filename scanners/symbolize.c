@@ -23,6 +23,16 @@ struct sym_mod {
 
 static struct rc_vec sym_cache;  /* struct sym_mod */
 static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t sym_once = PTHREAD_ONCE_INIT;
+
+/* A fork while another thread symbolizes would leave the child's sym_lock
+ * held for good (and its at-exit report hung). Registered on first use, so
+ * after core/init.c's handlers: prepare handlers run in reverse order, so
+ * sym_lock is taken before the heap locks, the order rc_symbolize uses
+ * (it mallocs while holding sym_lock). */
+static void sym_lock_fork(void) { pthread_mutex_lock(&sym_lock); }
+static void sym_unlock_fork(void) { pthread_mutex_unlock(&sym_lock); }
+static void sym_register_fork(void) { pthread_atfork(sym_lock_fork, sym_unlock_fork, sym_unlock_fork); }
 
 /* Separate debug files from local disk only. dwfl_standard_find_debuginfo
  * would, for every module without local debug info (libc without -dbgsym),
@@ -147,6 +157,7 @@ void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
   out->module = path;
   out->offset = pc - bias;
   rc_in_runtime++;
+  pthread_once(&sym_once, sym_register_fork);
   pthread_mutex_lock(&sym_lock);
   struct sym_mod *m = sym_module_locked(path, bias);
   if (m && m->mod) {

@@ -7,6 +7,8 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "mark.h"
 
@@ -17,6 +19,8 @@ struct check_ctx {
   struct rc_mark mark;
   struct rc_vec maps;
   int mode;
+  uint32_t min_epoch;
+  const struct rc_check_hooks *hooks;
   int done, err;
   /* leak groups by (stack, kind): open addressing in an mmap'd table */
   struct rc_leak_group *tab;
@@ -32,6 +36,7 @@ static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kin
   if ((kind == RC_ROOT_STACK || kind == RC_ROOT_REGISTER) && !rc_opt.scan_stacks) return;
   if (kind == RC_ROOT_TLS && !rc_opt.scan_tls) return;
   c->res->roots++;
+  if (c->hooks && c->hooks->root) c->hooks->root(c->hooks->ctx, lo, hi, kind, what, thread);
   rc_mark_range(&c->mark, lo, hi);
 }
 
@@ -70,6 +75,7 @@ static void collect(struct check_ctx *c)
       }
       continue;
     }
+    if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
     leaked++;
   }
   size_t cap = 64;
@@ -79,6 +85,7 @@ static void collect(struct check_ctx *c)
   for (uint32_t i = 1; i < m->nslots && c->tab; i++) {
     struct rc_hdr *h = rc_mark_live(i);
     if (!h || rc_mark_is_marked(m, i)) continue;
+    if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
     int kind = rc_mark_is_indirect(m, i) ? 1 : 0;
     uint64_t sz = rc_hdr_size(h);
     bool seen = rc_hdr_flags(h) & RC_F_REPORTED;
@@ -98,6 +105,36 @@ static void collect(struct check_ctx *c)
   }
 }
 
+/* Roots, mark, classify, aggregate: the part that needs a frozen heap. */
+static void analyse(struct check_ctx *c)
+{
+  if (rc_maps_read(&c->maps) || rc_mark_init(&c->mark)) {
+    c->err = 1;
+    return;
+  }
+  rc_globals_roots(&c->maps, root_cb, c);
+  rc_threads_roots(&c->maps, root_cb, c);
+  /* Blocks that are roots themselves: ld.so's own allocations and blocks
+   * the program asked us to ignore. */
+  for (uint32_t i = 1; i < c->mark.nslots; i++) {
+    struct rc_hdr *h = rc_mark_live(i);
+    if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(&c->mark, h);
+  }
+  rc_mark_classify(&c->mark);
+  if (c->hooks && c->hooks->after_mark) c->hooks->after_mark(c->hooks->ctx, &c->mark);
+  if (!(c->mode & RC_CHECK_NO_GROUPS)) collect(c);
+  rc_mark_free(&c->mark);
+  rc_vec_free(&c->maps);
+}
+
+static void unlock_runtime(void)
+{
+  __atomic_store_n(&rc_world_stopped, 0, __ATOMIC_RELEASE);
+  rc_threads_unlock();
+  rc_heap_unlock_all();
+  rc_depot_unlock();
+}
+
 static int check_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
   (void)info;
@@ -114,28 +151,25 @@ static int check_cb(struct dl_phdr_info *info, size_t size, void *arg)
   r->threads = n < 0 ? 1 : (uint32_t)n + 1;
   double t1 = rc_now_ms();
   r->ms_stop = t1 - t0;
-  if (rc_maps_read(&c->maps) || rc_mark_init(&c->mark)) {
-    c->err = 1;
-  } else {
-    rc_globals_roots(&c->maps, root_cb, c);
-    rc_threads_roots(&c->maps, root_cb, c);
-    /* Blocks that are roots themselves: ld.so's own allocations and blocks
-     * the program asked us to ignore. */
-    for (uint32_t i = 1; i < c->mark.nslots; i++) {
-      struct rc_hdr *h = rc_mark_live(i);
-      if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(&c->mark, h);
+  if (c->mode & RC_CHECK_FORK) {
+    /* A raw fork: glibc's would run the atfork handlers, ours included,
+     * which take the locks this thread already holds. The child has this
+     * thread only, plus every stopped thread's saved registers and stack. */
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+      rc_in_runtime++;   /* the child never touches Boehm: stopped threads may hold its lock */
+      analyse(c);
+      if (c->hooks && c->hooks->in_child) c->hooks->in_child(c->hooks->ctx, r);
+      _exit(c->err ? 1 : 0);
     }
-    rc_mark_classify(&c->mark);
-    collect(c);
-    rc_mark_free(&c->mark);
-    rc_vec_free(&c->maps);
+    r->child = pid;
+    if (pid < 0) c->err = 1;
+  } else {
+    analyse(c);
   }
   r->ms_mark = rc_now_ms() - t1;
   rc_world_start();
-  __atomic_store_n(&rc_world_stopped, 0, __ATOMIC_RELEASE);
-  rc_threads_unlock();
-  rc_heap_unlock_all();
-  rc_depot_unlock();
+  unlock_runtime();
   return 1;
 }
 
@@ -150,6 +184,13 @@ static int by_bytes(const void *a, const void *b)
 
 int rc_check(struct rc_result *res, int mode)
 {
+  struct rc_check_req req = {.mode = mode};
+  return rc_check_run(&req, res);
+}
+
+int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
+{
+  int mode = req->mode;
   memset(res, 0, sizeof *res);
   rc_vec_init(&res->groups, sizeof(struct rc_leak_group));
   rc_in_runtime++;
@@ -158,6 +199,8 @@ int rc_check(struct rc_result *res, int mode)
   memset(&c, 0, sizeof c);
   c.res = res;
   c.mode = mode;
+  c.min_epoch = req->min_epoch;
+  c.hooks = req->hooks;
   dl_iterate_phdr(check_cb, &c);
   for (size_t i = 0; i < c.tab_cap; i++) {
     if (!c.tab[i].blocks) continue;

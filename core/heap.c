@@ -18,6 +18,10 @@
 #define TSLOTS 256                /* per-thread free-slot stack */
 
 struct rc_hdr **rc_slots;
+uint32_t *rc_slot_epoch;   /* epoch at allocation, by slot */
+uint32_t rc_epoch = 1;
+
+uint32_t rc_epoch_advance(void) { return __atomic_add_fetch(&rc_epoch, 1, __ATOMIC_ACQ_REL); }
 uint32_t rc_slot_hwm = 1;  /* slot 0 means "none" */
 uintptr_t rc_heap_lo = UINTPTR_MAX, rc_heap_hi;
 RC_TLS int rc_in_runtime;
@@ -81,7 +85,8 @@ void rc_heap_init(void)
   rc_in_runtime++;
   rc_slots = rc_mmap(sizeof(void *) * (size_t)SLOT_RESERVE);
   free_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
-  if (!rc_slots || !free_slots) rc_die("cannot reserve the block table");
+  rc_slot_epoch = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
+  if (!rc_slots || !free_slots || !rc_slot_epoch) rc_die("cannot reserve the block table");
   /* Order from BOEHM.md: one marker (no parallel marker threads), keep
    * Boehm's fork handlers, init, disable collection, and allow thread
    * registration, without which Boehm takes no allocation lock at all. */
@@ -206,6 +211,7 @@ static void *alloc_block(size_t size, size_t align, uintptr_t caller, bool *fres
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
       h->stack = stack;
+      rc_slot_epoch[h->slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
       __atomic_store_n(&h->bits, rc_hdr_pack(size, 1, flags, RC_LIVE), __ATOMIC_RELEASE);
       *fresh = false;
       return user;
@@ -229,6 +235,7 @@ static void *alloc_block(size_t size, size_t align, uintptr_t caller, bool *fres
   struct rc_hdr *h = (struct rc_hdr *)base;
   h->slot = slot;
   h->stack = stack;
+  rc_slot_epoch[slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
   __atomic_store_n(&h->bits, rc_hdr_pack(size, pad16, flags, RC_LIVE), __ATOMIC_RELEASE);
   note_bounds((uintptr_t)user, (uintptr_t)user + eff);
   __atomic_store_n(&rc_slots[slot], h, __ATOMIC_RELEASE);
@@ -357,6 +364,7 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
         h->stack = rc_depot_capture(2);
         rc_in_runtime--;
       }
+      rc_slot_epoch[h->slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
       __atomic_store_n(&h->bits, rc_hdr_pack(n, 1, flags, RC_LIVE), __ATOMIC_RELEASE);
       note_bounds((uintptr_t)p, (uintptr_t)p + n);
       return p;

@@ -8,9 +8,13 @@
 #include <unistd.h>
 #include "rc.h"
 
-/* Weak defaults; scanners/modules.c provides the real lock. */
-__attribute__((weak)) void rc_modules_lock(void) {}
-__attribute__((weak)) void rc_modules_unlock(void) {}
+/* Weak defaults: the modules that implement these override them. */
+
+__attribute__((weak)) const struct rc_check_hooks *rc_retain_exit_hooks(void) { return NULL; }
+__attribute__((weak)) void rc_retain_exit_text(int fd) { (void)fd; }
+__attribute__((weak)) void rc_retain_exit_json(struct rc_buf *b) { (void)b; }
+__attribute__((weak)) void rc_retain_init(void) {}
+__attribute__((weak)) void rc_sarif_exit(const struct rc_result *r) { (void)r; }
 
 static void fork_prepare(void)
 {
@@ -45,10 +49,13 @@ static void at_exit_check(void)
 {
   if (!rc_opt.report) return;
   struct rc_result r;
-  rc_check(&r, RC_CHECK_AT_EXIT);
+  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_retain_exit_hooks()};
+  rc_check_run(&req, &r);
   rc_in_runtime++;
+  rc_retain_exit_text(rc_err_fd);
   rc_report_text(rc_err_fd, &r);
   if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r);
+  rc_sarif_exit(&r);
   rc_in_runtime--;
   bool leaks = r.direct_blocks + r.indirect_blocks > 0;
   rc_result_free(&r);
@@ -80,6 +87,7 @@ __attribute__((constructor(101))) static void rc_ctor(void)
   rc_threads_init();
   rc_modules_refresh();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
+  rc_retain_init();
   atexit(at_exit_check);
   rc_in_runtime--;
 }

@@ -190,10 +190,36 @@ struct rc_result {
   uint64_t ignored_blocks, ignored_bytes;
   uint32_t threads, roots;
   double ms_stop, ms_mark, ms_total;
+  pid_t child;
   struct rc_vec groups;     /* struct rc_leak_group, sorted by bytes */
 };
-enum { RC_CHECK_AT_EXIT = 1, RC_CHECK_ONLY_NEW = 2 };
+enum { RC_CHECK_AT_EXIT = 1, RC_CHECK_ONLY_NEW = 2, RC_CHECK_FORK = 4, RC_CHECK_NO_GROUPS = 8 };
+struct rc_mark;
+/* Extension points of a check, all called with the world stopped (or in the
+ * forked copy for RC_CHECK_FORK): no locks, no allocation from the heap. */
+struct rc_check_hooks {
+  void *ctx;
+  /* every root range, before it is marked */
+  void (*root)(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread);
+  /* after marking and classification, before leaks are aggregated */
+  void (*after_mark)(void *ctx, struct rc_mark *m);
+  /* RC_CHECK_FORK only: in the child, after collect; the child then _exits */
+  void (*in_child)(void *ctx, struct rc_result *res);
+};
+struct rc_check_req {
+  int mode;
+  uint32_t min_epoch;      /* only blocks allocated at or after this epoch are leaks */
+  const struct rc_check_hooks *hooks;
+};
+/* Run a check. With RC_CHECK_FORK the marking runs in a forked copy taken
+ * while the threads are stopped; the caller gets the child's pid in
+ * res->child and the world resumes as soon as the fork returns. */
+int rc_check_run(const struct rc_check_req *req, struct rc_result *res);
 int rc_check(struct rc_result *res, int mode);
+/* Allocation epochs: scopes and snapshots compare them. */
+extern uint32_t rc_epoch;
+extern uint32_t *rc_slot_epoch;
+uint32_t rc_epoch_advance(void);
 void rc_result_free(struct rc_result *res);
 void rc_report_text(int fd, const struct rc_result *res);
 int rc_report_json(const char *path_template, const struct rc_result *res);
@@ -205,5 +231,18 @@ const char *rc_suppress_match(uint32_t stack);
 /* Bad frees and friends (core/heap.c): one line + stack, or abort. */
 void rc_report_bad(const char *what, const void *p, uint32_t stack);
 void rc_print_stack(struct rc_buf *b, uint32_t stack, const char *indent);
+
+/* ---- extension points: weak defaults in core/init.c ---- */
+/* Retention (core/retain.c): hooks for the at-exit check, or NULL when no
+ * retention output was asked for; then text and JSON for the report. */
+const struct rc_check_hooks *rc_retain_exit_hooks(void);
+void rc_retain_exit_text(int fd);
+void rc_retain_exit_json(struct rc_buf *b);   /* appends ,"retainers":[..],"why":[..] */
+void rc_retain_init(void);                    /* constructor: snapshot signal etc. */
+/* SARIF (core/sarif.c): write rc_opt.sarif if set. */
+void rc_sarif_exit(const struct rc_result *r);
+int rc_expand_path(const char *tmpl, char *out, size_t n);
+void rc_json_write(int fd, const struct rc_result *r);
+bool rc_pattern_match(const char *pat, const char *s);
 
 #endif

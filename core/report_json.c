@@ -76,7 +76,9 @@ void rc_json_write(int fd, const struct rc_result *r)
     json_stack(&b, g[i].stack);
     rc_buf_put(&b, "}", 1);
   }
-  rc_buf_put(&b, "]}\n", 3);
+  rc_buf_put(&b, "]", 1);
+  rc_retain_exit_json(&b);
+  rc_buf_put(&b, "}\n", 2);
   rc_buf_flush(&b);
 }
 

@@ -129,6 +129,15 @@ static void sym_copy(char *dst, size_t cap, const char *src)
 
 static void sym_function_locked(const char *name, char *out, size_t cap)
 {
+  /* .symtab of glibc's debug files names versioned symbols
+   * "__libc_start_main@@GLIBC_2.34"; '@' occurs in no C or C++ name. */
+  char plain[1024];
+  const char *at = strchr(name, '@');
+  if (at && (size_t)(at - name) < sizeof plain) {
+    memcpy(plain, name, (size_t)(at - name));
+    plain[at - name] = 0;
+    name = plain;
+  }
   demangle_fn fn = name[0] == '_' && name[1] == 'Z' ? sym_demangler_locked() : NULL;
   int status = -1;
   char *d = fn ? fn(name, NULL, NULL, &status) : NULL;

@@ -22,6 +22,8 @@ RC_NOINLINE void scrub_here(void) { rc_scrub(); }
 
 void coroutine(void)
 {
+  /* the context we were started from holds our initial SP: forget it too */
+  memset(&g_co_uc, 0, sizeof g_co_uc);
   alloc_it(90);
   void *volatile c = g_handoff;
   g_handoff = 0;

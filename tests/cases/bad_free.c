@@ -1,0 +1,47 @@
+/* Bad frees get a one-line diagnostic on stderr naming the problem; the
+ * program continues and its exit status is unaffected. Modes:
+ *   double         free(p) twice
+ *   invalid        free of a stack address, of a global, and of p+8 (interior
+ *                  of a live block)
+ *   realloc_freed  realloc of a freed pointer
+ * Nothing leaks: direct 0, indirect 0, exit 0, "continued" on stdout.
+ * With abort_on_error=1 the double free aborts instead. */
+#include "rc_test.h"
+
+static char g_global[64];
+
+int main(int argc, char **argv)
+{
+  const char *mode = argc > 1 ? argv[1] : "double";
+  void *volatile p = malloc(32);
+  if (strcmp(mode, "double") == 0) {
+    free(p);
+    free(p);
+  } else if (strcmp(mode, "invalid") == 0) {
+    char local[32];
+    free(local);
+    free(g_global);
+    free((char *)p + 8);
+    free(p);
+  } else if (strcmp(mode, "realloc_freed") == 0) {
+    free(p);
+    void *q = realloc(p, 64);
+    if (q && q != p) free(q);
+  } else {
+    rc_fail("unknown mode");
+  }
+  /* the heap still works: fresh blocks are distinct and writable */
+  void *blocks[200];
+  for (int i = 0; i < 200; i++) {
+    blocks[i] = malloc(32);
+    memset(blocks[i], i, 32);
+  }
+  for (int i = 0; i < 200; i++)
+    for (int j = 0; j < i; j++) RC_CHECK(blocks[i] != blocks[j]);
+  for (int i = 0; i < 200; i++) free(blocks[i]);
+  p = NULL;
+  printf("continued\n");
+  fflush(stdout);
+  rc_scrub();
+  return 0;
+}

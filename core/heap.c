@@ -186,7 +186,22 @@ struct rc_hdr *rc_block_exact(const void *p)
 /* ---- allocation ---- */
 
 
+/* Set while this thread is inside the allocator proper (thread cache, slot
+ * pool, depot lock, Boehm's lock). A malloc that arrives while it is set
+ * comes from a signal handler that interrupted us: it is served from the
+ * arena, untracked, instead of deadlocking on a lock this thread holds. */
+static RC_TLS int in_critical;
+
+static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, bool *fresh);
 static void *alloc_block(size_t size, size_t align, uintptr_t caller, bool *fresh)
+{
+  in_critical++;
+  void *p = alloc_block_locked(size, align, caller, fresh);
+  in_critical--;
+  return p;
+}
+
+static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, bool *fresh)
 {
   if (RC_UNLIKELY(size > RC_MAX_SIZE)) { errno = ENOMEM; return NULL; }
   if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
@@ -242,7 +257,15 @@ static void *alloc_block(size_t size, size_t align, uintptr_t caller, bool *fres
   return user;
 }
 
+static void release_block_locked(struct rc_hdr *h);
 static void release_block(struct rc_hdr *h)
+{
+  in_critical++;
+  release_block_locked(h);
+  in_critical--;
+}
+
+static void release_block_locked(struct rc_hdr *h)
 {
   uint64_t size = rc_hdr_size(h);
   unsigned pad16 = rc_hdr_pad16(h);
@@ -310,7 +333,8 @@ static struct rc_hdr *checked_hdr(const void *p, const char *op)
 static void *do_alloc(size_t n, size_t align, uintptr_t caller)
 {
   bool fresh;
-  if (RC_UNLIKELY(rc_in_runtime) && (!rc_heap_ready() || rc_world_stopped)) return arena_alloc(n, align);
+  if (RC_UNLIKELY(rc_in_runtime | in_critical) && (!rc_heap_ready() || rc_world_stopped || in_critical))
+    return arena_alloc(n, align);
   return alloc_block(n, align, caller, &fresh);
 }
 
@@ -323,6 +347,11 @@ EXPORT void free(void *p)
 {
   if (!p || in_arena(p)) return;
   if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
+  if (RC_UNLIKELY(in_critical)) {  /* from a signal handler inside the allocator */
+    struct rc_hdr *x = rc_block_exact(p);
+    if (x) __atomic_store_n(&x->bits, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED), __ATOMIC_RELEASE);
+    return;
+  }
   struct rc_hdr *h = checked_hdr(p, "free");
   if (h) release_block(h);
 }
@@ -331,7 +360,8 @@ EXPORT void *calloc(size_t n, size_t m)
 {
   size_t t;
   if (__builtin_mul_overflow(n, m, &t)) { errno = ENOMEM; return NULL; }
-  if (RC_UNLIKELY(rc_in_runtime) && (!rc_heap_ready() || rc_world_stopped)) return arena_alloc(t, 16);  /* never reused: zero */
+  if (RC_UNLIKELY(rc_in_runtime | in_critical) && (!rc_heap_ready() || rc_world_stopped || in_critical))
+    return arena_alloc(t, 16);  /* never reused: zero */
   bool fresh;
   void *p = alloc_block(t, 16, (uintptr_t)__builtin_return_address(0), &fresh);
   if (p && !fresh) memset(p, 0, t);
@@ -348,6 +378,16 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
     return q;
   }
   if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
+  if (RC_UNLIKELY(in_critical)) {  /* from a signal handler inside the allocator */
+    struct rc_hdr *x = rc_block_exact(p);
+    void *q = arena_alloc(n, 16);
+    if (x && q) {
+      size_t old = rc_hdr_size(x);
+      memcpy(q, p, old < n ? old : n);
+      __atomic_store_n(&x->bits, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED), __ATOMIC_RELEASE);
+    }
+    return q;
+  }
   if (n == 0) {  /* glibc: realloc(p, 0) frees p and returns NULL */
     free(p);
     return NULL;

@@ -1,0 +1,40 @@
+# Quick start: `make run` and `make test` on a fresh Debian 12 machine as root.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+DEB_PACKAGES = build-essential cmake pkg-config libgc-dev libunwind-dev libdw-dev python3 \
+               g++ libcmocka-dev check libgtest-dev chromium liblsan0 valgrind clang-14 libclang-rt-14-dev
+
+.PHONY: all deps build run test stress bench clean
+
+all: build
+
+# Install only what is missing (dpkg-query), so a second run costs nothing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The bundled example: a config-reloading service that leaks on one error path.
+run: build
+	$(BUILD)/reachcheck --json=$(BUILD)/config_reload.json --exitcode=0 -- $(BUILD)/config_reload
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+stress: build
+	cd $(BUILD) && ctest --output-on-failure -L stress
+
+bench: build
+	bench/run
+
+clean:
+	rm -rf $(BUILD)

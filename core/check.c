@@ -72,6 +72,7 @@ static void collect(struct check_ctx *c)
       } else {
         r->reachable_blocks++;
         r->reachable_bytes += sz;
+        if (rc_opt.show_reachable) leaked++;
       }
       continue;
     }
@@ -84,7 +85,15 @@ static void collect(struct check_ctx *c)
   c->tab_cap = c->tab ? cap : 0;
   for (uint32_t i = 1; i < m->nslots && c->tab; i++) {
     struct rc_hdr *h = rc_mark_live(i);
-    if (!h || rc_mark_is_marked(m, i)) continue;
+    if (!h) continue;
+    if (rc_mark_is_marked(m, i)) {
+      if (rc_opt.show_reachable && !(rc_hdr_flags(h) & RC_F_IGNORED)) {
+        struct rc_leak_group *g = group_of(c, h->stack, RC_KIND_REACHABLE);
+        g->blocks++;
+        g->bytes += rc_hdr_size(h);
+      }
+      continue;
+    }
     if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
     int kind = rc_mark_is_indirect(m, i) ? 1 : 0;
     uint64_t sz = rc_hdr_size(h);
@@ -210,6 +219,7 @@ int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
   rc_munmap(c.tab, c.tab_cap * sizeof *c.tab);
   struct rc_leak_group *g = (struct rc_leak_group *)res->groups.data;
   for (size_t i = 0; i < res->groups.len; i++) {
+    if (g[i].kind == RC_KIND_REACHABLE) continue;
     g[i].suppressed_by = rc_suppress_match(g[i].stack);
     g[i].suppressed = g[i].suppressed_by != NULL;
     if (!g[i].suppressed) continue;

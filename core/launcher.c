@@ -58,6 +58,10 @@ int main(int argc, char **argv)
       usage(stdout);
       return 0;
     }
+    if (!strcmp(a, "--help-markdown")) {
+      rc_options_markdown(1);
+      return 0;
+    }
     if (!strcmp(a, "--version")) {
       puts("reachcheck 1.0.0");
       return 0;

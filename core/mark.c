@@ -3,6 +3,7 @@
  * unmarked blocks into direct and indirect leaks. Runs with the world
  * stopped: no locks, no allocation from the checked heap. */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "mark.h"
@@ -24,11 +25,13 @@ int rc_mark_init(struct rc_mark *m)
   m->marked = rc_mmap(m->bytes);
   m->indirect = rc_mmap(m->bytes);
   rc_vec_init(&m->stack, sizeof(uint32_t));
+  m->tty = -1;
   return m->marked && m->indirect ? 0 : -1;
 }
 
 void rc_mark_free(struct rc_mark *m)
 {
+  if (m->tty > 0) (void)!write(rc_err_fd, "\r\033[K", 4);
   rc_munmap(m->marked, m->bytes);
   rc_munmap(m->indirect, m->bytes);
   rc_vec_free(&m->stack);
@@ -61,9 +64,22 @@ static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
   m->scanned += hi - lo;
 }
 
+/* Progress for long marks, only on a terminal (the world is stopped:
+ * write(2) and a stack buffer only). */
+static void progress(struct rc_mark *m)
+{
+  if (++m->popped & 0xfffff) return;
+  if (m->tty < 0) m->tty = rc_opt.progress && m->nslots > (1u << 20) && isatty(rc_err_fd);
+  if (!m->tty) return;
+  char buf[96];
+  int n = snprintf(buf, sizeof buf, "\rreachcheck: marked %llu of %u blocks", (unsigned long long)m->popped, m->nslots);
+  if (n > 0) (void)!write(rc_err_fd, buf, (size_t)n);
+}
+
 static void drain(struct rc_mark *m)
 {
   while (m->stack.len) {
+    progress(m);
     uint32_t slot = ((uint32_t *)m->stack.data)[--m->stack.len];
     struct rc_hdr *h = rc_slots[slot];
     uintptr_t u = (uintptr_t)rc_hdr_user(h);

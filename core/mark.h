@@ -10,6 +10,8 @@ struct rc_mark {
   struct rc_vec stack;
   bool overflow;
   uint64_t scanned;
+  uint64_t popped;
+  int tty;              /* -1 unknown, 0 no, 1 show progress */
 };
 int rc_mark_init(struct rc_mark *m);
 void rc_mark_free(struct rc_mark *m);

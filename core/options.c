@@ -105,3 +105,17 @@ void rc_options_help(int fd)
   }
   rc_buf_flush(&b);
 }
+
+/* The README's option table, generated from the same list. */
+void rc_options_markdown(int fd)
+{
+  struct rc_buf b;
+  rc_buf_init(&b, fd);
+  rc_buf_printf(&b, "| option | default | meaning |\n|---|---|---|\n");
+  for (size_t i = 0; i < NOPT; i++) {
+    const char *def = table[i].def;
+    rc_buf_printf(&b, "| `%s` | `%s` | %s |\n", table[i].name, def[0] == '"' && def[1] == '"' ? "\"\"" : def,
+                  table[i].help);
+  }
+  rc_buf_flush(&b);
+}

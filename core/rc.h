@@ -29,6 +29,7 @@ extern struct rc_options rc_opt;
  * errbuf and returns -1. Strings are copied into static storage. */
 int rc_options_parse(const char *s, char *errbuf, size_t errlen);
 void rc_options_help(int fd);
+void rc_options_markdown(int fd);
 /* Is `name` a known option key? (used by the launcher) */
 int rc_option_known(const char *name, size_t len);
 
@@ -175,9 +176,10 @@ bool rc_pc_in_ldso(uintptr_t pc);
 void rc_ldso_init(void);
 
 /* ---- the check (core/check.c, core/mark.c) ---- */
+enum { RC_KIND_DIRECT, RC_KIND_INDIRECT, RC_KIND_REACHABLE };
 struct rc_leak_group {
   uint32_t stack;
-  int kind;                 /* 0 direct, 1 indirect */
+  int kind;                 /* RC_KIND_* */
   uint64_t blocks, bytes;
   bool suppressed;
   const char *suppressed_by;

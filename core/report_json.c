@@ -65,7 +65,7 @@ void rc_json_write(int fd, const struct rc_result *r)
   const struct rc_leak_group *g = (const struct rc_leak_group *)r->groups.data;
   for (size_t i = 0; i < r->groups.len; i++) {
     rc_buf_printf(&b, "%s{\"kind\":\"%s\",\"blocks\":%llu,\"bytes\":%llu,\"suppressed\":%s,", i ? "," : "",
-                  g[i].kind ? "indirect" : "direct", (unsigned long long)g[i].blocks, (unsigned long long)g[i].bytes,
+                  g[i].kind == RC_KIND_REACHABLE ? "reachable" : g[i].kind ? "indirect" : "direct", (unsigned long long)g[i].blocks, (unsigned long long)g[i].bytes,
                   g[i].suppressed ? "true" : "false");
     if (g[i].suppressed) {
       rc_buf_put(&b, "\"suppressed_by\":", 16);

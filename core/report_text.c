@@ -40,7 +40,7 @@ void rc_report_text(int fd, const struct rc_result *r)
   size_t shown = 0, hidden = 0;
   bool header = false;
   for (size_t i = 0; i < r->groups.len; i++) {
-    if (g[i].suppressed) continue;
+    if (g[i].suppressed || g[i].kind == RC_KIND_REACHABLE) continue;
     if (!header) {
       rc_buf_printf(&b, "\n==%d== reachcheck: detected memory leaks\n", (int)getpid());
       header = true;
@@ -52,6 +52,12 @@ void rc_report_text(int fd, const struct rc_result *r)
     shown++;
     rc_buf_printf(&b, "\n%s leak of %llu byte(s) in %llu object(s) allocated from:\n", g[i].kind ? "Indirect" : "Direct",
                   (unsigned long long)g[i].bytes, (unsigned long long)g[i].blocks);
+    rc_print_stack(&b, g[i].stack, "    ");
+  }
+  for (size_t i = 0; i < r->groups.len; i++) {
+    if (g[i].kind != RC_KIND_REACHABLE) continue;
+    rc_buf_printf(&b, "\nReachable: %llu byte(s) in %llu object(s) allocated from:\n", (unsigned long long)g[i].bytes,
+                  (unsigned long long)g[i].blocks);
     rc_print_stack(&b, g[i].stack, "    ");
   }
   if (hidden) rc_buf_printf(&b, "\n(%zu more leak groups not shown; max_leaks=0 shows all)\n", hidden);

@@ -17,7 +17,8 @@ Expectations (repeatable; [ROLE@] is only meaningful with --per-pid-json):
   --expect-stack-module-re [ROLE@]RE    some leak frame's module matches RE
   --expect-stack-file-re [ROLE@]RE      some leak frame's "FILE:LINE" matches RE
   --expect-exit N                exit status (repeat: any of them); default: any
-  --expect-stderr-re RE / --expect-stderr-not-re RE / --expect-stdout-re RE
+  --expect-stderr-re RE / --expect-stderr-not-re RE
+  --expect-stdout-re RE / --expect-stdout-not-re RE   (re.M: ^ and $ match lines)
   --expect-files N               number of JSON reports written (default 1)
   --bad-option KEY               the launcher/preload must reject an option:
                                  exit 2, exactly one stderr line naming KEY,
@@ -107,6 +108,7 @@ def main():
     ap.add_argument('--expect-stderr-re', action='append', default=[])
     ap.add_argument('--expect-stderr-not-re', action='append', default=[])
     ap.add_argument('--expect-stdout-re', action='append', default=[])
+    ap.add_argument('--expect-stdout-not-re', action='append', default=[])
     ap.add_argument('--expect-files', type=int)
     ap.add_argument('--bad-option')
     ap.add_argument('--timeout', type=float, default=55.0)
@@ -283,6 +285,10 @@ def main():
     for rx in a.expect_stdout_re:
         if not re.search(rx, out, re.M):
             failures.append('stdout does not match %r' % rx)
+    for rx in a.expect_stdout_not_re:
+        m = re.search(rx, out, re.M)
+        if m:
+            failures.append('stdout matches %r: %r' % (rx, m.group(0)))
     if 'TEST PROGRAM FAILURE' in err:
         failures.append('the test program reported a failure of its own')
 

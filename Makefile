@@ -28,10 +28,10 @@ run: build
 	$(BUILD)/reachcheck --json=$(BUILD)/config_reload.json --exitcode=0 -- $(BUILD)/config_reload
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE stress
 
 stress: build
-	cd $(BUILD) && ctest --output-on-failure -L stress
+	cd $(BUILD) && ctest --output-on-failure -L stress --timeout 600
 
 bench: build
 	bench/run

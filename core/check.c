@@ -63,7 +63,12 @@ static void collect(struct check_ctx *c)
   size_t leaked = 0;
   for (uint32_t i = 1; i < m->nslots; i++) {
     struct rc_hdr *h = rc_mark_live(i);
-    if (!h) continue;
+    if (!h) {
+      struct rc_hdr *x = rc_slot_hdr(i);
+      uint64_t bits = x ? __atomic_load_n(&x->bits, __ATOMIC_ACQUIRE) : 0;
+      if (x && (x->slot != i || !rc_hdr_intact(x, bits))) r->corrupt_blocks++;
+      continue;
+    }
     uint64_t sz = rc_hdr_size(h);
     if (rc_mark_is_marked(m, i)) {
       if (rc_hdr_flags(h) & RC_F_IGNORED) {

@@ -17,7 +17,8 @@
 #define SLOT_RESERVE (1u << 27)   /* max live blocks: 128M */
 #define TSLOTS 256                /* per-thread free-slot stack */
 
-struct rc_hdr **rc_slots;
+uintptr_t *rc_slots;
+uint64_t rc_corrupt_seen;
 uint32_t *rc_slot_epoch;   /* epoch at allocation, by slot */
 uint32_t rc_epoch = 1;
 
@@ -120,7 +121,7 @@ static uint32_t slot_get(void)
 
 static void slot_put(uint32_t s)
 {
-  __atomic_store_n(&rc_slots[s], NULL, __ATOMIC_RELEASE);
+  __atomic_store_n(&rc_slots[s], 0, __ATOMIC_RELEASE);
   if (RC_UNLIKELY(tslots_n == TSLOTS)) {
     spin_lock(&pool_lock);
     while (tslots_n > TSLOTS / 2) free_slots[free_slots_n++] = tslots[--tslots_n];
@@ -149,16 +150,32 @@ static void note_bounds(uintptr_t lo, uintptr_t hi)
   while (hi > cur && !__atomic_compare_exchange_n(&rc_heap_hi, &cur, hi, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
 }
 
+/* Store a header's bits and re-tag its slot entry (see rc_hdr_tag). */
+static void set_bits(struct rc_hdr *h, uint64_t bits)
+{
+  __atomic_store_n(&h->bits, bits, __ATOMIC_RELEASE);
+  __atomic_store_n(&rc_slots[h->slot], (uintptr_t)h | ((uintptr_t)rc_hdr_tag(h, bits) << 48), __ATOMIC_RELEASE);
+}
+
 /* ---- lookup ---- */
+enum { HDR_OK, HDR_NOT_OURS, HDR_CORRUPT };
+
+/* Is base the header of a live block? A header whose slot entry points back
+ * at it but whose tag does not match was overwritten: HDR_CORRUPT. */
+static int hdr_check(const struct rc_hdr *h)
+{
+  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+  uint32_t s = h->slot;
+  if (s == 0 || s >= __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED)) return HDR_NOT_OURS;
+  uintptr_t e = __atomic_load_n(&rc_slots[s], __ATOMIC_ACQUIRE);
+  if (RC_SLOT_PTR(e) != h) return HDR_NOT_OURS;
+  if ((e >> 48) != rc_hdr_tag(h, bits)) return HDR_CORRUPT;
+  return (bits & 0xf) == RC_LIVE ? HDR_OK : HDR_NOT_OURS;
+}
+
 static struct rc_hdr *valid_hdr(void *base)
 {
-  struct rc_hdr *h = base;
-  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
-  if ((bits & 0xf) != RC_LIVE) return NULL;
-  uint32_t s = h->slot;
-  if (s == 0 || s >= __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED)) return NULL;
-  if (__atomic_load_n(&rc_slots[s], __ATOMIC_ACQUIRE) != h) return NULL;
-  return h;
+  return hdr_check(base) == HDR_OK ? base : NULL;
 }
 
 struct rc_hdr *rc_block_of(uintptr_t w)
@@ -227,7 +244,7 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
       struct rc_hdr *h = (struct rc_hdr *)base;
       h->stack = stack;
       rc_slot_epoch[h->slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
-      __atomic_store_n(&h->bits, rc_hdr_pack(size, 1, flags, RC_LIVE), __ATOMIC_RELEASE);
+      set_bits(h, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
       return user;
     }
@@ -251,9 +268,8 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
   h->slot = slot;
   h->stack = stack;
   rc_slot_epoch[slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
-  __atomic_store_n(&h->bits, rc_hdr_pack(size, pad16, flags, RC_LIVE), __ATOMIC_RELEASE);
   note_bounds((uintptr_t)user, (uintptr_t)user + eff);
-  __atomic_store_n(&rc_slots[slot], h, __ATOMIC_RELEASE);
+  set_bits(h, rc_hdr_pack(size, pad16, flags, RC_LIVE));
   return user;
 }
 
@@ -269,7 +285,7 @@ static void release_block_locked(struct rc_hdr *h)
 {
   uint64_t size = rc_hdr_size(h);
   unsigned pad16 = rc_hdr_pad16(h);
-  __atomic_store_n(&h->bits, rc_hdr_pack(size, pad16, 0, RC_FREED), __ATOMIC_RELEASE);
+  set_bits(h, rc_hdr_pack(size, pad16, 0, RC_FREED));
   if (pad16 == 1 && rc_opt.thread_cache > 0) {
     size_t cls = ((size ? size : 1) + RC_HDR_SIZE + 15) >> 4;
     if (cls < NCLS && cache_n[cls] < rc_opt.thread_cache) {
@@ -305,27 +321,27 @@ void rc_heap_thread_exit(void)
  * reporting what is wrong with p. */
 static struct rc_hdr *checked_hdr(const void *p, const char *op)
 {
+  static const char corrupt[] = "heap corruption: the header in front of this block was overwritten (buffer "
+                                "overflow from the block before it?); the block is left alone";
+  bool is_free = !strcmp(op, "free");
+  const char *what = is_free ? "free of a pointer that was never allocated"
+                             : "realloc of a pointer that was never allocated";
   void *base = GC_base((void *)p);
   if (base) {
     struct rc_hdr *h = base;
-    if (valid_hdr(base)) {
-      if (rc_hdr_user(h) == p) return h;
-      rc_in_runtime++;
-      rc_report_bad(!strcmp(op, "free") ? "free of an interior pointer" : "realloc of an interior pointer", p, rc_depot_capture(2));
-      rc_in_runtime--;
-      return NULL;
-    }
-    unsigned st = rc_hdr_state(h);
-    if (st == RC_FREED || st == 0) {
-      rc_in_runtime++;
-      rc_report_bad(!strcmp(op, "free") ? "double free" : "realloc of freed memory", p, rc_depot_capture(2));
-      rc_in_runtime--;
-      return NULL;
-    }
+    int st = hdr_check(h);
+    uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+    if (st == HDR_OK && rc_hdr_user(h) == p) return h;
+    if (st == HDR_OK) what = is_free ? "free of an interior pointer" : "realloc of an interior pointer";
+    else if (st == HDR_CORRUPT) what = corrupt;
+    /* GC_free zeroes every word but the first; a cached block is FREED. */
+    else if (bits == 0 || (rc_hdr_state(h) == RC_FREED && h->slot < rc_slot_hwm && RC_SLOT_PTR(rc_slots[h->slot]) == h))
+      what = is_free ? "double free" : "realloc of freed memory";
+    else if ((const char *)p == (const char *)base + RC_HDR_SIZE) what = corrupt;
   }
+  if (what == corrupt) __atomic_fetch_add(&rc_corrupt_seen, 1, __ATOMIC_RELAXED);
   rc_in_runtime++;
-  rc_report_bad(!strcmp(op, "free") ? "free of a pointer that was never allocated"
-                                    : "realloc of a pointer that was never allocated", p, rc_depot_capture(2));
+  rc_report_bad(what, p, rc_depot_capture(2));
   rc_in_runtime--;
   return NULL;
 }
@@ -349,7 +365,7 @@ EXPORT void free(void *p)
   if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
   if (RC_UNLIKELY(in_critical)) {  /* from a signal handler inside the allocator */
     struct rc_hdr *x = rc_block_exact(p);
-    if (x) __atomic_store_n(&x->bits, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED), __ATOMIC_RELEASE);
+    if (x) set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     return;
   }
   struct rc_hdr *h = checked_hdr(p, "free");
@@ -384,7 +400,7 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
     if (x && q) {
       size_t old = rc_hdr_size(x);
       memcpy(q, p, old < n ? old : n);
-      __atomic_store_n(&x->bits, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED), __ATOMIC_RELEASE);
+      set_bits(x, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED));
     }
     return q;
   }
@@ -405,8 +421,8 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
         rc_in_runtime--;
       }
       rc_slot_epoch[h->slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
-      __atomic_store_n(&h->bits, rc_hdr_pack(n, 1, flags, RC_LIVE), __ATOMIC_RELEASE);
       note_bounds((uintptr_t)p, (uintptr_t)p + n);
+      set_bits(h, rc_hdr_pack(n, 1, flags, RC_LIVE));
       return p;
     }
   }
@@ -478,6 +494,5 @@ void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on)
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
   unsigned f = rc_hdr_flags(h);
   f = on ? (f | flag) : (f & ~flag);
-  __atomic_store_n(&h->bits, rc_hdr_pack(bits >> 24, (unsigned)(bits >> 8) & 0xffff, f, (unsigned)bits & 0xf),
-                   __ATOMIC_RELEASE);
+  set_bits(h, rc_hdr_pack(bits >> 24, (unsigned)(bits >> 8) & 0xffff, f, (unsigned)bits & 0xf));
 }

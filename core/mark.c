@@ -81,7 +81,7 @@ static void drain(struct rc_mark *m)
   while (m->stack.len) {
     progress(m);
     uint32_t slot = ((uint32_t *)m->stack.data)[--m->stack.len];
-    struct rc_hdr *h = rc_slots[slot];
+    struct rc_hdr *h = rc_slot_hdr(slot);
     uintptr_t u = (uintptr_t)rc_hdr_user(h);
     scan(m, u, u + rc_hdr_size(h));
   }
@@ -105,10 +105,11 @@ void rc_mark_block(struct rc_mark *m, struct rc_hdr *h)
 /* Live, visible (not internal) block in slot i, or NULL. */
 struct rc_hdr *rc_mark_live(uint32_t i)
 {
-  struct rc_hdr *h = __atomic_load_n(&rc_slots[i], __ATOMIC_ACQUIRE);
+  struct rc_hdr *h = rc_slot_hdr(i);
   if (!h || h->slot != i) return NULL;
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
   if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return NULL;
+  if (!rc_hdr_intact(h, bits)) return NULL;
   return h;
 }
 

@@ -91,8 +91,24 @@ static inline char *rc_hdr_user(const struct rc_hdr *h)
   return (char *)h + (size_t)p * 16;
 }
 
-/* Slot table: slot -> header, so a check enumerates live blocks linearly. */
-extern struct rc_hdr **rc_slots;
+/* Slot table: slot -> header, so a check enumerates live blocks linearly.
+ * The top 16 bits of an entry are a tag over the header's fields: a buffer
+ * overflow that rewrites a header no longer matches its tag. */
+extern uintptr_t *rc_slots;
+#define RC_SLOT_PTR(e) ((struct rc_hdr *)((e) & 0xffffffffffffull))
+static inline uint16_t rc_hdr_tag(const struct rc_hdr *h, uint64_t bits)
+{
+  uint64_t x = bits ^ ((uint64_t)h->stack << 32 | h->slot) ^ (uintptr_t)h;
+  x *= 0x9e3779b97f4a7c15ull;
+  return (uint16_t)(x >> 48);
+}
+/* Header in slot i if the entry is set (tag not checked), else NULL. */
+static inline struct rc_hdr *rc_slot_hdr(uint32_t i)
+{ return RC_SLOT_PTR(__atomic_load_n(&rc_slots[i], __ATOMIC_ACQUIRE)); }
+/* Does the header still match its slot entry's tag? */
+static inline bool rc_hdr_intact(const struct rc_hdr *h, uint64_t bits)
+{ return (__atomic_load_n(&rc_slots[h->slot], __ATOMIC_ACQUIRE) >> 48) == rc_hdr_tag(h, bits); }
+extern uint64_t rc_corrupt_seen;   /* blocks found with a rewritten header */
 extern uint32_t rc_slot_hwm;
 extern uintptr_t rc_heap_lo, rc_heap_hi;  /* bounds of every block ever served */
 
@@ -190,6 +206,7 @@ struct rc_result {
   uint64_t reachable_blocks, reachable_bytes;
   uint64_t suppressed_blocks, suppressed_bytes;
   uint64_t ignored_blocks, ignored_bytes;
+  uint64_t corrupt_blocks;   /* headers overwritten (buffer overflow): not analysed */
   uint32_t threads, roots;
   double ms_stop, ms_mark, ms_total;
   pid_t child;

@@ -60,8 +60,9 @@ void rc_json_write(int fd, const struct rc_result *r)
   kv(&b, "reachable", r->reachable_blocks, r->reachable_bytes, true);
   kv(&b, "suppressed", r->suppressed_blocks, r->suppressed_bytes, true);
   kv(&b, "ignored", r->ignored_blocks, r->ignored_bytes, false);
-  rc_buf_printf(&b, "},\"threads\":%u,\"roots\":%u,\"timing_ms\":{\"stop\":%.3f,\"mark\":%.3f,\"total\":%.3f},\"leaks\":[",
-                r->threads, r->roots, r->ms_stop, r->ms_mark, r->ms_total);
+  rc_buf_printf(&b, "},\"corrupt_blocks\":%llu,\"threads\":%u,\"roots\":%u,\"timing_ms\":{\"stop\":%.3f,\"mark\":%.3f,"
+                    "\"total\":%.3f},\"leaks\":[",
+                (unsigned long long)r->corrupt_blocks, r->threads, r->roots, r->ms_stop, r->ms_mark, r->ms_total);
   const struct rc_leak_group *g = (const struct rc_leak_group *)r->groups.data;
   for (size_t i = 0; i < r->groups.len; i++) {
     rc_buf_printf(&b, "%s{\"kind\":\"%s\",\"blocks\":%llu,\"bytes\":%llu,\"suppressed\":%s,", i ? "," : "",

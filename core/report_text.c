@@ -61,6 +61,9 @@ void rc_report_text(int fd, const struct rc_result *r)
     rc_print_stack(&b, g[i].stack, "    ");
   }
   if (hidden) rc_buf_printf(&b, "\n(%zu more leak groups not shown; max_leaks=0 shows all)\n", hidden);
+  if (r->corrupt_blocks)
+    rc_buf_printf(&b, "reachcheck: warning: %llu block(s) have an overwritten header (heap buffer overflow?) and were "
+                      "left out of the analysis\n", (unsigned long long)r->corrupt_blocks);
   if (rc_opt.verbose)
     rc_buf_printf(&b, "reachcheck: %u threads, %u root ranges, stop %.2f ms, mark %.2f ms, total %.2f ms\n",
                   r->threads, r->roots, r->ms_stop, r->ms_mark, r->ms_total);

@@ -45,7 +45,7 @@ RC_NOINLINE void use_libc(void)
   printf("stdout is buffered %d\n", 1);
   enum { N = 300000 };
   int *arr = malloc(N * sizeof *arr);
-  for (int i = 0; i < N; i++) arr[i] = (i * 7919) % N;
+  for (int i = 0; i < N; i++) arr[i] = (int)(((long)i * 7919) % N);
   qsort(arr, N, sizeof *arr, cmp);
   RC_CHECK(arr[0] == 0 && arr[N - 1] == N - 1);
   free(arr);

@@ -23,6 +23,8 @@ RC_NOINLINE void spin_leaf(void)
 {
   void *volatile p = g_handoff[0];
   g_handoff[0] = 0;
+  /* leave the pointer only in the red zone, not in a scratch register */
+  __asm__ __volatile__("xor %%eax, %%eax\n\txor %%edx, %%edx" ::: "rax", "rdx", "memory");
   __atomic_add_fetch(&g_ready, 1, __ATOMIC_SEQ_CST);
   for (;;) __asm__ __volatile__("pause" ::: "memory");
   (void)p;

@@ -324,8 +324,8 @@ static struct rc_hdr *checked_hdr(const void *p, const char *op)
   static const char corrupt[] = "heap corruption: the header in front of this block was overwritten (buffer "
                                 "overflow from the block before it?); the block is left alone";
   bool is_free = !strcmp(op, "free");
-  const char *what = is_free ? "free of a pointer that was never allocated"
-                             : "realloc of a pointer that was never allocated";
+  const char *what = is_free ? "invalid free: the pointer was never allocated"
+                             : "invalid realloc: the pointer was never allocated";
   void *base = GC_base((void *)p);
   if (base) {
     struct rc_hdr *h = base;

@@ -83,6 +83,11 @@ __attribute__((constructor(101))) static void rc_ctor(void)
     rc_log("%s", err);
     _exit(2);
   }
+  /* libunwind creates its per-thread cache key lazily at its first unwind;
+   * do that now, before the program creates keys: a key index >= 32 would
+   * make glibc calloc a second-level key array from inside reachcheck, where
+   * it would be invisible, and the program's own keys share that array. */
+  (void)rc_depot_capture(0);
   rc_tls_init();
   rc_threads_init();
   rc_modules_refresh();

@@ -84,8 +84,11 @@ static void collect(struct check_ctx *c)
     if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
     leaked++;
   }
+  /* Groups are (stack, kind) pairs: never more than three per depot stack. */
+  size_t most = (size_t)rc_depot_count() * 3 + 3;
+  if (leaked < most) most = leaked;
   size_t cap = 64;
-  while (cap < leaked * 2 + 16) cap *= 2;
+  while (cap < most * 2 + 16) cap *= 2;
   c->tab = rc_mmap(cap * sizeof *c->tab);
   c->tab_cap = c->tab ? cap : 0;
   for (uint32_t i = 1; i < m->nslots && c->tab; i++) {

@@ -76,3 +76,312 @@ REACHCHECK_API int reachcheck_snapshot(const char *path);
 }
 #endif
 #endif
+
+/* ==== macros: leak assertions for unit tests ====
+ *
+ * RC_ASSERT_NO_LEAKS()            no leak that an earlier RC_ASSERT_NO_LEAKS /
+ *                                 reachcheck_check_new did not already report
+ * RC_LEAK_SCOPE_BEGIN()           declares this block's scope token
+ * RC_ASSERT_NO_LEAKS_IN_SCOPE()   nothing allocated since RC_LEAK_SCOPE_BEGIN
+ *                                 (on any thread) has leaked
+ * RC_ASSERT_NO_LEAKS_SINCE(tok)   the same with an explicit reachcheck_scope_begin token
+ * RC_ASSERT_REACHABLE(p)          the block containing p is reachable
+ * RC_ASSERT_UNREACHABLE(p)        the block containing p has leaked
+ * RC_ASSERT_LEAKED_BYTES(n)       exactly n bytes are leaked now (direct + indirect,
+ *                                 unsuppressed, whole process)
+ *
+ * Each evaluates to 1 when it passed (or was skipped) and 0 when it failed.
+ * A failure prints the leaks on stderr (the format of the exit report,
+ * limited to the scope), then calls the failure hook: abort() by default,
+ * a test framework's failure in the adapters (reachcheck_cmocka.h,
+ * reachcheck_check.h, reachcheck_gtest.h).
+ *
+ * Reachability of p ignores the calling thread's own stack and register
+ * words that point into p's block: the caller necessarily holds p, so
+ * RC_ASSERT_UNREACHABLE(p) asks whether anything else still does.
+ *
+ * The functions are looked up at run time (dlsym), so a test built with this
+ * header alone runs both under `reachcheck -- ./test` and plain. Without the
+ * runtime every assertion fails with a message saying so, unless
+ * REACHCHECK_OPTIONS contains inactive_ok=1 or the test is compiled with
+ * -DRC_INACTIVE_OK=1: then they pass, with one note on stderr. Define
+ * REACHCHECK_LINKED (the CMake target and pkg-config file do) to call the
+ * functions directly when the program links libreachcheck.
+ *
+ * Before checking, each assertion overwrites 16 KiB of dead stack below
+ * itself and the caller-saved registers, so pointers left there by returned
+ * functions do not keep leaked blocks alive. */
+#if !defined(REACHCHECK_MACROS_H) && !defined(RC_RUNTIME)
+#define REACHCHECK_MACROS_H
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef RTLD_DEFAULT   /* <dlfcn.h> was included without _GNU_SOURCE */
+#define RTLD_DEFAULT ((void *)0)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called when an assertion fails, after the leaks were printed. `assertion`
+ * is the macro as written ("RC_ASSERT_REACHABLE(p)"), `message` one line
+ * saying what was found. The hook may return (the macro then evaluates to 0
+ * and the program goes on), longjmp, throw or exit. */
+typedef void (*reachcheck_failure_fn)(const char *file, int line, const char *assertion, const char *message);
+
+/* The hook in force: one per process (a weak definition merged by the
+ * linker), NULL for the default. */
+__attribute__((weak)) reachcheck_failure_fn reachcheck_failure_hook_fn;
+__attribute__((weak)) int reachcheck_inactive_noted;
+
+/* The default hook: print "file:line: assertion failed: message", abort(). */
+static inline void reachcheck_default_failure_hook(const char *file, int line, const char *assertion,
+                                                   const char *message)
+{
+  fprintf(stderr, "%s:%d: %s failed: %s\n", file, line, assertion, message);
+  fflush(stderr);
+  abort();
+}
+
+/* Install fn as the failure hook (NULL: the default). Returns the previous one. */
+static inline reachcheck_failure_fn reachcheck_set_failure_hook(reachcheck_failure_fn fn)
+{
+  reachcheck_failure_fn old = reachcheck_failure_hook_fn;
+  reachcheck_failure_hook_fn = fn;
+  return old ? old : reachcheck_default_failure_hook;
+}
+
+/* Zero 16 KiB of dead stack below the caller and the caller-saved registers
+ * (x86-64), so that copies of pointers left by functions that returned do
+ * not count as references. Call it right before a check. */
+__attribute__((noinline, unused)) static void reachcheck_scrub_stack(void)
+{
+  volatile char buf[16384];
+  memset((char *)buf, 0, sizeof buf);
+  __asm__ __volatile__("" : : "r"(buf) : "memory");
+#if defined(__x86_64__)
+  __asm__ __volatile__("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
+                       "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
+                       "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d\n\t"
+                       "pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\tpxor %%xmm2, %%xmm2\n\t"
+                       "pxor %%xmm3, %%xmm3\n\tpxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+                       "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\tpxor %%xmm8, %%xmm8\n\t"
+                       "pxor %%xmm9, %%xmm9\n\tpxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+                       "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\tpxor %%xmm14, %%xmm14\n\t"
+                       "pxor %%xmm15, %%xmm15\n\t"
+                       :
+                       :
+                       : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2",
+                         "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+                         "xmm13", "xmm14", "xmm15", "memory");
+  /* glibc's string functions keep data in ymm/zmm16-31 on AVX-512 machines */
+  if (__builtin_cpu_supports("avx")) __asm__ __volatile__("vzeroall" ::: "memory");
+  if (__builtin_cpu_supports("avx512f"))
+    __asm__ __volatile__("vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+                         "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+                         "vpxord %%zmm20, %%zmm20, %%zmm20\n\tvpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+                         "vpxord %%zmm22, %%zmm22, %%zmm22\n\tvpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+                         "vpxord %%zmm24, %%zmm24, %%zmm24\n\tvpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+                         "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+                         "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+                         "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31\n\t" ::: "memory");
+#endif
+}
+
+/* ---- implementation of the macros: not part of the API ---- */
+
+/* The runtime's entry points, or NULL when it is not loaded. */
+struct reachcheck_detail_rt {
+  int (*active)(void);
+  long (*check)(struct reachcheck_result *, int);
+  long (*check_new)(struct reachcheck_result *, int);
+  uint32_t (*scope_begin)(void);
+  long (*scope_end)(uint32_t, struct reachcheck_result *, int);
+  int (*is_reachable)(const void *);
+};
+
+static inline void reachcheck_detail_sym(void *fnptr, const char *name)
+{
+  void *p = dlsym(RTLD_DEFAULT, name);
+  memcpy(fnptr, &p, sizeof p);   /* object to function pointer without a cast */
+}
+
+static inline int reachcheck_detail_get(struct reachcheck_detail_rt *rt)
+{
+#ifdef REACHCHECK_LINKED
+  rt->active = reachcheck_active;
+  rt->check = reachcheck_check;
+  rt->check_new = reachcheck_check_new;
+  rt->scope_begin = reachcheck_scope_begin;
+  rt->scope_end = reachcheck_scope_end;
+  rt->is_reachable = reachcheck_is_reachable;
+#else
+  reachcheck_detail_sym(&rt->active, "reachcheck_active");
+  reachcheck_detail_sym(&rt->check, "reachcheck_check");
+  reachcheck_detail_sym(&rt->check_new, "reachcheck_check_new");
+  reachcheck_detail_sym(&rt->scope_begin, "reachcheck_scope_begin");
+  reachcheck_detail_sym(&rt->scope_end, "reachcheck_scope_end");
+  reachcheck_detail_sym(&rt->is_reachable, "reachcheck_is_reachable");
+#endif
+  return rt->active && rt->check && rt->check_new && rt->scope_begin && rt->scope_end && rt->is_reachable &&
+         rt->active();
+}
+
+static inline void reachcheck_detail_fail(const char *file, int line, const char *assertion, const char *message)
+{
+  reachcheck_failure_fn hook = reachcheck_failure_hook_fn;
+  (hook ? hook : reachcheck_default_failure_hook)(file, line, assertion, message);
+}
+
+/* Does REACHCHECK_OPTIONS hold inactive_ok=1 (or -DRC_INACTIVE_OK=1)? */
+static inline int reachcheck_detail_inactive_ok(void)
+{
+#if defined(RC_INACTIVE_OK) && RC_INACTIVE_OK
+  return 1;
+#else
+  const char *s = getenv("REACHCHECK_OPTIONS");
+  while (s && *s) {
+    size_t n = strcspn(s, ":");
+    if (n == 13 && !strncmp(s, "inactive_ok=1", 13)) return 1;
+    s += n;
+    if (*s) s++;
+  }
+  return 0;
+#endif
+}
+
+/* 1: the runtime is there, check. 0: it is not; the assertion failed
+ * (*passed = 0) or is skipped (*passed = 1). */
+static inline int reachcheck_detail_ready(struct reachcheck_detail_rt *rt, const char *file, int line,
+                                          const char *assertion, int *passed)
+{
+  if (reachcheck_detail_get(rt)) return 1;
+  if (reachcheck_detail_inactive_ok()) {
+    if (!reachcheck_inactive_noted) {
+      reachcheck_inactive_noted = 1;
+      fprintf(stderr, "reachcheck: note: the runtime is not loaded; RC_ASSERT_* pass without checking "
+                      "(inactive_ok)\n");
+    }
+    *passed = 1;
+    return 0;
+  }
+  reachcheck_detail_fail(file, line, assertion,
+                         "the reachcheck runtime is not loaded, nothing was checked: run the test under "
+                         "`reachcheck -- PROGRAM` or link libreachcheck (REACHCHECK_OPTIONS=inactive_ok=1 "
+                         "makes the RC_ASSERT_* macros pass without checking)");
+  *passed = 0;
+  return 0;
+}
+
+static inline int reachcheck_detail_leaks(long n, const struct reachcheck_result *r, const char *file, int line,
+                                          const char *assertion)
+{
+  char msg[256];
+  if (n < 0) {
+    reachcheck_detail_fail(file, line, assertion, "the leak check could not run");
+    return 0;
+  }
+  if (n == 0) return 1;
+  snprintf(msg, sizeof msg, "%ld leaked block(s): %llu direct (%llu bytes), %llu indirect (%llu bytes)", n,
+           (unsigned long long)r->direct_blocks, (unsigned long long)r->direct_bytes,
+           (unsigned long long)r->indirect_blocks, (unsigned long long)r->indirect_bytes);
+  reachcheck_detail_fail(file, line, assertion, msg);
+  return 0;
+}
+
+static inline int reachcheck_assert_no_leaks(const char *file, int line, const char *assertion)
+{
+  struct reachcheck_detail_rt rt;
+  struct reachcheck_result r;
+  int passed;
+  reachcheck_scrub_stack();
+  if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
+  return reachcheck_detail_leaks(rt.check_new(&r, 1), &r, file, line, assertion);
+}
+
+/* Token for reachcheck_assert_no_leaks_since; 0 without the runtime. */
+static inline uint32_t reachcheck_scope_token(void)
+{
+  struct reachcheck_detail_rt rt;
+  return reachcheck_detail_get(&rt) ? rt.scope_begin() : 0;
+}
+
+static inline int reachcheck_assert_no_leaks_since(uint32_t token, const char *file, int line, const char *assertion)
+{
+  struct reachcheck_detail_rt rt;
+  struct reachcheck_result r;
+  int passed;
+  reachcheck_scrub_stack();
+  if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
+  if (!token) {   /* the scope began before the runtime was there */
+    reachcheck_detail_fail(file, line, assertion, "the scope was opened while the runtime was not loaded");
+    return 0;
+  }
+  return reachcheck_detail_leaks(rt.scope_end(token, &r, 1), &r, file, line, assertion);
+}
+
+static inline int reachcheck_assert_reachable(const void *p, int want, const char *file, int line,
+                                              const char *assertion)
+{
+  struct reachcheck_detail_rt rt;
+  char msg[256];
+  int passed;
+  reachcheck_scrub_stack();
+  if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
+  int r = rt.is_reachable(p);
+  if (r == want) return 1;
+  if (r < 0)
+    snprintf(msg, sizeof msg, "%p is not inside a live heap block", p);
+  else if (want)
+    snprintf(msg, sizeof msg, "the block at %p is not reachable from any root: it has leaked", p);
+  else
+    snprintf(msg, sizeof msg, "the block at %p is still reachable (call reachcheck_why(p) to see from where)", p);
+  reachcheck_detail_fail(file, line, assertion, msg);
+  return 0;
+}
+
+static inline int reachcheck_assert_leaked_bytes(unsigned long long want, const char *file, int line,
+                                                 const char *assertion)
+{
+  struct reachcheck_detail_rt rt;
+  struct reachcheck_result r;
+  char msg[256];
+  int passed;
+  reachcheck_scrub_stack();
+  if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
+  if (rt.check(&r, 0) < 0) {
+    reachcheck_detail_fail(file, line, assertion, "the leak check could not run");
+    return 0;
+  }
+  unsigned long long got = (unsigned long long)(r.direct_bytes + r.indirect_bytes);
+  if (got == want) return 1;
+  rt.check(&r, 1);
+  snprintf(msg, sizeof msg, "expected %llu leaked byte(s), found %llu: %llu direct block(s) (%llu bytes), "
+                            "%llu indirect (%llu bytes)",
+           want, got, (unsigned long long)r.direct_blocks, (unsigned long long)r.direct_bytes,
+           (unsigned long long)r.indirect_blocks, (unsigned long long)r.indirect_bytes);
+  reachcheck_detail_fail(file, line, assertion, msg);
+  return 0;
+}
+
+#define RC_ASSERT_NO_LEAKS() reachcheck_assert_no_leaks(__FILE__, __LINE__, "RC_ASSERT_NO_LEAKS()")
+#define RC_LEAK_SCOPE_BEGIN() \
+  __attribute__((unused)) const uint32_t reachcheck_scope_token_here = reachcheck_scope_token()
+#define RC_ASSERT_NO_LEAKS_IN_SCOPE() \
+  reachcheck_assert_no_leaks_since(reachcheck_scope_token_here, __FILE__, __LINE__, "RC_ASSERT_NO_LEAKS_IN_SCOPE()")
+#define RC_ASSERT_NO_LEAKS_SINCE(token) \
+  reachcheck_assert_no_leaks_since((token), __FILE__, __LINE__, "RC_ASSERT_NO_LEAKS_SINCE(" #token ")")
+#define RC_ASSERT_REACHABLE(p) reachcheck_assert_reachable((p), 1, __FILE__, __LINE__, "RC_ASSERT_REACHABLE(" #p ")")
+#define RC_ASSERT_UNREACHABLE(p) \
+  reachcheck_assert_reachable((p), 0, __FILE__, __LINE__, "RC_ASSERT_UNREACHABLE(" #p ")")
+#define RC_ASSERT_LEAKED_BYTES(n) \
+  reachcheck_assert_leaked_bytes((unsigned long long)(n), __FILE__, __LINE__, "RC_ASSERT_LEAKED_BYTES(" #n ")")
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REACHCHECK_MACROS_H */

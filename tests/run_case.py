@@ -98,6 +98,7 @@ def main():
     ap.add_argument('--options', action='append', default=[], help='KEY=VALUE reachcheck option')
     ap.add_argument('--env', action='append', default=[], help='NAME=VALUE for the program environment')
     ap.add_argument('--no-json', action='store_true', help='do not pass a json= option')
+    ap.add_argument('--no-dashdash', action='store_true', help='launcher: no "--" before the program')
     ap.add_argument('--per-pid-json', action='store_true')
     ap.add_argument('--expect', action='append', default=[])
     ap.add_argument('--expect-leak', action='append', default=[])
@@ -137,7 +138,7 @@ def main():
         k, _, v = e.partition('=')
         env[k] = v
     if a.launcher:
-        argv = [a.launcher] + ['--' + o for o in opts] + ['--'] + cmd
+        argv = [a.launcher] + ['--' + o for o in opts] + ([] if a.no_dashdash else ['--']) + cmd
     else:
         argv = list(cmd)
         env['LD_PRELOAD'] = os.path.abspath(a.preload)

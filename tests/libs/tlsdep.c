@@ -3,3 +3,7 @@
 __thread void *tlsdep_ptr;
 void tlsdep_set(void *p) { tlsdep_ptr = p; }
 void *tlsdep_get(void) { return tlsdep_ptr; }
+
+/* A global of an initially loaded library (used by the globals test). */
+void *tlsdep_global;
+void tlsdep_set_global(void *p) { tlsdep_global = p; }

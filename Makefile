@@ -1,10 +1,14 @@
 # Quick start: `make run` and `make test` on a fresh Debian 12 machine as root.
 BUILD ?= build
 JOBS ?= $(shell nproc)
-DEB_PACKAGES = build-essential cmake pkg-config libgc-dev libunwind-dev libdw-dev python3 \
-               g++ libcmocka-dev check libgtest-dev chromium liblsan0 valgrind clang-14 libclang-rt-14-dev
+# What building and running needs; the test suite needs a few more.
+RUN_PACKAGES = build-essential g++ cmake pkg-config libgc-dev libunwind-dev libdw-dev
+TEST_PACKAGES = $(RUN_PACKAGES) python3 libcmocka-dev check libgtest-dev chromium liblsan0 valgrind \
+                clang-14 libclang-rt-14-dev perl git tcl sqlite3 gdb
+DEB_PACKAGES ?= $(RUN_PACKAGES)
 
 .PHONY: all deps build run test stress bench clean
+test stress bench: DEB_PACKAGES = $(TEST_PACKAGES)
 
 all: build
 

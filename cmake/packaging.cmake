@@ -20,12 +20,18 @@ set(RC_INSTALL_CMAKEDIR ${RC_INSTALL_LIBDIR}/cmake/reachcheck)
 set_target_properties(reachcheck_rt PROPERTIES EXPORT_NAME reachcheck)
 set_target_properties(reachcheck PROPERTIES EXPORT_NAME launcher)
 target_compile_definitions(reachcheck_rt INTERFACE REACHCHECK_LINKED=1)
-if(NOT TARGET reachcheck::reachcheck)
-  add_library(reachcheck::reachcheck ALIAS reachcheck_rt)
-  add_executable(reachcheck::launcher ALIAS reachcheck)
-endif()
+# reachcheck::headers: the headers alone, for programs run under the
+# launcher; the RC_* macros find the runtime at run time.
+add_library(reachcheck_headers INTERFACE)
+set_target_properties(reachcheck_headers PROPERTIES EXPORT_NAME headers)
+target_include_directories(reachcheck_headers INTERFACE
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+target_link_libraries(reachcheck_headers INTERFACE ${CMAKE_DL_LIBS})
+add_library(reachcheck::reachcheck ALIAS reachcheck_rt)
+add_library(reachcheck::headers ALIAS reachcheck_headers)
+add_executable(reachcheck::launcher ALIAS reachcheck)
 
-install(TARGETS reachcheck_rt reachcheck EXPORT reachcheckTargets
+install(TARGETS reachcheck_rt reachcheck reachcheck_headers EXPORT reachcheckTargets
   LIBRARY DESTINATION ${RC_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -319,11 +319,10 @@ void rc_heap_thread_exit(void)
 
 /* Classify a pointer handed to free/realloc. Returns the header or NULL after
  * reporting what is wrong with p. */
-static struct rc_hdr *checked_hdr(const void *p, const char *op)
+static struct rc_hdr *checked_hdr(const void *p, bool is_free)
 {
   static const char corrupt[] = "heap corruption: the header in front of this block was overwritten (buffer "
                                 "overflow from the block before it?); the block is left alone";
-  bool is_free = !strcmp(op, "free");
   const char *what = is_free ? "invalid free: the pointer was never allocated"
                              : "invalid realloc: the pointer was never allocated";
   void *base = GC_base((void *)p);
@@ -368,7 +367,7 @@ EXPORT void free(void *p)
     if (x) set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     return;
   }
-  struct rc_hdr *h = checked_hdr(p, "free");
+  struct rc_hdr *h = checked_hdr(p, true);
   if (h) release_block(h);
 }
 
@@ -408,7 +407,7 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
     free(p);
     return NULL;
   }
-  struct rc_hdr *h = checked_hdr(p, "realloc");
+  struct rc_hdr *h = checked_hdr(p, false);
   if (!h) return do_alloc(n, 16, caller);
   size_t old = rc_hdr_size(h);
   if (rc_hdr_pad16(h) == 1 && n <= RC_MAX_SIZE) {

@@ -25,7 +25,7 @@ extern "C" {
 /* Failure hook: a Check failure at the assertion's file:line (does not return). */
 static inline void reachcheck_check_hook(const char *file, int line, const char *assertion, const char *message)
 {
-  _ck_assert_failed(file, line, assertion, "%s failed: %s", assertion, message, (const char *)NULL);
+  _ck_assert_failed(file, line, assertion, "%s failed: %s", assertion, message);
 }
 
 static uint32_t reachcheck_check_token;

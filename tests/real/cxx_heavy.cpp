@@ -1,6 +1,6 @@
 // A C++ program that leans on libstdc++: containers, strings, iostreams,
 // exceptions, smart pointers, std::function, regex and threads. Its output is
-// deterministic; it leaks exactly one std::string (32-byte object, 41-byte
+// deterministic; it leaks exactly one std::string (32-byte object, 40-byte
 // buffer) from a noinline helper, so every checker must find 1 direct and
 // 1 indirect block.
 #include <algorithm>

@@ -59,7 +59,8 @@ static long run(struct reachcheck_result *out, int print, int mode, uint32_t min
   }
   if (mode & RC_CHECK_ONLY_NEW) totals_from_groups(&r);
   copy_out(out, &r);
-  if (print) {
+  /* print 1: the report when something leaked; 2: always (with the summary). */
+  if (print > 1 || (print && r.direct_blocks + r.indirect_blocks)) {
     rc_in_runtime++;
     rc_report_text(rc_err_fd, &r);
     rc_in_runtime--;

@@ -106,6 +106,7 @@ static void collect(struct check_ctx *c)
     int kind = rc_mark_is_indirect(m, i) ? 1 : 0;
     uint64_t sz = rc_hdr_size(h);
     bool seen = rc_hdr_flags(h) & RC_F_REPORTED;
+    if ((c->mode & RC_CHECK_ONLY_NEW) && seen) continue;
     if (kind) {
       r->indirect_blocks++;
       r->indirect_bytes += sz;
@@ -113,7 +114,6 @@ static void collect(struct check_ctx *c)
       r->direct_blocks++;
       r->direct_bytes += sz;
     }
-    if ((c->mode & RC_CHECK_ONLY_NEW) && seen) continue;
     struct rc_leak_group *g = group_of(c, h->stack, kind);
     g->blocks++;
     g->bytes += sz;

@@ -293,29 +293,25 @@ static inline int reachcheck_detail_leaks(long n, const struct reachcheck_result
   return 0;
 }
 
-static inline int reachcheck_assert_no_leaks(const char *file, int line, const char *assertion)
+/* Each assertion is a thin noinline entry that scrubs the dead stack, then
+ * calls its body: the body's frame (uninitialized buffers included) is then
+ * carved from zeroed stack and holds no stale pointer of the code under test. */
+static __attribute__((noinline, unused)) int reachcheck_detail_no_leaks(const char *file, int line,
+                                                                        const char *assertion)
 {
   struct reachcheck_detail_rt rt;
   struct reachcheck_result r;
   int passed;
-  reachcheck_scrub_stack();
   if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
   return reachcheck_detail_leaks(rt.check_new(&r, 1), &r, file, line, assertion);
 }
 
-/* Token for reachcheck_assert_no_leaks_since; 0 without the runtime. */
-static inline uint32_t reachcheck_scope_token(void)
-{
-  struct reachcheck_detail_rt rt;
-  return reachcheck_detail_get(&rt) ? rt.scope_begin() : 0;
-}
-
-static inline int reachcheck_assert_no_leaks_since(uint32_t token, const char *file, int line, const char *assertion)
+static __attribute__((noinline, unused)) int reachcheck_detail_no_leaks_since(uint32_t token, const char *file,
+                                                                              int line, const char *assertion)
 {
   struct reachcheck_detail_rt rt;
   struct reachcheck_result r;
   int passed;
-  reachcheck_scrub_stack();
   if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
   if (!token) {   /* the scope began before the runtime was there */
     reachcheck_detail_fail(file, line, assertion, "the scope was opened while the runtime was not loaded");
@@ -324,13 +320,12 @@ static inline int reachcheck_assert_no_leaks_since(uint32_t token, const char *f
   return reachcheck_detail_leaks(rt.scope_end(token, &r, 1), &r, file, line, assertion);
 }
 
-static inline int reachcheck_assert_reachable(const void *p, int want, const char *file, int line,
-                                              const char *assertion)
+static __attribute__((noinline, unused)) int reachcheck_detail_reachable(const void *p, int want, const char *file,
+                                                                         int line, const char *assertion)
 {
   struct reachcheck_detail_rt rt;
   char msg[256];
   int passed;
-  reachcheck_scrub_stack();
   if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
   int r = rt.is_reachable(p);
   if (r == want) return 1;
@@ -344,14 +339,13 @@ static inline int reachcheck_assert_reachable(const void *p, int want, const cha
   return 0;
 }
 
-static inline int reachcheck_assert_leaked_bytes(unsigned long long want, const char *file, int line,
-                                                 const char *assertion)
+static __attribute__((noinline, unused)) int reachcheck_detail_leaked_bytes(unsigned long long want, const char *file,
+                                                                            int line, const char *assertion)
 {
   struct reachcheck_detail_rt rt;
   struct reachcheck_result r;
   char msg[256];
   int passed;
-  reachcheck_scrub_stack();
   if (!reachcheck_detail_ready(&rt, file, line, assertion, &passed)) return passed;
   if (rt.check(&r, 0) < 0) {
     reachcheck_detail_fail(file, line, assertion, "the leak check could not run");
@@ -366,6 +360,44 @@ static inline int reachcheck_assert_leaked_bytes(unsigned long long want, const 
            (unsigned long long)r.indirect_blocks, (unsigned long long)r.indirect_bytes);
   reachcheck_detail_fail(file, line, assertion, msg);
   return 0;
+}
+
+/* The assertions as functions (the RC_* macros call them with __FILE__ and
+ * __LINE__; adapters call them directly). 1: passed or skipped, 0: failed. */
+static __attribute__((noinline, unused)) int reachcheck_assert_no_leaks(const char *file, int line,
+                                                                        const char *assertion)
+{
+  reachcheck_scrub_stack();
+  return reachcheck_detail_no_leaks(file, line, assertion);
+}
+
+static __attribute__((noinline, unused)) int reachcheck_assert_no_leaks_since(uint32_t token, const char *file,
+                                                                              int line, const char *assertion)
+{
+  reachcheck_scrub_stack();
+  return reachcheck_detail_no_leaks_since(token, file, line, assertion);
+}
+
+static __attribute__((noinline, unused)) int reachcheck_assert_reachable(const void *p, int want, const char *file,
+                                                                         int line, const char *assertion)
+{
+  reachcheck_scrub_stack();
+  return reachcheck_detail_reachable(p, want, file, line, assertion);
+}
+
+static __attribute__((noinline, unused)) int reachcheck_assert_leaked_bytes(unsigned long long want,
+                                                                            const char *file, int line,
+                                                                            const char *assertion)
+{
+  reachcheck_scrub_stack();
+  return reachcheck_detail_leaked_bytes(want, file, line, assertion);
+}
+
+/* Token for reachcheck_assert_no_leaks_since; 0 without the runtime. */
+static inline uint32_t reachcheck_scope_token(void)
+{
+  struct reachcheck_detail_rt rt;
+  return reachcheck_detail_get(&rt) ? rt.scope_begin() : 0;
 }
 
 #define RC_ASSERT_NO_LEAKS() reachcheck_assert_no_leaks(__FILE__, __LINE__, "RC_ASSERT_NO_LEAKS()")

@@ -38,7 +38,7 @@ static inline void reachcheck_check_setup(void)
 
 static inline void reachcheck_check_teardown(void)
 {
-  reachcheck_assert_no_leaks_since(reachcheck_check_token, __FILE__, __LINE__, "reachcheck: the test leaked memory;");
+  reachcheck_assert_no_leaks_since(reachcheck_check_token, __FILE__, __LINE__, "reachcheck leak check of the test");
 }
 
 /* Add the leak-scope fixture to tc (a checked fixture: runs around each test,

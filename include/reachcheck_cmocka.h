@@ -1,5 +1,5 @@
 /* cmocka adapter: wrap a test in a leak scope; if it leaks, the test fails
- * (its teardown fails) with the leaked blocks' allocation stacks on stderr.
+ * with the leaked blocks' allocation stacks on stderr.
  * RC_ASSERT_* inside a test body fail that test.
  *
  *   #include <stdarg.h>
@@ -14,12 +14,15 @@
  *   };
  *   return cmocka_run_group_tests(tests, NULL, NULL);
  *
- * Tests with their own fixtures call reachcheck_cmocka_setup(state) first in
- * their setup and reachcheck_cmocka_teardown(state) last in their teardown.
+ * RC_CMOCKA_UNIT_TEST uses the test's initial state (cmocka_unit_test_prestate)
+ * to carry the test function; tests with their own fixtures or state use
+ * reachcheck_cmocka_setup/teardown below instead.
  * Run the binary under `reachcheck -- ./tests` or link reachcheck::reachcheck. */
 #ifndef REACHCHECK_CMOCKA_H
 #define REACHCHECK_CMOCKA_H
 
+#include <stdint.h>
+#include <string.h>
 #include "reachcheck.h"
 
 #ifdef __cplusplus
@@ -34,9 +37,27 @@ static inline void reachcheck_cmocka_hook(const char *file, int line, const char
   _fail(file, line);
 }
 
+/* The test wrapper of RC_CMOCKA_UNIT_TEST: *state carries the test function
+ * (cmocka's initial_state). A leak fails the test itself. */
+static inline void reachcheck_cmocka_run(void **state)
+{
+  void (*test)(void **);
+  memcpy(&test, state, sizeof test);
+  *state = NULL;
+  reachcheck_set_failure_hook(reachcheck_cmocka_hook);
+  uint32_t token = reachcheck_scope_token();
+  test(state);
+  reachcheck_assert_no_leaks_since(token, __FILE__, __LINE__, "reachcheck leak check of the test");
+}
+
+/* A cmocka_unit_test(f) whose leaks fail it. */
+#define RC_CMOCKA_UNIT_TEST(f) {#f, reachcheck_cmocka_run, NULL, NULL, (void *)(uintptr_t)(f)}
+
+/* For tests with their own fixtures: call reachcheck_cmocka_setup first in
+ * the setup and reachcheck_cmocka_teardown last in the teardown. A leak then
+ * fails the teardown (cmocka reports the test as ERROR). */
 static uint32_t reachcheck_cmocka_token;
 
-/* Setup fixture: install the hook, open the test's scope. */
 static inline int reachcheck_cmocka_setup(void **state)
 {
   (void)state;
@@ -45,15 +66,12 @@ static inline int reachcheck_cmocka_setup(void **state)
   return 0;
 }
 
-/* Teardown fixture: fail if a block allocated since the setup has leaked. */
 static inline int reachcheck_cmocka_teardown(void **state)
 {
   (void)state;
   return reachcheck_assert_no_leaks_since(reachcheck_cmocka_token, __FILE__, __LINE__,
-                                          "reachcheck: the test leaked memory;") ? 0 : -1;
+                                          "reachcheck leak check of the test") ? 0 : -1;
 }
-
-#define RC_CMOCKA_UNIT_TEST(f) cmocka_unit_test_setup_teardown(f, reachcheck_cmocka_setup, reachcheck_cmocka_teardown)
 
 #ifdef __cplusplus
 }

@@ -37,7 +37,7 @@ class LeakCheckListener : public ::testing::EmptyTestEventListener {
   void OnTestEnd(const ::testing::TestInfo &info) override
   {
     if (info.result()->Skipped()) return;
-    reachcheck_assert_no_leaks_since(token_, info.file(), info.line(), "reachcheck: the test leaked memory;");
+    reachcheck_assert_no_leaks_since(token_, info.file(), info.line(), "reachcheck leak check of the test");
   }
 
  private:

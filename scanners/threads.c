@@ -108,13 +108,52 @@ static void self_exited(void *unused)
   rc_in_runtime--;
 }
 
-struct start { void *(*fn)(void *); void *arg; };
+/* The start record lives in an mmap'd pool, not the checked heap: glibc
+ * keeps the start argument in the thread descriptor (a root) for the
+ * thread's lifetime and beyond, so a freed heap record would make whatever
+ * block later reuses its memory look reachable. */
+struct start { void *(*fn)(void *); void *arg; struct start *next; };
+static struct start *start_free;
+static int start_lock;
+static struct start *start_pages[256];
+static int start_npages;
+#define START_PER_PAGE (65536 / sizeof(struct start))
+
+static struct start *start_get(void)
+{
+  lock(&start_lock);
+  struct start *s = start_free;
+  if (!s) {
+    struct start *page = start_npages < 256 ? rc_mmap(65536) : NULL;
+    if (page) {
+      start_pages[start_npages++] = page;
+      for (size_t i = 1; i < 65536 / sizeof *page; i++) {
+        page[i].next = start_free;
+        start_free = &page[i];
+      }
+      s = &page[0];
+    }
+  } else {
+    start_free = s->next;
+  }
+  unlock(&start_lock);
+  return s;
+}
+
+static void start_put(struct start *s)
+{
+  lock(&start_lock);
+  s->fn = NULL;   /* no longer in flight: its arg is stale */
+  s->next = start_free;
+  start_free = s;
+  unlock(&start_lock);
+}
 
 static void *trampoline(void *p)
 {
   struct start st = *(struct start *)p;
+  start_put(p);
   rc_in_runtime++;
-  free(p);
   pthread_attr_t a;
   void *addr = NULL;
   size_t size = 0;
@@ -135,14 +174,12 @@ EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 {
   static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
   if (!real) real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
-  rc_in_runtime++;
-  struct start *st = malloc(sizeof *st);
-  rc_in_runtime--;
+  struct start *st = start_get();
   if (!st) return EAGAIN;
   st->fn = fn;
   st->arg = arg;
   int r = real(t, attr, trampoline, st);
-  if (r) free(st);
+  if (r) start_put(st);
   return r;
 }
 
@@ -372,6 +409,13 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
       rc_tls_roots(maps, fn, ctx, r->tp, s->tid);
     }
   }
+  /* Threads created but not started yet: their argument is held only by
+   * the start record. */
+  for (int p = 0; p < start_npages; p++)
+    for (size_t k = 0; k < START_PER_PAGE; k++) {
+      struct start *st = &start_pages[p][k];
+      if (st->fn) fn(ctx, (uintptr_t)&st->arg, (uintptr_t)&st->arg + sizeof st->arg, RC_ROOT_OTHER, "thread start argument", 0);
+    }
   /* Exited threads whose stacks glibc caches: their descriptor and DTV stay
    * allocated and are reachable only through ld.so's stack cache. */
   for (int i = 0; i < nthreads; i++) {

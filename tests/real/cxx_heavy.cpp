@@ -58,6 +58,8 @@ int parse_or_throw(const std::string &s)
   return v;
 }
 
+}  // namespace
+
 // The one deliberate leak: the pointer never leaves this frame.
 RC_NOINLINE void leak_one_string()
 {
@@ -65,8 +67,6 @@ RC_NOINLINE void leak_one_string()
   rc_barrier(p);
   p = nullptr;
 }
-
-}  // namespace
 
 int main()
 {

@@ -1,0 +1,83 @@
+/* Shared by the offline tools (core/tool_diff.c, core/tool_graph.c): a
+ * snapshot or JSON report loaded as roots and allocation sites, offline
+ * symbolization of raw frames (module + offset, libdw) and demangling. */
+#ifndef RC_TOOL_COMMON_H
+#define RC_TOOL_COMMON_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "json_read.h"
+
+struct tframe {
+  const char *function;    /* demangled once symbolized */
+  const char *file;        /* NULL if unknown */
+  int line;
+  const char *module;
+  unsigned long long offset, pc;
+  bool done;               /* symbolized */
+};
+
+struct tsite {
+  long long id;            /* the snapshot's site id (stack id in that process) */
+  struct tframe *frames;
+  size_t nframes;
+  char *key;               /* module:offset of every frame: equal in two snapshots */
+  unsigned long long blocks, bytes;            /* live (snapshot) or retained (report) */
+  unsigned long long reach_blocks, reach_bytes;
+};
+
+struct tref { struct tsite *site; unsigned long long blocks, bytes; };   /* site NULL: "other sites" */
+
+struct troot {
+  const char *kind, *name, *module;
+  long long thread;        /* 0: none */
+  const char *file;
+  int line;
+  char *key;               /* kind|name|module|thread */
+  char *label;             /* "global g_cache (prog)" */
+  unsigned long long blocks, bytes;
+  struct tref *sites;
+  size_t nsites;
+  bool shared;             /* the "reachable from several roots" bucket */
+};
+
+struct tmodel {
+  const char *path;
+  bool snapshot;           /* else a JSON report */
+  long long pid, seq, time_ms;
+  unsigned long long live_blocks, live_bytes, reach_blocks, reach_bytes;
+  struct tsite **sites;    /* by bytes, biggest first */
+  size_t nsites;
+  struct troot *roots;     /* by retained bytes, biggest first; shared bucket last if any */
+  size_t nroots;
+  struct rj *doc;
+};
+
+/* One error line on stderr and -1, or 0. */
+int tmodel_load(const char *path, struct tmodel *m);
+void tmodel_free(struct tmodel *m);
+
+/* Fill function/file/line of a frame from its module file (cached). */
+void tframe_symbolize(struct tframe *f);
+/* "func file.c:12" of the first frame (symbolized), into buf. */
+const char *tsite_label(struct tsite *s, char *buf, size_t n);
+const char *tbase(const char *path);
+
+/* Output helpers. */
+void tjson_str(FILE *f, const char *s);
+void tjson_frames(FILE *f, struct tsite *s);
+void tjson_root(FILE *f, const struct troot *r);
+bool ttty(void);   /* progress only on a terminal */
+
+/* A string -> pointer hash map. */
+struct tmap { char **keys; void **vals; size_t cap, n; };
+void *tmap_get(const struct tmap *m, const char *key);
+void tmap_put(struct tmap *m, char *key, void *val);   /* key is borrowed */
+void tmap_free(struct tmap *m);
+
+void *txmalloc(size_t n);
+char *txstrdup(const char *s);
+
+int rc_tool_diff(int argc, char **argv);
+int rc_tool_graph(int argc, char **argv);
+#endif

@@ -1,0 +1,297 @@
+/* `reachcheck diff OLD NEW [--json] [--top=N] [-o FILE]`: growth between two
+ * heap snapshots (or JSON reports) by allocation site and by root, biggest
+ * growth first. Sites match by their frames' module+offset, roots by kind,
+ * name, module and thread, so two snapshots of one process always match and
+ * two runs of one binary match despite address randomisation. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include "tool_common.h"
+
+struct dpair { unsigned long long ob, oB, nb, nB; long long db, dB; };   /* old/new blocks/Bytes */
+struct dsite { struct tsite *site; struct dpair v; };
+struct droot {
+  struct troot *root;
+  struct dpair v;
+  struct dsite *sites;
+  size_t nsites;
+};
+
+static void set_delta(struct dpair *p)
+{
+  p->db = (long long)p->nb - (long long)p->ob;
+  p->dB = (long long)p->nB - (long long)p->oB;
+}
+
+static int dsite_cmp(const void *a, const void *b)
+{
+  const struct dsite *x = a, *y = b;
+  if (x->v.dB != y->v.dB) return x->v.dB < y->v.dB ? 1 : -1;
+  if (x->v.db != y->v.db) return x->v.db < y->v.db ? 1 : -1;
+  if (!x->site || !y->site) return x->site ? -1 : y->site ? 1 : 0;
+  return strcmp(x->site->key, y->site->key);
+}
+
+static int droot_cmp(const void *a, const void *b)
+{
+  const struct droot *x = a, *y = b;
+  if (x->v.dB != y->v.dB) return x->v.dB < y->v.dB ? 1 : -1;
+  if (x->v.db != y->v.db) return x->v.db < y->v.db ? 1 : -1;
+  return strcmp(x->root->key, y->root->key);
+}
+
+/* Sites of two lists of (site, blocks, bytes), matched by key. */
+static struct dsite *match_sites(struct tref *o, size_t no, struct tref *n, size_t nn, size_t *count)
+{
+  struct tmap map = {0};
+  struct dsite *out = txmalloc((no + nn + 1) * sizeof *out);
+  size_t k = 0;
+  for (int side = 0; side < 2; side++) {
+    struct tref *refs = side ? n : o;
+    size_t nr = side ? nn : no;
+    for (size_t i = 0; i < nr; i++) {
+      char *key = refs[i].site ? refs[i].site->key : "(other sites)";
+      struct dsite *d = tmap_get(&map, key);
+      if (!d) {
+        d = &out[k++];
+        d->site = refs[i].site;
+        tmap_put(&map, key, d);
+      }
+      if (side) d->v.nb += refs[i].blocks, d->v.nB += refs[i].bytes;
+      else d->v.ob += refs[i].blocks, d->v.oB += refs[i].bytes;
+    }
+  }
+  tmap_free(&map);
+  size_t w = 0;
+  for (size_t i = 0; i < k; i++) {
+    set_delta(&out[i].v);
+    if (out[i].v.db || out[i].v.dB) out[w++] = out[i];
+  }
+  qsort(out, w, sizeof *out, dsite_cmp);
+  *count = w;
+  return out;
+}
+
+static struct tref *all_sites(struct tmodel *m)
+{
+  struct tref *r = txmalloc((m->nsites + 1) * sizeof *r);
+  for (size_t i = 0; i < m->nsites; i++) {
+    r[i].site = m->sites[i];
+    r[i].blocks = m->sites[i]->blocks;
+    r[i].bytes = m->sites[i]->bytes;
+  }
+  return r;
+}
+
+static struct droot *match_roots(struct tmodel *o, struct tmodel *n, size_t *count)
+{
+  struct tmap map = {0};
+  struct droot *out = txmalloc((o->nroots + n->nroots + 1) * sizeof *out);
+  struct troot **olds = txmalloc((o->nroots + n->nroots + 1) * sizeof *olds);
+  size_t k = 0;
+  for (int side = 0; side < 2; side++) {
+    struct tmodel *m = side ? n : o;
+    for (size_t i = 0; i < m->nroots; i++) {
+      struct troot *r = &m->roots[i];
+      struct droot *d = tmap_get(&map, r->key);
+      if (!d) {
+        d = &out[k];
+        olds[k++] = NULL;
+        d->root = r;
+        tmap_put(&map, r->key, d);
+      }
+      if (side) {
+        d->root = r;
+        d->v.nb = r->blocks;
+        d->v.nB = r->bytes;
+      } else {
+        olds[d - out] = r;
+        d->v.ob = r->blocks;
+        d->v.oB = r->bytes;
+      }
+    }
+  }
+  tmap_free(&map);
+  size_t w = 0;
+  for (size_t i = 0; i < k; i++) {
+    set_delta(&out[i].v);
+    if (!out[i].v.db && !out[i].v.dB) continue;
+    struct troot *ol = olds[i], *nw = out[i].root == olds[i] ? NULL : out[i].root;
+    out[i].sites = match_sites(ol ? ol->sites : NULL, ol ? ol->nsites : 0, nw ? nw->sites : NULL, nw ? nw->nsites : 0,
+                               &out[i].nsites);
+    out[w++] = out[i];
+  }
+  free(olds);
+  qsort(out, w, sizeof *out, droot_cmp);
+  *count = w;
+  return out;
+}
+
+static void text_pair(FILE *f, const struct dpair *v)
+{
+  fprintf(f, "%+lld bytes, %+lld blocks (%llu -> %llu blocks, %llu -> %llu bytes)", v->dB, v->db, v->ob, v->nb, v->oB,
+          v->nB);
+}
+
+static void json_pair(FILE *f, const struct dpair *v)
+{
+  fprintf(f, "\"old\":{\"blocks\":%llu,\"bytes\":%llu},\"new\":{\"blocks\":%llu,\"bytes\":%llu},"
+             "\"delta\":{\"blocks\":%lld,\"bytes\":%lld}",
+          v->ob, v->oB, v->nb, v->nB, v->db, v->dB);
+}
+
+static void describe_model(FILE *f, const char *tag, const struct tmodel *m)
+{
+  if (m->snapshot)
+    fprintf(f, "  %s %s: snapshot %lld of pid %lld, %llu live blocks (%llu bytes)\n", tag, m->path, m->seq, m->pid,
+            m->live_blocks, m->live_bytes);
+  else
+    fprintf(f, "  %s %s: exit report of pid %lld, %llu reachable blocks (%llu bytes)\n", tag, m->path, m->pid,
+            m->live_blocks, m->live_bytes);
+}
+
+static void json_model(FILE *f, const struct tmodel *m)
+{
+  fputs("{\"path\":", f);
+  tjson_str(f, m->path);
+  fprintf(f, ",\"format\":\"%s\",\"pid\":%lld,\"seq\":%lld,\"live\":{\"blocks\":%llu,\"bytes\":%llu}}",
+          m->snapshot ? "snapshot" : "report", m->pid, m->seq, m->live_blocks, m->live_bytes);
+}
+
+static int usage(FILE *f, int rc)
+{
+  fprintf(f, "usage: reachcheck diff OLD NEW [--json] [--top=N] [-o FILE]\n"
+             "Growth between two heap snapshots (reachcheck_snapshot, snapshot_signal=) or\n"
+             "JSON reports, by allocation site and by root (retained size), biggest first.\n"
+             "  --json     JSON instead of text (all changed entries unless --top is given)\n"
+             "  --top=N    entries per list (text default 10; 0: all)\n"
+             "  -o FILE    write to FILE instead of stdout\n");
+  return rc;
+}
+
+int rc_tool_diff(int argc, char **argv)
+{
+  const char *files[2] = {NULL, NULL}, *out_path = NULL;
+  bool json = false;
+  long top = -1;
+  int nf = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0);
+    if (!strcmp(a, "--json")) json = true;
+    else if (!strncmp(a, "--top=", 6)) {
+      char *end;
+      top = strtol(a + 6, &end, 10);
+      if (*end || top < 0 || !a[6]) {
+        fprintf(stderr, "reachcheck diff: bad value in '%s' (want --top=N, N >= 0)\n", a);
+        return 2;
+      }
+    } else if (!strcmp(a, "-o") && i + 1 < argc) out_path = argv[++i];
+    else if (!strncmp(a, "--output=", 9)) out_path = a + 9;
+    else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "reachcheck diff: unknown option '%s' (see reachcheck diff --help)\n", a);
+      return 2;
+    } else if (nf < 2) files[nf++] = a;
+    else {
+      fprintf(stderr, "reachcheck diff: too many files ('%s'): want OLD NEW\n", a);
+      return 2;
+    }
+  }
+  if (nf != 2) {
+    usage(stderr, 2);
+    return 2;
+  }
+  struct tmodel o, n;
+  if (tmodel_load(files[0], &o) || tmodel_load(files[1], &n)) return 2;
+  FILE *f = stdout;
+  if (out_path && !(f = fopen(out_path, "w"))) {
+    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", out_path);
+    return 2;
+  }
+  struct tref *os = all_sites(&o), *ns = all_sites(&n);
+  size_t nsites, nroots;
+  struct dsite *sites = match_sites(os, o.nsites, ns, n.nsites, &nsites);
+  struct droot *roots = match_roots(&o, &n, &nroots);
+  size_t show_sites = nsites, show_roots = nroots;
+  long lim = top >= 0 ? top : json ? 0 : 10;
+  if (lim && (size_t)lim < show_sites) show_sites = (size_t)lim;
+  if (lim && (size_t)lim < show_roots) show_roots = (size_t)lim;
+  struct dpair total = {o.live_blocks, o.live_bytes, n.live_blocks, n.live_bytes, 0, 0};
+  set_delta(&total);
+  if (json) {
+    fputs("{\"tool\":\"reachcheck\",\"format\":\"diff\",\"old\":", f);
+    json_model(f, &o);
+    fputs(",\"new\":", f);
+    json_model(f, &n);
+    fprintf(f, ",\"delta\":{\"blocks\":%lld,\"bytes\":%lld},\"sites\":[", total.db, total.dB);
+    for (size_t i = 0; i < show_sites; i++) {
+      fputs(i ? ",{" : "{", f);
+      json_pair(f, &sites[i].v);
+      fputs(",\"stack\":", f);
+      tjson_frames(f, sites[i].site);
+      fputc('}', f);
+    }
+    fputs("],\"roots\":[", f);
+    for (size_t i = 0; i < show_roots; i++) {
+      fputs(i ? ",{\"root\":" : "{\"root\":", f);
+      if (roots[i].root->shared) fputs("{\"kind\":\"shared\",\"name\":\"reachable from several roots\",\"module\":null,\"thread\":null}", f);
+      else tjson_root(f, roots[i].root);
+      fputc(',', f);
+      json_pair(f, &roots[i].v);
+      fputs(",\"sites\":[", f);
+      for (size_t k = 0; k < roots[i].nsites && k < 5; k++) {
+        char label[512];
+        fputs(k ? ",{" : "{", f);
+        json_pair(f, &roots[i].sites[k].v);
+        fputs(",\"site\":", f);
+        tjson_str(f, tsite_label(roots[i].sites[k].site, label, sizeof label));
+        fputs(",\"stack\":", f);
+        tjson_frames(f, roots[i].sites[k].site);
+        fputc('}', f);
+      }
+      fputs("]}", f);
+    }
+    fputs("]}\n", f);
+  } else {
+    fprintf(f, "reachcheck diff:\n");
+    describe_model(f, "old", &o);
+    describe_model(f, "new", &n);
+    fprintf(f, "  change: %+lld blocks, %+lld bytes\n", total.db, total.dB);
+    fprintf(f, "\nGrowth by allocation site (%s; biggest growth first):\n", o.snapshot ? "live blocks" : "retained by the top roots");
+    if (!nsites) fprintf(f, "  no change\n");
+    for (size_t i = 0; i < show_sites; i++) {
+      fprintf(f, "  #%zu ", i + 1);
+      text_pair(f, &sites[i].v);
+      fprintf(f, ", allocated from:\n");
+      struct tsite *s = sites[i].site;
+      for (size_t k = 0; s && k < s->nframes && k < 6; k++) {
+        struct tframe *fr = &s->frames[k];
+        tframe_symbolize(fr);
+        fprintf(f, "       #%zu %s", k, fr->function && fr->function[0] ? fr->function : "??");
+        if (fr->file) fprintf(f, " %s:%d", fr->file, fr->line);
+        fprintf(f, " (%s+0x%llx)\n", tbase(fr->module), fr->offset);
+      }
+      if (s && s->nframes > 6) fprintf(f, "       ... (%zu more frames)\n", s->nframes - 6);
+    }
+    if (nsites > show_sites) fprintf(f, "  (%zu more changed sites; --top=0 shows all)\n", nsites - show_sites);
+    fprintf(f, "\nGrowth by root (retained size; biggest growth first):\n");
+    if (!nroots) fprintf(f, "  no change\n");
+    for (size_t i = 0; i < show_roots; i++) {
+      fprintf(f, "  #%zu %s: ", i + 1, roots[i].root->label);
+      text_pair(f, &roots[i].v);
+      fputc('\n', f);
+      for (size_t k = 0; k < roots[i].nsites && k < 3; k++) {
+        char label[512];
+        fprintf(f, "       %+lld bytes, %+lld blocks from %s\n", roots[i].sites[k].v.dB, roots[i].sites[k].v.db,
+                tsite_label(roots[i].sites[k].site, label, sizeof label));
+      }
+    }
+    if (nroots > show_roots) fprintf(f, "  (%zu more changed roots; --top=0 shows all)\n", nroots - show_roots);
+  }
+  if (f != stdout && fclose(f)) {
+    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", out_path);
+    return 2;
+  }
+  fflush(stdout);
+  return 0;
+}

@@ -1,4 +1,4 @@
-/* Stack depot: allocation stacks captured with libunwind, deduplicated by a
+/* Stack depot: allocation stacks captured by core/unwind.c, deduplicated by a
  * lock-free hash table (insert under a lock). Ids are small and stable, so a
  * block header holds a 32-bit id instead of a stack. */
 #define _GNU_SOURCE
@@ -6,6 +6,7 @@
 #include <libunwind.h>
 #include <string.h>
 #include "rc.h"
+#include "unwind.h"
 
 #define NBUCKETS (1u << 20)
 #define MAX_IDS (1u << 24)
@@ -67,17 +68,31 @@ static struct rc_stack *stack_alloc_locked(int n)
   return s;
 }
 
+/* rc_unwind (core/unwind.c) for the common frames; libunwind for a capture
+ * with a frame it cannot describe, and as the reference under
+ * RC_UNWIND_VERIFY. */
 __attribute__((noinline)) uint32_t rc_depot_capture(int skip)
 {
-  void *buf[RC_MAX_FRAMES + 8];
-  int want = (int)rc_opt.stack_depth + skip + 1;
-  if (want > RC_MAX_FRAMES + 8) want = RC_MAX_FRAMES + 8;
-  int n = unw_backtrace(buf, want);
-  int first = skip + 1;   /* frame 0 is this function */
-  if (n <= first) return 0;
-  n -= first;
-  if (n > rc_opt.stack_depth) n = (int)rc_opt.stack_depth;
-  const uintptr_t *pc = (const uintptr_t *)(buf + first);
+  uintptr_t pcs[RC_MAX_FRAMES];
+  int depth = rc_opt.stack_depth < 1 ? 1 : rc_opt.stack_depth > RC_MAX_FRAMES ? RC_MAX_FRAMES : (int)rc_opt.stack_depth;
+  int n = rc_unwind(pcs, depth, skip + 1);   /* pcs[0] would be this function */
+  if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
+    void *buf[RC_MAX_FRAMES + 8];
+    int want = depth + skip + 1;
+    if (want > RC_MAX_FRAMES + 8) want = RC_MAX_FRAMES + 8;
+    int m = unw_backtrace(buf, want);
+    int first = skip + 1;   /* frame 0 is this function */
+    m = m <= first ? 0 : m - first;
+    if (m > depth) m = depth;
+    if (n >= 0) {
+      rc_unwind_verify_check(pcs, n, (const uintptr_t *)(buf + first), m, skip);
+    } else {
+      memcpy(pcs, buf + first, sizeof(uintptr_t) * (size_t)m);
+      n = m;
+    }
+  }
+  if (n <= 0) return 0;
+  const uintptr_t *pc = pcs;
   if (!depot_init()) return 0;
   uint32_t gen = rc_modules_generation();
   uint32_t h = hash_pcs(pc, n, gen);

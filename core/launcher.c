@@ -10,11 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 #include "rc.h"
+#include "tool_common.h"
 
 static void usage(FILE *f)
 {
   fprintf(f,
           "usage: reachcheck [--OPTION=VALUE ...] [--] PROGRAM [ARGS...]\n"
+          "       reachcheck diff OLD.snap.json NEW.snap.json [--json]\n"
+          "       reachcheck graph SNAPSHOT_OR_REPORT.json --dot|--html -o FILE\n"
           "       reachcheck --help | --version\n"
           "Runs PROGRAM with libreachcheck.so preloaded; at exit, leaked blocks are\n"
           "reported on stderr (and as JSON with --json=PATH). Exit status 23 if leaks\n"
@@ -44,6 +47,10 @@ static int find_runtime(char *out, size_t n)
 
 int main(int argc, char **argv)
 {
+  /* Offline tools on snapshots and reports (a program named diff or graph
+   * runs as `reachcheck -- diff ...`). */
+  if (argc > 1 && !strcmp(argv[1], "diff")) return rc_tool_diff(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "graph")) return rc_tool_graph(argc - 1, argv + 1);
   static char opts[65536];
   const char *env = getenv("REACHCHECK_OPTIONS");
   size_t len = (size_t)snprintf(opts, sizeof opts, "%s", env ? env : "");

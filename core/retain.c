@@ -181,15 +181,17 @@ int rc_graph_build(struct rc_graph *g, struct rc_mark *m, struct rc_rootset *rs)
   uint64_t *cur = map_array(g->nroots, sizeof *cur);
   g->rword = map_array(nre, sizeof *g->rword);
   g->nrword = nre;
-  if ((!cur && g->nroots) || !g->rword) {
+  for (uint64_t i = 0; cur && g->rword && i < nre; i++)
+    if (!rc_vec_push(&ev)) {
+      rc_vec_free(&ev);
+      rc_vec_init(&ev, sizeof(uint32_t));
+      break;
+    }
+  if (!cur || !g->rword || ev.len != base + nre) {
+    unmap_array(cur, g->nroots, sizeof *cur);
     rc_vec_free(&ev);
     return -1;
   }
-  for (uint64_t i = 0; i < nre; i++)
-    if (!rc_vec_push(&ev)) {
-      rc_vec_free(&ev);
-      return -1;
-    }
   uint32_t *succ = (uint32_t *)ev.data;
   for (size_t i = 0; i < rs->edges.len; i++) {
     if (re[i].slot >= g->nslots || !g->node_of[re[i].slot]) continue;
@@ -444,6 +446,30 @@ void rc_stack_text(struct rc_buf *b, uint32_t stack, const char *indent, int max
   }
 }
 
+/* "f a.c:12 < g b.c:30 < main m.c:7": the innermost frames on one line. */
+void rc_stack_line(struct rc_buf *b, uint32_t stack, int max_frames)
+{
+  const struct rc_stack *s = rc_depot_get(stack);
+  if (!s || !s->depth) {
+    rc_buf_printf(b, "<no stack>");
+    return;
+  }
+  for (uint32_t i = 0; i < s->depth && i < (uint32_t)max_frames; i++) {
+    struct rc_frame_info fi;
+    rc_symbolize(s->pc[i], s->gen, &fi);
+    if (i) rc_buf_put(b, " < ", 3);
+    if (fi.file) {
+      const char *base = strrchr(fi.file, '/');
+      rc_buf_printf(b, "%s %s:%d", fi.function[0] ? fi.function : "??", base ? base + 1 : fi.file, fi.line);
+    } else {
+      const char *base = strrchr(fi.module, '/');
+      rc_buf_printf(b, "%s (%s+0x%lx)", fi.function[0] ? fi.function : "??", base ? base + 1 : fi.module,
+                    (unsigned long)fi.offset);
+    }
+  }
+  if (s->depth > (uint32_t)max_frames) rc_buf_put(b, " < ...", 6);
+}
+
 /* ---- the at-exit report ---- */
 struct retainer {
   struct rc_root root;
@@ -622,25 +648,27 @@ void rc_retain_exit_text(int fd)
   rc_buf_init(&b, fd);
   if (X.failed) rc_buf_printf(&b, "reachcheck: warning: out of memory in the retention analysis; results are incomplete\n");
   if (X.want_ret && X.ret.len) {
-    rc_buf_printf(&b, "\n==%d== reachcheck: top %zu of %u root%s by retained size (%llu reachable byte%s in %llu block%s; "
-                      "%llu byte%s in %llu block%s are reachable from several roots and retained by none)\n",
+    rc_buf_printf(&b, "\n==%d== reachcheck: retained memory, top %zu of %u root%s (dominator tree: what freeing the root "
+                      "would free); %llu reachable byte%s in %llu block%s, of which %llu in %llu block%s reachable from "
+                      "several roots and retained by none\n",
                   (int)getpid(), X.ret.len, X.nretaining, X.nretaining == 1 ? "" : "s",
                   (unsigned long long)X.graph_bytes, plural(X.graph_bytes), (unsigned long long)X.graph_blocks,
-                  plural(X.graph_blocks), (unsigned long long)X.shared_bytes, plural(X.shared_bytes),
-                  (unsigned long long)X.shared_blocks, plural(X.shared_blocks));
+                  plural(X.graph_blocks), (unsigned long long)X.shared_bytes, (unsigned long long)X.shared_blocks,
+                  plural(X.shared_blocks));
     const struct retainer *rt = (const struct retainer *)X.ret.data;
     for (size_t i = 0; i < X.ret.len; i++) {
-      rc_buf_printf(&b, "\n  #%zu ", i + 1);
+      rc_buf_printf(&b, "  #%zu ", i + 1);
       rc_root_text(&b, &rt[i].root);
       rc_buf_printf(&b, ": retains %llu byte%s in %llu block%s\n", (unsigned long long)rt[i].bytes,
                     plural(rt[i].bytes), (unsigned long long)rt[i].blocks, plural(rt[i].blocks));
       for (uint32_t k = 0; k < rt[i].nsites && k < 3; k++) {
-        const struct rc_site_sum *s = &rt[i].sites[k];
-        rc_buf_printf(&b, "      %llu byte%s in %llu block%s allocated from:\n", (unsigned long long)s->bytes,
-                      plural(s->bytes), (unsigned long long)s->blocks, plural(s->blocks));
-        rc_stack_text(&b, s->stack, "        ", 4);
+        const struct rc_site_sum *st = &rt[i].sites[k];
+        rc_buf_printf(&b, "      %llu byte%s in %llu block%s from ", (unsigned long long)st->bytes, plural(st->bytes),
+                      (unsigned long long)st->blocks, plural(st->blocks));
+        rc_stack_line(&b, st->stack, 3);
+        rc_buf_put(&b, "\n", 1);
       }
-      if (rt[i].nsites > 3) rc_buf_printf(&b, "      (more sites in the JSON report)\n");
+      if (rt[i].nsites > 3) rc_buf_printf(&b, "      ... more sites and full stacks in the JSON report\n");
     }
   }
   for (size_t i = 0; i < X.why.len; i++) rc_why_text(&b, &((const struct rc_why *)X.why.data)[i]);

@@ -7,7 +7,7 @@
 #define RC_RETAIN_H
 #include "mark.h"
 
-/* ---- named roots (scanners/rootnames.c) ---- */
+/* ---- named roots (scanners/rootnames.c, scanners/elfsyms.c) ---- */
 enum rc_root_sub {
   RC_RS_GLOBAL,       /* a global or static: symbol (sym) or module+vaddr */
   RC_RS_TLS,          /* a __thread variable: symbol (sym) or "TLS of thread N" */
@@ -63,6 +63,8 @@ struct rc_rootset {
   /* a snapshot's forked copy: its only thread reports as the thread that
    * asked for the snapshot */
   long rename_from, rename_to;
+  long stack_thread;     /* the thread whose stack edges start at stack_edges_from */
+  size_t stack_edges_from;
 };
 void rc_rootnames_init(void);   /* constructor: TLS layout constants */
 void rc_rootset_init(struct rc_rootset *s);
@@ -75,7 +77,7 @@ void rc_rootset_block(struct rc_rootset *s, struct rc_hdr *h);
 static inline struct rc_root *rc_rootset_at(const struct rc_rootset *s, uint32_t i)
 { return &((struct rc_root *)s->roots.data)[i]; }
 
-/* Symbol classes of rc_elf_sym. */
+/* Symbol classes of rc_elf_sym (scanners/elfsyms.c). */
 enum { RC_SYM_DATA, RC_SYM_TLS, RC_SYM_FUNC };
 /* The symbol of class cls containing vaddr in the ELF file at path (.symtab,
  * else .dynsym), read with open+mmap and cached for the process: usable with
@@ -155,11 +157,11 @@ bool rc_retain_tty(uint64_t work);
  * pcs with module, offset and the ELF symbol (forked copy). */
 void rc_stack_json(struct rc_buf *b, uint32_t stack, bool symbolize);
 void rc_stack_text(struct rc_buf *b, uint32_t stack, const char *indent, int max_frames);
+void rc_stack_line(struct rc_buf *b, uint32_t stack, int max_frames);
 
 /* ---- why (core/why.c) ---- */
 struct rc_why_step {
-  bool is_root;
-  uint32_t root;         /* index in the answer's roots (is_root) */
+  bool is_root;          /* the first step: the root (rc_why.root) */
   uintptr_t addr;        /* block user address */
   uint64_t size;
   uint32_t stack;
@@ -174,11 +176,15 @@ struct rc_why {
   struct rc_vec steps;   /* struct rc_why_step: root, blocks..., the block */
   uint64_t elided;       /* steps left out in the middle of a very long path */
   bool reachable;
+  bool caller_only;      /* reachcheck_why: only the asking thread's references reach it */
 };
+/* reachcheck_why: the asking thread's own stack and register references to
+ * the block are left out, unless nothing else reaches it. */
+struct rc_why_skip { long tid; uint32_t slot; };
 /* Shortest paths from the super-root (BFS) to the blocks whose slot bit is
  * set in want (nslots bits); fills up to max answers into out. */
 int rc_why_paths(const struct rc_graph *g, const uint8_t *want, size_t max, struct rc_vec *out,
-                 const uintptr_t *addr_of_slot_or_null);
+                 const struct rc_why_skip *skip);
 void rc_why_text(struct rc_buf *b, const struct rc_why *w);
 void rc_why_json(struct rc_buf *b, const struct rc_why *w);
 void rc_why_free(struct rc_why *w);

@@ -242,13 +242,16 @@ static void snap_in_child(void *ctx, struct rc_result *res)
 {
   (void)res;
   struct snap *s = ctx;
+  /* the exit status carries errno back: 16 + errno, or 3 for ENOMEM */
   if (!s->ok) _exit(3);
   int fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) _exit(4);
+  if (fd < 0) _exit(16 + (errno < 200 ? errno : EIO));
   bool ok = write_snapshot(s, fd);
+  if (!ok) errno = ENOMEM;
   if (close(fd) || !ok || rename(s->tmp, s->path)) {
+    int e = errno;
     unlink(s->tmp);
-    _exit(5);
+    _exit(e == ENOMEM ? 3 : 16 + (e < 200 ? e : EIO));
   }
 }
 
@@ -279,6 +282,9 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
   int err = rc_check_run(&req, &res);
   rc_result_free(&res);
   pid_t child = res.child;
+  if (rc_opt.verbose)
+    rc_log("snapshot: threads stopped for %.2f ms (stop %.2f ms + fork %.2f ms); the copy writes %s", res.ms_stop + res.ms_mark,
+           res.ms_stop, res.ms_mark, s->path);
   int ret = 0, e = 0;
   if (err || child <= 0) {
     ret = -1;
@@ -292,7 +298,8 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
       if (access(s->path, F_OK)) ret = -1, e = EIO;
     } else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
       ret = -1;
-      e = WIFEXITED(st) && WEXITSTATUS(st) == 4 ? EACCES : EIO;
+      int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+      e = code == 3 ? ENOMEM : code >= 16 ? code - 16 : EIO;
     }
   }
   rc_rootset_free(&s->rs);

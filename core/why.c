@@ -13,7 +13,7 @@
 #include "retain.h"
 #include "../include/reachcheck.h"
 
-#define PATH_KEEP 1000   /* steps kept of a longer path: its head and its tail */
+#define PATH_KEEP 64   /* blocks kept of a longer path: its head and its tail */
 
 /* Offset in block node u of the first word pointing into block node v. */
 static long edge_offset(const struct rc_graph *g, uint32_t u, uint32_t v)
@@ -55,30 +55,53 @@ static bool push_step(struct rc_why *w, const struct rc_graph *g, uint32_t v, lo
   return true;
 }
 
-int rc_why_paths(const struct rc_graph *g, const uint8_t *want, size_t max, struct rc_vec *out,
-                 const uintptr_t *addr_of_slot_or_null)
+/* Breadth-first from the super-root; parent[v] = predecessor + 1. With
+ * skip, the calling thread's own stack and register references to the
+ * block asked about are left out. */
+static void bfs(const struct rc_graph *g, uint32_t *parent, uint32_t *queue, const struct rc_why_skip *skip)
 {
-  (void)addr_of_slot_or_null;
+  memset(parent, 0, (size_t)g->n * 4);
+  uint32_t target = skip && skip->slot < g->nslots ? g->node_of[skip->slot] : 0;
+  size_t qh = 0, qt = 0;
+  /* Named variables before stack frames and registers: of two paths of the
+   * same length, the one from a variable says more. */
+  for (int pass = 0; pass < 2; pass++)
+    for (uint32_t r = 0; r < g->nroots; r++) {
+      uint8_t sub = rc_rootset_at(g->rs, r)->sub;
+      if ((sub == RC_RS_STACK || sub == RC_RS_REGISTER) != (pass == 1)) continue;
+      uint32_t v = rc_graph_root_node(g, r);
+      parent[v] = 1;   /* the super-root */
+      queue[qt++] = v;
+    }
+  while (qh < qt) {
+    uint32_t u = queue[qh++];
+    bool own = false;
+    if (target && u > g->nblocks) {
+      const struct rc_root *r = rc_rootset_at(g->rs, u - g->nblocks - 1);
+      own = r->thread == skip->tid && (r->sub == RC_RS_STACK || r->sub == RC_RS_REGISTER);
+    }
+    for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++) {
+      uint32_t v = g->succ[e];
+      if (parent[v] || (own && v == target)) continue;
+      parent[v] = u + 1;
+      queue[qt++] = v;
+    }
+  }
+}
+
+int rc_why_paths(const struct rc_graph *g, const uint8_t *want, size_t max, struct rc_vec *out,
+                 const struct rc_why_skip *skip)
+{
   uint32_t n = g->n;
   uint32_t *parent = rc_mmap((size_t)n * 4 + 4), *queue = rc_mmap((size_t)n * 4 + 4);
   uint32_t *path = rc_mmap((size_t)n * 4 + 4);
   int rc = -1;
   if (!parent || !queue || !path) goto done;
-  /* parent[v] = predecessor + 1 (0: not reached) */
-  size_t qh = 0, qt = 0;
-  for (uint32_t r = 0; r < g->nroots; r++) {
-    uint32_t v = rc_graph_root_node(g, r);
-    parent[v] = 1;   /* the super-root */
-    queue[qt++] = v;
-  }
-  while (qh < qt) {
-    uint32_t u = queue[qh++];
-    for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++) {
-      uint32_t v = g->succ[e];
-      if (parent[v]) continue;
-      parent[v] = u + 1;
-      queue[qt++] = v;
-    }
+  bfs(g, parent, queue, skip);
+  bool caller_only = false;
+  if (skip && skip->slot < g->nslots && g->node_of[skip->slot] && !parent[g->node_of[skip->slot]]) {
+    bfs(g, parent, queue, NULL);   /* only the caller's own references keep it */
+    caller_only = parent[g->node_of[skip->slot]] != 0;
   }
   size_t found = 0;
   for (uint32_t v = 1; v <= g->nblocks && found < max; v++) {
@@ -95,6 +118,7 @@ int rc_why_paths(const struct rc_graph *g, const uint8_t *want, size_t max, stru
     w->offset = 0;
     if (!parent[v]) continue;   /* only reached from a pointer the roots no longer hold */
     w->reachable = true;
+    w->caller_only = caller_only && skip->slot == slot;
     uint32_t len = 0;
     for (uint32_t x = v; x && x <= g->nblocks; x = parent[x] - 1) path[len++] = x;
     uint32_t root = parent[path[len - 1]] - 1;   /* a root node */
@@ -134,7 +158,8 @@ void rc_why_text(struct rc_buf *b, const struct rc_why *w)
     rc_buf_printf(b, "no root reaches it\n");
     return;
   }
-  rc_buf_printf(b, "%zu block%s on the shortest path from a root:\n", nblocks, nblocks == 1 ? "" : "s");
+  rc_buf_printf(b, "%zu block%s on the shortest path from a root%s:\n", nblocks, nblocks == 1 ? "" : "s",
+                w->caller_only ? " (only the asking thread's own references to it: it would leak otherwise)" : "");
   const struct rc_why_step *s = (const struct rc_why_step *)w->steps.data;
   for (size_t i = 0; i < w->steps.len; i++) {
     if (s[i].is_root) {
@@ -148,10 +173,20 @@ void rc_why_text(struct rc_buf *b, const struct rc_why *w)
       rc_buf_printf(b, "  -> ... %llu more block%s ...\n", (unsigned long long)w->elided, plural(w->elided));
     bool last = i + 1 == w->steps.len;
     rc_buf_printf(b, "  -> %llu byte%s at 0x%lx", (unsigned long long)s[i].size, plural(s[i].size), (unsigned long)s[i].addr);
-    if (last) rc_buf_printf(b, " (the block asked about)");
-    else if (s[i].offset >= 0) rc_buf_printf(b, ", pointer at offset %ld", s[i].offset);
-    rc_buf_printf(b, ", allocated from:\n");
-    rc_stack_text(b, s[i].stack, "       ", 6);
+    if (last) {
+      rc_buf_printf(b, " (the block asked about), allocated from:\n");
+      rc_stack_text(b, s[i].stack, "       ", 6);
+      continue;
+    }
+    if (s[i].offset >= 0) rc_buf_printf(b, ", pointer at offset %ld", s[i].offset);
+    const struct rc_stack *st = rc_depot_get(s[i].stack);
+    if (st && st->depth) {   /* the innermost frame is enough on the way */
+      struct rc_frame_info fi;
+      rc_symbolize(st->pc[0], st->gen, &fi);
+      rc_buf_printf(b, ", allocated in %s", fi.function[0] ? fi.function : "??");
+      if (fi.file) rc_buf_printf(b, " %s:%d", fi.file, fi.line);
+    }
+    rc_buf_put(b, "\n", 1);
   }
 }
 
@@ -160,7 +195,8 @@ void rc_why_json(struct rc_buf *b, const struct rc_why *w)
   rc_buf_printf(b, "{\"block\":{\"address\":\"0x%lx\",\"size\":%llu,\"stack\":", (unsigned long)w->addr,
                 (unsigned long long)w->size);
   rc_stack_json(b, w->stack, true);
-  rc_buf_printf(b, "},\"reachable\":%s,\"length\":%zu,\"elided\":%llu,\"path\":[", w->reachable ? "true" : "false",
+  rc_buf_printf(b, "},\"reachable\":%s,\"caller_only\":%s,\"length\":%zu,\"elided\":%llu,\"path\":[",
+                w->reachable ? "true" : "false", w->caller_only ? "true" : "false",
                 w->steps.len ? w->steps.len - 1 + w->elided : 0, (unsigned long long)w->elided);
   const struct rc_why_step *s = (const struct rc_why_step *)w->steps.data;
   for (size_t i = 0; i < w->steps.len; i++) {
@@ -208,6 +244,7 @@ struct why_ctx {
   uintptr_t p;
   uint32_t slot;
   int state;        /* 0 unreachable, 1 answered, 2 the block is a root itself, -1 failed */
+  struct rc_why_skip skip;
   struct rc_vec out;
 };
 
@@ -232,7 +269,7 @@ static void why_after_mark(void *ctx, struct rc_mark *m)
     c->state = -1;
   } else {
     want[c->slot >> 3] |= (uint8_t)(1u << (c->slot & 7));
-    c->state = rc_why_paths(&g, want, 1, &c->out, NULL) || !c->out.len ? -1 : 1;
+    c->state = rc_why_paths(&g, want, 1, &c->out, &c->skip) || !c->out.len ? -1 : 1;
   }
   rc_graph_free(&g);
   rc_munmap(want, m->nslots / 8 + 1);
@@ -255,6 +292,8 @@ REACHCHECK_API __attribute__((noinline)) int reachcheck_why(const void *p, char 
   c.h = h;
   c.p = (uintptr_t)p;
   c.slot = h->slot;
+  c.skip.tid = c.rs.skip_tid;
+  c.skip.slot = h->slot;
   rc_vec_init(&c.out, sizeof(struct rc_why));
   struct rc_check_hooks hooks = {.ctx = &c, .root = why_root, .after_mark = why_after_mark};
   struct rc_check_req req = {.mode = RC_CHECK_NO_GROUPS, .hooks = &hooks};

@@ -132,6 +132,19 @@ static int reload(int version, const char *path)
   return 0;
 }
 
+/* Under reachcheck, with CONFIG_RELOAD_SNAPSHOTS set, take a heap snapshot
+ * halfway and at the end, for `reachcheck diff` (weak: runs without it too). */
+extern int reachcheck_snapshot(const char *path) __attribute__((weak));
+
+static void snapshot(void)
+{
+  const char *dir = getenv("CONFIG_RELOAD_SNAPSHOTS");
+  char path[512];
+  if (!dir || !reachcheck_snapshot) return;
+  snprintf(path, sizeof path, "%s/config_reload-%%n.snap.json", dir);
+  if (reachcheck_snapshot(path) != 0) perror("reachcheck_snapshot");
+}
+
 int main(int argc, char **argv)
 {
   int reloads = argc > 1 ? atoi(argv[1]) : 5;
@@ -141,7 +154,10 @@ int main(int argc, char **argv)
     return 1;
   }
   int failed = 0;
-  for (int v = 1; v <= reloads; v++) failed += reload(v, path) != 0;
+  for (int v = 1; v <= reloads; v++) {
+    failed += reload(v, path) != 0;
+    if (v == reloads / 2 || v == reloads) snapshot();
+  }
   int kept = 0;
   for (struct config *c = history; c; c = c->prev) kept++;
   printf("%d reloads, %d failed, %d old configs kept in history\n", reloads, failed, kept);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/rc.h"
+#include "../core/unwind.h"
 
 #define RC_GEN_ALIVE UINT32_MAX
 #define RC_MOD_CHUNK 128u
@@ -196,6 +197,7 @@ __attribute__((visibility("default"))) int dlclose(void *handle)
   }
   rc_modules_refresh();
   int r = fn(handle);  /* destructors run here, outside rc_in_runtime */
+  rc_unwind_flush();   /* a new module may now be mapped where this one was */
   rc_modules_refresh();
   return r;
 }

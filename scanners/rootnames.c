@@ -2,176 +2,23 @@
  * register holds a pointer into the heap. Root words are grouped by name
  * while the world is stopped (or in a snapshot's forked copy), where libdw,
  * dladdr and malloc are off limits (a stopped thread may hold their locks):
- * symbols come straight from the module files (open + mmap, sorted into
- * mmap'd arrays), stack frames from return addresses found on the stack,
+ * symbols come straight from the module files (scanners/elfsyms.c), stack
+ * frames from return addresses found on the stack,
  * TLS variables from each module's TLS block offset (glibc 2.36, x86-64,
  * TLS_TCB_AT_TP: static TLS blocks sit below the thread pointer).
  * Display names (demangled, file:line) are made at report time. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <elf.h>
-#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
 #include "../core/retain.h"
-
-/* ---- ELF symbol tables, read from the files ---- */
-struct esym { uint64_t value, size; uint32_t name, pad; };
-struct elf_file {
-  const char *path;
-  const char *strtab;
-  size_t strsz;
-  struct esym *sym[3];
-  size_t nsym[3];
-};
-#define ELF_MAX 1024
-/* Append-only and lock-free: a reader never waits for a thread that may be
- * stopped; two threads loading the same file just load it twice. */
-static struct elf_file *elf_files[ELF_MAX];
-static uint32_t elf_count;
-
-static void esym_sift(struct esym *a, size_t i, size_t n)
-{
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= n) return;
-    if (c + 1 < n && a[c + 1].value > a[c].value) c++;
-    if (a[i].value >= a[c].value) return;
-    struct esym t = a[i];
-    a[i] = a[c];
-    a[c] = t;
-    i = c;
-  }
-}
-
-/* Heapsort: qsort may malloc (glibc's msort for large arrays). */
-static void esym_sort(struct esym *a, size_t n)
-{
-  for (size_t i = n / 2; i-- > 0;) esym_sift(a, i, n);
-  for (size_t e = n; e-- > 1;) {
-    struct esym t = a[0];
-    a[0] = a[e];
-    a[e] = t;
-    esym_sift(a, 0, e);
-  }
-}
-
-static int sym_class(unsigned type)
-{
-  switch (type) {
-  case STT_OBJECT: case STT_COMMON: return RC_SYM_DATA;
-  case STT_TLS: return RC_SYM_TLS;
-  case STT_FUNC: case STT_GNU_IFUNC: return RC_SYM_FUNC;
-  default: return -1;
-  }
-}
-
-static void elf_read(struct elf_file *f, const char *path)
-{
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  struct stat st;
-  if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
-    close(fd);
-    return;
-  }
-  size_t len = (size_t)st.st_size;
-  const unsigned char *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (map == MAP_FAILED) return;
-  const ElfW(Ehdr) *eh = (const void *)map;
-  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh->e_shentsize != sizeof(ElfW(Shdr)) || !eh->e_shoff ||
-      eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > len)
-    goto bad;
-  const ElfW(Shdr) *sh = (const void *)(map + eh->e_shoff);
-  int pick = -1;
-  for (int i = 0; i < eh->e_shnum; i++)
-    if (sh[i].sh_type == SHT_SYMTAB) pick = i;
-  for (int i = 0; pick < 0 && i < eh->e_shnum; i++)
-    if (sh[i].sh_type == SHT_DYNSYM) pick = i;
-  if (pick < 0) goto bad;
-  const ElfW(Shdr) *ss = &sh[pick];
-  if (ss->sh_link >= eh->e_shnum || ss->sh_entsize != sizeof(ElfW(Sym)) || ss->sh_offset + ss->sh_size > len)
-    goto bad;
-  const ElfW(Shdr) *str = &sh[ss->sh_link];
-  if (str->sh_offset + str->sh_size > len) goto bad;
-  const ElfW(Sym) *syms = (const void *)(map + ss->sh_offset);
-  size_t n = ss->sh_size / sizeof(ElfW(Sym)), cnt[3] = {0, 0, 0};
-  for (size_t i = 0; i < n; i++) {
-    int c = sym_class(ELF64_ST_TYPE(syms[i].st_info));
-    if (c >= 0 && syms[i].st_shndx != SHN_UNDEF && syms[i].st_size && syms[i].st_name < str->sh_size) cnt[c]++;
-  }
-  for (int c = 0; c < 3; c++)
-    if (cnt[c] && !(f->sym[c] = rc_mmap(cnt[c] * sizeof(struct esym)))) goto bad;
-  for (size_t i = 0; i < n; i++) {
-    int c = sym_class(ELF64_ST_TYPE(syms[i].st_info));
-    if (c < 0 || syms[i].st_shndx == SHN_UNDEF || !syms[i].st_size || syms[i].st_name >= str->sh_size) continue;
-    struct esym *e = &f->sym[c][f->nsym[c]++];
-    e->value = syms[i].st_value;
-    e->size = syms[i].st_size;
-    e->name = syms[i].st_name;
-  }
-  for (int c = 0; c < 3; c++) esym_sort(f->sym[c], f->nsym[c]);
-  f->strtab = (const char *)map + str->sh_offset;
-  f->strsz = str->sh_size;
-  return;   /* the mapping stays: names point into it */
-bad:
-  for (int c = 0; c < 3; c++) {
-    rc_munmap(f->sym[c], cnt[c] * sizeof(struct esym));
-    f->sym[c] = NULL;
-    f->nsym[c] = 0;
-  }
-  munmap((void *)map, len);
-}
-
-static struct elf_file *elf_get(const char *path)
-{
-  uint32_t n = __atomic_load_n(&elf_count, __ATOMIC_ACQUIRE);
-  if (n > ELF_MAX) n = ELF_MAX;
-  for (uint32_t i = 0; i < n; i++) {
-    struct elf_file *f = __atomic_load_n(&elf_files[i], __ATOMIC_ACQUIRE);
-    if (f && (f->path == path || !strcmp(f->path, path))) return f;
-  }
-  if (path[0] != '/') return NULL;   /* [vdso], "?" */
-  struct elf_file *f = rc_mmap(sizeof *f);
-  if (!f) return NULL;
-  f->path = path;
-  elf_read(f, path);
-  uint32_t i = __atomic_fetch_add(&elf_count, 1, __ATOMIC_ACQ_REL);
-  if (i < ELF_MAX) __atomic_store_n(&elf_files[i], f, __ATOMIC_RELEASE);
-  return f;
-}
-
-bool rc_elf_sym(const char *path, int cls, uintptr_t vaddr, const char **name, uintptr_t *start)
-{
-  if (!path || cls < 0 || cls > 2) return false;
-  struct elf_file *f = elf_get(path);
-  if (!f || !f->nsym[cls]) return false;
-  const struct esym *a = f->sym[cls];
-  size_t lo = 0, hi = f->nsym[cls];   /* first entry with value > vaddr */
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (a[mid].value <= vaddr) lo = mid + 1;
-    else hi = mid;
-  }
-  /* Symbols may nest (a struct and an alias inside it): look back a little. */
-  for (size_t i = lo, k = 0; i-- > 0 && k < 16; k++) {
-    if (vaddr - a[i].value < a[i].size) {
-      if (name) *name = f->strtab + a[i].name;
-      if (start) *start = a[i].value;
-      return true;
-    }
-  }
-  return false;
-}
 
 /* ---- TLS layout ---- */
 static size_t tls_static_size = 4096, tls_tcb_size = 2304;   /* glibc 2.36 x86-64 defaults */
@@ -539,6 +386,23 @@ static void collect_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, uint
   }
 }
 
+/* glibc puts a new thread's TLS and descriptor at the top of its stack
+ * mapping, so its stack range, scanned first, already recorded those words
+ * under stack frames: give them to the TLS root, one root per word. */
+static void retag_stack_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const char *what, long thread)
+{
+  struct rc_root_edge *e = (struct rc_root_edge *)s->edges.data;
+  size_t w = s->stack_edges_from;
+  for (size_t i = s->stack_edges_from; i < s->edges.len; i++) {
+    if (e[i].word >= lo && e[i].word < hi && rc_rootset_at(s, e[i].root)->sub == RC_RS_STACK &&
+        rc_rootset_at(s, e[i].root)->thread == thread)
+      continue;   /* dropped here; the TLS range records it again */
+    e[w++] = e[i];
+  }
+  s->edges.len = w;
+  (void)what;
+}
+
 void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what,
                       long thread)
 {
@@ -579,6 +443,11 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_
         break;
       }
   }
+  if (kind == RC_ROOT_STACK && s->stack_thread != thread) {
+    s->stack_thread = thread;
+    s->stack_edges_from = s->edges.len;
+  }
+  if (kind == RC_ROOT_TLS && s->stack_thread == thread) retag_stack_words(s, lo, hi, what, thread);
   collect_words(s, lo, hi, skip);
   if (!s->scratch.len) return;
   if (kind == RC_ROOT_STACK) find_frames(s, lo, hi);
@@ -702,6 +571,101 @@ void rc_demangle(const char *name, char *out, size_t n)
   snprintf(out, n, "%s", name);
 }
 
+/* gcc names a static local `name.N` in the symbol table; the function it
+ * belongs to is only in DWARF: find the DW_TAG_variable whose location is
+ * the symbol's address, under its DW_TAG_subprogram. Report time only
+ * (libdw mallocs); results are cached. */
+static int local_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                                const char *file, const char *debuglink, GElf_Word crc, char **debuginfo_file)
+{
+  /* build-id under /usr/lib/debug only: never debuginfod (see symbolize.c) */
+  return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc, debuginfo_file);
+}
+
+static const Dwfl_Callbacks local_callbacks = {
+  .find_debuginfo = local_find_debuginfo,
+  .section_address = dwfl_offline_section_address,
+};
+
+static bool die_addr_is(Dwarf_Die *die, Dwarf_Addr want, Dwarf_Addr bias)
+{
+  Dwarf_Attribute attr;
+  Dwarf_Op *ops;
+  size_t nops;
+  if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &ops, &nops) || nops != 1) return false;
+  return ops[0].atom == DW_OP_addr && ops[0].number + bias == want;
+}
+
+static bool find_local(Dwarf_Die *die, Dwarf_Addr want, Dwarf_Addr bias, Dwarf_Die *fn, int depth, char *out, size_t n)
+{
+  Dwarf_Die child;
+  if (depth > 64 || dwarf_child(die, &child)) return false;
+  do {
+    int tag = dwarf_tag(&child);
+    if (tag == DW_TAG_variable && fn && die_addr_is(&child, want, bias)) {
+      const char *fname = NULL;
+      Dwarf_Attribute a;
+      const char *link = dwarf_formstring(dwarf_attr_integrate(fn, DW_AT_linkage_name, &a));
+      char buf[256];
+      if (link) {
+        rc_demangle(link, buf, sizeof buf);
+        fname = buf;
+      } else {
+        fname = dwarf_diename(fn);
+      }
+      const char *vname = dwarf_diename(&child);
+      if (!fname || !vname) return false;
+      snprintf(out, n, "%s::%s", fname, vname);
+      return true;
+    }
+    if (tag == DW_TAG_subprogram || tag == DW_TAG_lexical_block || tag == DW_TAG_namespace ||
+        tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_inlined_subroutine) {
+      Dwarf_Die *scope = tag == DW_TAG_subprogram ? &child : fn;
+      Dwarf_Die copy = child;
+      if (tag == DW_TAG_subprogram) {
+        if (find_local(&copy, want, bias, &copy, depth + 1, out, n)) return true;
+      } else if (find_local(&copy, want, bias, scope, depth + 1, out, n)) {
+        return true;
+      }
+    }
+  } while (!dwarf_siblingof(&child, &child));
+  return false;
+}
+
+struct local_name { const char *path; uintptr_t vaddr; char name[320]; bool found; };
+static struct local_name local_cache[64];
+static int local_n;
+
+static bool static_local_name(const char *path, const char *sym, uintptr_t vaddr, char *out, size_t n)
+{
+  const char *dot = strrchr(sym, '.');
+  if (!dot || dot == sym || !dot[1]) return false;
+  for (const char *c = dot + 1; *c; c++)
+    if (*c < '0' || *c > '9') return false;
+  for (int i = 0; i < local_n; i++)
+    if (local_cache[i].vaddr == vaddr && !strcmp(local_cache[i].path, path)) {
+      if (local_cache[i].found) snprintf(out, n, "%s", local_cache[i].name);
+      return local_cache[i].found;
+    }
+  struct local_name tmp = {path, vaddr, "", false};
+  rc_in_runtime++;
+  Dwfl *dwfl = dwfl_begin(&local_callbacks);
+  if (dwfl) {
+    dwfl_report_begin(dwfl);
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, path, path, -1, 0, true);
+    dwfl_report_end(dwfl, NULL, NULL);
+    Dwarf_Die *cu = NULL;
+    Dwarf_Addr bias = 0;
+    while (mod && !tmp.found && (cu = dwfl_module_nextcu(mod, cu, &bias)))
+      tmp.found = find_local(cu, vaddr, bias, NULL, 0, tmp.name, sizeof tmp.name);
+    dwfl_end(dwfl);
+  }
+  rc_in_runtime--;
+  if (local_n < 64) local_cache[local_n++] = tmp;
+  if (tmp.found) snprintf(out, n, "%s", tmp.name);
+  return tmp.found;
+}
+
 static const char *base_name(const char *path)
 {
   const char *s = path ? strrchr(path, '/') : NULL;
@@ -726,6 +690,7 @@ void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_de
   d->module = r->module;
   switch (r->sub) {
   case RC_RS_GLOBAL:
+    if (r->sym && symbolize && r->module && static_local_name(r->module, r->sym, r->vaddr, d->name, sizeof d->name)) break;
     if (r->sym && symbolize) rc_demangle(r->sym, d->name, sizeof d->name);
     else if (r->sym) snprintf(d->name, sizeof d->name, "%s", r->sym);
     else if (r->module) snprintf(d->name, sizeof d->name, "%s+0x%lx", base_name(r->module), (unsigned long)r->vaddr);

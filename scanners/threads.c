@@ -344,11 +344,13 @@ static struct thread_rec *find_rec(pid_t tid)
  * (a coroutine after swapcontext, or a handler on a sigaltstack), scan the
  * region sp is in from sp up, and the whole pthread stack as well. */
 static void stack_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, pid_t tid, uintptr_t sp,
-                        uintptr_t lo, uintptr_t hi)
+                        uintptr_t lo, uintptr_t hi, bool red_zone)
 {
   char what[64];
   snprintf(what, sizeof what, "thread %d stack", (int)tid);
-  uintptr_t from = sp > 128 ? (sp - 128) & ~(uintptr_t)7 : 0;   /* red zone */
+  /* A stopped thread's 128-byte red zone below SP is live; the checking
+   * thread's is reachcheck's own dead callee frames. */
+  uintptr_t from = red_zone && sp > 128 ? (sp - 128) & ~(uintptr_t)7 : sp & ~(uintptr_t)7;
   if (lo < hi && sp >= lo && sp < hi) {
     rc_root_clipped(maps, fn, ctx, from, hi, RC_ROOT_STACK, what, tid);
     return;
@@ -385,7 +387,7 @@ __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_r
   struct thread_rec *r = find_rec(tid);
   uintptr_t sp = (uintptr_t)&uc;
   if (r && r->stack_lo == 0) main_bounds(maps, r);
-  stack_roots(maps, fn, ctx, tid, sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0);
+  stack_roots(maps, fn, ctx, tid, sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, false);
   rc_tls_roots(maps, fn, ctx, (uintptr_t)pthread_self(), tid);
   asm volatile("" ::"r"(&uc) : "memory");
 }
@@ -401,11 +403,11 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
     if (st == S_STOPPED) {
       for (int k = 0; k < NGREG; k++)
         fn(ctx, (uintptr_t)&s->regs[k], (uintptr_t)&s->regs[k + 1], RC_ROOT_REGISTER, reg_names[k], s->tid);
-      stack_roots(maps, fn, ctx, s->tid, s->sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0);
+      stack_roots(maps, fn, ctx, s->tid, s->sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, true);
       rc_tls_roots(maps, fn, ctx, s->tp, s->tid);
     } else if (st == S_SENT && r) {
       /* Did not stop: its whole stack and descriptor, racy but never missed. */
-      stack_roots(maps, fn, ctx, s->tid, r->stack_lo, r->stack_lo, r->stack_hi);
+      stack_roots(maps, fn, ctx, s->tid, r->stack_lo, r->stack_lo, r->stack_hi, false);
       rc_tls_roots(maps, fn, ctx, r->tp, s->tid);
     }
   }

@@ -5,6 +5,7 @@
  *   g_big   1 block  5000 bytes
  *   g_list 10 blocks 1040 bytes (10 x 104)
  *   t_head  2 blocks  208 bytes
+ *   get_cache::cache (a static local) 1 block 64 bytes
  *   g_s1    1 block    48 bytes (its holder only)
  *   g_s2    nothing of its own: not a retainer
  *   shared  1 block  20000 bytes */
@@ -18,6 +19,13 @@ void *g_big;
 struct holder *g_s1;
 void *g_s2;
 static __thread struct node *t_head;
+
+RC_NOINLINE void *get_cache(void)
+{
+  static void *cache;
+  if (!cache) cache = malloc(64);
+  return NULL;
+}
 
 RC_NOINLINE void build(void)
 {
@@ -33,6 +41,7 @@ RC_NOINLINE void build(void)
   g_s2 = shared;
   t_head = calloc(1, sizeof *t_head);
   t_head->next = calloc(1, sizeof *t_head);
+  get_cache();
 }
 
 int main(void)

@@ -59,7 +59,10 @@ int main(int argc, char **argv)
   __atomic_store_n(&g_stop, 1, __ATOMIC_SEQ_CST);
   for (int i = 0; i < NHAMMER; i++) RC_CHECK(pthread_join(h[i], NULL) == 0);
   for (int i = 0; i < NHAMMER; i++)
-    for (int k = 0; k < 128; k++) free(g_slots[i][k]);
+    for (int k = 0; k < 128; k++) {
+      free(g_slots[i][k]);
+      g_slots[i][k] = NULL;
+    }
   printf("%d concurrent checks ok\n", NCHECK * rounds);
   rc_scrub();
   return 0;

@@ -1,0 +1,35 @@
+/* Fast x86-64 unwinder for allocation stacks (core/unwind.c): a lock-free
+ * cache of per-return-address CFA rules, filled from .eh_frame_hdr. */
+#ifndef RC_UNWIND_H
+#define RC_UNWIND_H
+
+#include <stdint.h>
+
+/* Return addresses of the caller's stack: pcs[0] is the pc in the caller of
+ * rc_unwind itself, after `skip` frames are dropped; at most `max` entries.
+ * Returns the count (stopping at the outermost frame), or -1 when some frame
+ * needs the general unwinder (signal frames, CFA expressions, no unwind info,
+ * a stack it does not know): the caller then uses libunwind for the whole
+ * capture. Never allocates; the cache hit path takes no lock. */
+int rc_unwind(uintptr_t *pcs, int max, int skip);
+
+/* A module was unloaded: a new one may be mapped at the same addresses, so
+ * every cached rule is dropped. Call after the real dlclose returns. */
+void rc_unwind_flush(void);
+
+/* For tests: the rule used for return address pc, read from the unwind
+ * tables now (not cached). Returns 1 with CFA = (*cfa_rbp ? rbp : rsp) +
+ * *cfa_off and rbp saved at CFA - 8 * *rbp_slot (0: not saved), 0 for the
+ * outermost frame, -1 for a frame left to libunwind. */
+int rc_unwind_rule_test(uintptr_t pc, int *cfa_rbp, int *cfa_off, int *rbp_slot);
+
+/* RC_UNWIND_VERIFY=1 (read once at start-up): rc_depot_capture also runs
+ * unw_backtrace and calls rc_unwind_verify_check, and counters are printed
+ * at exit. */
+extern int rc_unwind_verify;
+/* Abort with the stacks unless fast[0..nf) equals ref[0..nr), or else the
+ * frames unw_step finds above `skip` frames of the caller (unw_backtrace's
+ * own cache goes stale after dlclose; see unwind.c). */
+void rc_unwind_verify_check(const uintptr_t *fast, int nf, const uintptr_t *ref, int nr, int skip);
+
+#endif

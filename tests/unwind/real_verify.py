@@ -29,12 +29,12 @@ def main():
     work = tempfile.mkdtemp(prefix='rc_unw_')
     failed = False
     total = {}
-    print('| program | processes | captures | fallbacks | fallback % | misses | reasons |')
-    print('|---|---|---|---|---|---|---|')
+    print('| program | processes | captures | verified equal | fallbacks | fallback % | misses | reasons |')
+    print('|---|---|---|---|---|---|---|---|')
     for name in a.only.split(','):
         p = compare.BY_NAME[name]
         if not os.path.exists(p['argv'][0]) and not p['argv'][0].startswith('{'):
-            print('| %s | skipped: not installed |||||' % name)
+            print('| %s | skipped: not installed |||||||' % name)
             continue
         jdir = os.path.join(work, 'json')
         os.makedirs(jdir, exist_ok=True)
@@ -54,8 +54,9 @@ def main():
         stale = sums.get('unw_backtrace stale (unw_step agreed)', 0)
         if stale:
             why += (', ' if why else '') + 'unw_backtrace stale %d' % stale
-        print('| %s | %d | %d | %d | %.3f | %d | %s |' % (name, procs, caps, fb, 100.0 * fb / max(caps, 1),
-                                                       sums.get('cache misses', 0), why or '-'))
+        print('| %s | %d | %d | %d | %d | %.3f | %d | %s |' % (name, procs, caps, sums.get('verified', 0), fb,
+                                                            100.0 * fb / max(caps, 1), sums.get('cache misses', 0),
+                                                            why or '-'))
         bad = 'RC_UNWIND_VERIFY:' in r.err or r.rc < 0 or r.timed_out or not procs or not caps
         if bad:
             failed = True
@@ -63,7 +64,8 @@ def main():
             sys.stderr.write('%s: status %s%s\n%s\n' % (name, r.rc, ' (timeout)' if r.timed_out else '',
                                                        r.err[i:i + 4000] if i >= 0 else r.err[-2000:]))
     caps, fb = total.get('captures', 0), total.get('fallbacks', 0)
-    print('| **all** | | %d | %d | %.3f | %d | |' % (caps, fb, 100.0 * fb / max(caps, 1), total.get('cache misses', 0)))
+    print('| **all** | | %d | %d | %d | %.3f | %d | |' % (caps, total.get('verified', 0), fb, 100.0 * fb / max(caps, 1),
+                                                     total.get('cache misses', 0)))
     return 1 if failed else 0
 
 

@@ -7,6 +7,7 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -148,6 +149,7 @@ static void unlock_runtime(void)
 {
   __atomic_store_n(&rc_world_stopped, 0, __ATOMIC_RELEASE);
   rc_threads_unlock();
+  rc_heap_unlock_gc();
   rc_heap_unlock_all();
   rc_depot_unlock();
 }
@@ -160,10 +162,17 @@ static int check_cb(struct dl_phdr_info *info, size_t size, void *arg)
   if (c->done++) return 1;
   struct rc_result *r = c->res;
   double t0 = rc_now_ms();
+  /* No signal handler may run on this thread while it holds the runtime's
+   * locks and Boehm's: a handler that calls malloc or free would wait for a
+   * lock this thread holds, or that a stopped thread holds. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   rc_depot_lock();
   rc_heap_lock_all();
+  __atomic_store_n(&rc_world_stopped, 1, __ATOMIC_RELEASE);   /* from here on, our allocations use the arena */
+  rc_heap_lock_gc();
   rc_threads_lock();
-  __atomic_store_n(&rc_world_stopped, 1, __ATOMIC_RELEASE);
   int n = rc_world_stop();
   r->threads = n < 0 ? 1 : (uint32_t)n + 1;
   double t1 = rc_now_ms();
@@ -187,6 +196,7 @@ static int check_cb(struct dl_phdr_info *info, size_t size, void *arg)
   r->ms_mark = rc_now_ms() - t1;
   rc_world_start();
   unlock_runtime();
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   return 1;
 }
 
@@ -197,6 +207,17 @@ static int by_bytes(const void *a, const void *b)
   if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
   if (x->blocks != y->blocks) return x->blocks < y->blocks ? 1 : -1;
   return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* The mark phase leaves copies of block addresses in dead stack slots below
+ * rc_check_run's frame. A later check, whose frames reuse that stack, would
+ * find them in its own uninitialised locals and keep leaked blocks alive
+ * (ROOTS.md, "stale copies": the checker must not add its own). Wipe them. */
+__attribute__((noinline)) static void wipe_dead_stack(void)
+{
+  volatile char buf[16384];
+  memset((char *)buf, 0, sizeof buf);
+  __asm__ __volatile__("" : : "r"(buf) : "memory");
 }
 
 int rc_check(struct rc_result *res, int mode)
@@ -219,6 +240,7 @@ int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
   c.min_epoch = req->min_epoch;
   c.hooks = req->hooks;
   dl_iterate_phdr(check_cb, &c);
+  wipe_dead_stack();
   for (size_t i = 0; i < c.tab_cap; i++) {
     if (!c.tab[i].blocks) continue;
     struct rc_leak_group *g = rc_vec_push(&res->groups);

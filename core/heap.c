@@ -45,32 +45,55 @@ static void spin_lock(int *l)
 }
 static void spin_unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 
-/* ---- bootstrap arena: allocations made while GC_init runs (about 9, 35 KB)
- * and by the checker while the world is stopped. Never freed, never scanned. */
+/* ---- bootstrap arena: allocations made while GC_init runs (about 9, 35 KB),
+ * by the checker while the world is stopped, and by signal handlers that
+ * interrupted the allocator. Never freed, never scanned. Lock-free: a thread
+ * stopped in the middle of arena_alloc must not block the checker. */
 static char arena[1 << 20] __attribute__((aligned(16)));
 static size_t arena_used;
-static int arena_lock;
 
-static bool in_arena(const void *p) { return (const char *)p >= arena && (const char *)p < arena + sizeof arena; }
+/* Overflow chunks once the arena is full (handlers that allocate on the
+ * checking thread during many checks fill it), remembered so that free,
+ * realloc and malloc_usable_size still recognise their blocks. An entry is
+ * published by its `hi` (release); readers skip entries with hi == 0. */
+#define ARENA_EXTRA 256
+static struct { uintptr_t lo, hi; } arena_extra[ARENA_EXTRA];
+static unsigned arena_extra_n;
+
+static bool in_arena(const void *p)
+{
+  if ((const char *)p >= arena && (const char *)p < arena + sizeof arena) return true;
+  unsigned n = __atomic_load_n(&arena_extra_n, __ATOMIC_ACQUIRE);
+  if (n > ARENA_EXTRA) n = ARENA_EXTRA;
+  for (unsigned i = 0; i < n; i++) {
+    uintptr_t hi = __atomic_load_n(&arena_extra[i].hi, __ATOMIC_ACQUIRE);
+    if (hi && (uintptr_t)p >= arena_extra[i].lo && (uintptr_t)p < hi) return true;
+  }
+  return false;
+}
 
 static void *arena_alloc(size_t n, size_t align)
 {
   if (align < 16) align = 16;
-  spin_lock(&arena_lock);
-  size_t off = (arena_used + 16 + align - 1) & ~(align - 1);
-  void *r = NULL;
-  if (off + n <= sizeof arena) {
+  size_t cur = __atomic_load_n(&arena_used, __ATOMIC_RELAXED), off;
+  do {
+    off = (cur + 16 + align - 1) & ~(align - 1);
+    if (off + n > sizeof arena || off + n < off) break;
+  } while (!__atomic_compare_exchange_n(&arena_used, &cur, off + n, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+  if (off + n <= sizeof arena && off + n >= off) {
     ((size_t *)(arena + off))[-1] = n;
-    arena_used = off + n;
-    r = arena + off;
+    return arena + off;
   }
-  spin_unlock(&arena_lock);
-  if (!r) {  /* arena exhausted: plain pages, leaked on purpose (internal only) */
-    char *m = rc_mmap(n + align + 16);
-    if (!m) return NULL;
-    r = (void *)(((uintptr_t)m + 16 + align - 1) & ~(align - 1));
-    ((size_t *)r)[-1] = n;
-  }
+  /* arena exhausted: plain pages, leaked on purpose, remembered */
+  unsigned i = __atomic_fetch_add(&arena_extra_n, 1, __ATOMIC_ACQ_REL);
+  if (i >= ARENA_EXTRA) return NULL;   /* could not be remembered: never hand it out */
+  size_t len = n + align + 16;
+  char *m = rc_mmap(len);
+  if (!m) return NULL;
+  void *r = (void *)(((uintptr_t)m + 16 + align - 1) & ~(align - 1));
+  ((size_t *)r)[-1] = n;
+  arena_extra[i].lo = (uintptr_t)m;
+  __atomic_store_n(&arena_extra[i].hi, (uintptr_t)m + len, __ATOMIC_RELEASE);
   return r;
 }
 
@@ -134,6 +157,13 @@ static void slot_put(uint32_t s)
  * the world is stopped. */
 void rc_heap_lock_all(void) { spin_lock(&pool_lock); }
 void rc_heap_unlock_all(void) { spin_unlock(&pool_lock); }
+
+/* Boehm's allocator lock, held while the world is stopped: a thread stopped
+ * inside GC_malloc or GC_free may leave a block header half-written, and
+ * GC_base on it divides by a zero object size (SIGFPE). Not part of
+ * rc_heap_lock_all: Boehm's own fork handler takes it (not reentrant). */
+void rc_heap_lock_gc(void) { GC_alloc_lock(); }
+void rc_heap_unlock_gc(void) { GC_alloc_unlock(); }
 
 void rc_heap_after_fork_child(void)
 {
@@ -239,6 +269,11 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
     if (cls < NCLS && cache_head[cls]) {
       char *user = cache_head[cls];
       cache_head[cls] = *(void **)user;
+      /* The cache's link must not survive in the new block: malloc does not
+       * clear memory, and a stale raw pointer to another cached block (which
+       * may become a leak later) would keep it reachable. glibc mangles its
+       * tcache links for the same reason (safe-linking). */
+      *(void **)user = NULL;
       cache_n[cls]--;
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
@@ -319,6 +354,17 @@ void rc_heap_thread_exit(void)
 
 /* Classify a pointer handed to free/realloc. Returns the header or NULL after
  * reporting what is wrong with p. */
+/* Does any slot entry point at h? Only on the bad-free path (O(slots)): a
+ * header zeroed by an overflow looks like one GC_free zeroed, but a freed
+ * block's slot entry was cleared before GC_free. */
+static bool slot_points_at(const struct rc_hdr *h)
+{
+  uint32_t n = __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED);
+  for (uint32_t i = 1; i < n; i++)
+    if (RC_SLOT_PTR(__atomic_load_n(&rc_slots[i], __ATOMIC_RELAXED)) == h) return true;
+  return false;
+}
+
 static struct rc_hdr *checked_hdr(const void *p, bool is_free)
 {
   static const char corrupt[] = "heap corruption: the header in front of this block was overwritten (buffer "
@@ -333,10 +379,16 @@ static struct rc_hdr *checked_hdr(const void *p, bool is_free)
     if (st == HDR_OK && rc_hdr_user(h) == p) return h;
     if (st == HDR_OK) what = is_free ? "free of an interior pointer" : "realloc of an interior pointer";
     else if (st == HDR_CORRUPT) what = corrupt;
-    /* GC_free zeroes every word but the first; a cached block is FREED. */
+    /* GC_free zeroes every word but the first; a cached block is FREED. A
+     * zeroed header that a slot still points at was zeroed by an overflow. */
+    else if (bits == 0 && slot_points_at(h)) what = corrupt;
     else if (bits == 0 || (rc_hdr_state(h) == RC_FREED && h->slot < rc_slot_hwm && RC_SLOT_PTR(rc_slots[h->slot]) == h))
       what = is_free ? "double free" : "realloc of freed memory";
     else if ((const char *)p == (const char *)base + RC_HDR_SIZE) what = corrupt;
+  } else if (GC_is_heap_ptr(p) && ((uintptr_t)p & 4095) == RC_HDR_SIZE) {
+    /* A freed large block: Boehm returned its pages to the free block list,
+     * so GC_base no longer finds it, but the memory is still its heap. */
+    what = is_free ? "double free" : "realloc of freed memory";
   }
   if (what == corrupt) __atomic_fetch_add(&rc_corrupt_seen, 1, __ATOMIC_RELAXED);
   rc_in_runtime++;

@@ -6,10 +6,38 @@
 #include <sys/mman.h>
 #include "rc.h"
 
-void *rc_mmap(size_t bytes)
+/* Address space held back for the checker itself. A program that runs out
+ * of memory (RLIMIT_AS, a full machine) may have used every byte by exit;
+ * the first mmap or mremap of ours that fails releases this reserve and
+ * retries, so the at-exit check and its report still run. */
+#define RC_RESERVE (64u << 20)
+static void *reserve;
+static int reserve_state;   /* 0 not yet taken, 1 held, 2 released */
+
+static bool release_reserve(void)
+{
+  if (__atomic_exchange_n(&reserve_state, 2, __ATOMIC_ACQ_REL) != 1) return false;
+  munmap(reserve, RC_RESERVE);
+  return true;
+}
+
+static void *raw_mmap(size_t bytes)
 {
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? NULL : p;
+}
+
+void *rc_mmap(size_t bytes)
+{
+  int expect = 0;
+  if (__atomic_load_n(&reserve_state, __ATOMIC_ACQUIRE) == 0 &&
+      __atomic_compare_exchange_n(&reserve_state, &expect, 3, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    reserve = mmap(NULL, RC_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    __atomic_store_n(&reserve_state, reserve == MAP_FAILED ? 2 : 1, __ATOMIC_RELEASE);
+  }
+  void *p = raw_mmap(bytes);
+  if (!p && release_reserve()) p = raw_mmap(bytes);
+  return p;
 }
 
 void rc_munmap(void *p, size_t bytes)
@@ -33,6 +61,7 @@ void *rc_vec_push(struct rc_vec *v)
     size_t ncap = v->cap ? v->cap * 2 : (4096 / v->elem ? 4096 / v->elem : 1);
     size_t old = page_round(v->cap * v->elem), nb = page_round(ncap * v->elem);
     void *n = v->data ? mremap(v->data, old, nb, MREMAP_MAYMOVE) : rc_mmap(nb);
+    if (n == MAP_FAILED && release_reserve()) n = mremap(v->data, old, nb, MREMAP_MAYMOVE);
     if (n == MAP_FAILED || !n) return NULL;
     v->data = n;
     v->cap = nb / v->elem;

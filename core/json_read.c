@@ -413,7 +413,10 @@ size_t rj_len(const struct rj *a) { return a && (a->type == RJ_ARR || a->type ==
 long long rj_int(const struct rj *v, long long def)
 {
   if (!v || v->type != RJ_NUM) return def;
-  return v->is_int ? v->ival : (long long)v->num;
+  if (v->is_int) return v->ival;
+  /* NaN or out of range: converting it to long long is undefined (UBSan) */
+  if (!(v->num > -9223372036854775808.0 && v->num < 9223372036854775808.0)) return def;
+  return (long long)v->num;
 }
 
 unsigned long long rj_hex(const struct rj *v, unsigned long long def)

@@ -34,10 +34,21 @@ static const struct opt_desc *find(const char *k, size_t n)
 
 int rc_option_known(const char *name, size_t len) { return find(name, len) != NULL; }
 
+/* At most n bytes of s, control characters shown as '?': an error message
+ * stays one line whatever was typed. */
+static const char *printable(char *out, size_t outn, const char *s, size_t n)
+{
+  size_t i = 0;
+  for (; i < n && i + 1 < outn; i++) out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+  out[i] = 0;
+  return out;
+}
+
 static int bad(char *err, size_t errlen, const char *what, const char *k, size_t kn, const char *v,
                size_t vn)
 {
-  snprintf(err, errlen, "%s option '%.*s=%.*s'", what, (int)kn, k, (int)vn, v);
+  char pk[256], pv[256];
+  snprintf(err, errlen, "%s option '%s=%s'", what, printable(pk, sizeof pk, k, kn), printable(pv, sizeof pv, v, vn));
   return -1;
 }
 
@@ -84,7 +95,8 @@ int rc_options_parse(const char *s, char *err, size_t errlen)
     if (n) {
       const char *eq = memchr(s, '=', n);
       if (!eq) {
-        snprintf(err, errlen, "option '%.*s' has no '=value'", (int)n, s);
+        char pk[256];
+        snprintf(err, errlen, "option '%s' has no '=value'", printable(pk, sizeof pk, s, n));
         return -1;
       }
       if (set_one(s, (size_t)(eq - s), eq + 1, n - (size_t)(eq - s) - 1, err, errlen)) return -1;

@@ -128,6 +128,10 @@ extern int rc_world_stopped;
 /* Take/drop every heap lock (slot pool) around stop-the-world and fork. */
 void rc_heap_lock_all(void);
 void rc_heap_unlock_all(void);
+/* Boehm's allocator lock, around stop-the-world only (never across fork).
+ * While it is held this thread must not allocate from Boehm. */
+void rc_heap_lock_gc(void);
+void rc_heap_unlock_gc(void);
 void rc_heap_thread_exit(void);   /* flush this thread's cache */
 void rc_heap_after_fork_child(void);
 void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on);

@@ -4,6 +4,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,6 +90,26 @@ int rc_report_json(const char *tmpl, const struct rc_result *r)
 {
   char path[4096], tmp[4200];
   rc_expand_path(tmpl, path, sizeof path);
+  /* A device, FIFO or /dev/stdout-like name: append to it. Renaming a
+   * temporary file over it would replace the device node, the pipe or the
+   * file the program's stdout is redirected to. */
+  struct stat st;
+  bool special = !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6);
+  if (special || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {   /* e.g. /dev/stdout after the program closed fd 1 */
+      rc_log("cannot write JSON report '%s' (%s); writing it to stderr", path, strerror(errno));
+      rc_json_write(rc_err_fd, r);
+      return -1;
+    }
+    rc_json_write(fd, r);
+    close(fd);
+    return 0;
+  }
+  /* A symbolic link: write and rename next to its target, so the link stays
+   * (realpath allocates: we are inside the runtime, its blocks are internal). */
+  char real[PATH_MAX];
+  if (realpath(path, real) && strlen(real) < sizeof path) memcpy(path, real, strlen(real) + 1);
   snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {

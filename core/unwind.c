@@ -539,9 +539,29 @@ static __attribute__((noinline, cold)) int fallback(uint32_t why)
 }
 
 /* ---- the unwinder ---- */
-/* State of a walk between frames. walk() is a leaf, so its loop keeps all
- * of this in registers; on a cache miss it returns, rc_unwind reads the rule
- * (a call into ld.so), applies it, and calls walk() again. */
+/* The previous walk of this thread, frame by frame: the state (pc, rsp,
+ * rbp) on entry to each frame's rule, whether that rule reads rbp, and the
+ * slot rbp was then reloaded from. A walk that starts at the recorded pc and
+ * rsp applies the same rules to the same slots, so as long as those slots
+ * still hold the recorded return addresses (and rbp is the recorded one
+ * where a rule reads it) the recorded frames are the answer: a load and a
+ * compare per frame instead of a lookup. Allocation loops repeat whole
+ * stacks; others repeat their innermost frames. */
+#define MEMO_MAX (RC_MAX_FRAMES + 16)
+struct memo {
+  uint32_t gen;                 /* the rules' generation; 0: empty */
+  int n;                        /* frames recorded */
+  bool closed;                  /* frame n-1 is the outermost (K_END) */
+  uintptr_t pc[MEMO_MAX], sp[MEMO_MAX], rbp[MEMO_MAX];
+  uintptr_t slot[MEMO_MAX];     /* rbp[i+1] was read from here, or 0 (kept) */
+  uint8_t cfa_rbp[MEMO_MAX];    /* frame i's CFA is rbp-based */
+};
+static RC_TLS struct memo memo;
+static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) leaves the memo alone */
+
+/* State of a walk between frames. The walkers are leaves, so their loops
+ * keep this in registers; on a cache miss they return, rc_unwind reads the
+ * rule (a call into ld.so), applies it, and calls them again. */
 struct walk {
   uintptr_t pc, sp, rbp;
   uintptr_t top;             /* stack words lie below top */
@@ -549,12 +569,16 @@ struct walk {
   int skip;
   uint32_t gen, why;
   const struct entry *tab;
+  int j;                     /* walk_rec: frames recorded in the memo */
+  bool closed;
 };
 enum { W_DONE = 0, W_FALLBACK = -1, W_MISS = -2, W_NEXT = 1 };
 
-/* Move from the frame of *pc to its caller by `rule`. */
+/* Move from the frame of *pc to its caller by `rule`; *slot: where rbp was
+ * reloaded from, or 0. */
 static inline __attribute__((always_inline)) int apply(uint32_t rule, uintptr_t *pc, uintptr_t *sp,
-                                                       uintptr_t *rbp, uintptr_t top, uint32_t *why)
+                                                       uintptr_t *rbp, uintptr_t top, uint32_t *why,
+                                                       uintptr_t *slot)
 {
   if (RC_UNLIKELY(rule & R_SPECIAL)) {
     if (rule == K_END) return W_DONE;
@@ -566,10 +590,12 @@ static inline __attribute__((always_inline)) int apply(uint32_t rule, uintptr_t 
   /* the new rsp lies above the old one and on the stack */
   if (RC_UNLIKELY(cfa <= *sp || cfa > top)) goto bounds;
   uintptr_t ra = ((const uintptr_t *)cfa)[-1];
+  *slot = 0;
   if (rule & R_RBP_SAVED) {
     uintptr_t a = cfa - 8 * R_SLOT(rule);
     if (RC_UNLIKELY(a < *sp)) goto bounds;   /* a saved register lies in its frame */
     *rbp = *(const uintptr_t *)a;
+    *slot = a;
   }
   *sp = cfa;
   *pc = ra;
@@ -583,11 +609,12 @@ bounds:
   return W_FALLBACK;
 }
 
-/* Record and unwind frames until done, a fallback, or a cache miss (w is
- * then positioned at the frame that missed, already recorded). */
+/* Emit and unwind frames until done, a fallback, or a cache miss (w is
+ * then positioned at the frame that missed, already emitted). No memo: for
+ * a walk that interrupted another one. */
 static __attribute__((noinline)) int walk(struct walk *w)
 {
-  uintptr_t pc = w->pc, sp = w->sp, rbp = w->rbp;
+  uintptr_t pc = w->pc, sp = w->sp, rbp = w->rbp, slot;
   const uintptr_t top = w->top;
   uintptr_t *out = w->out, *const end = w->end;
   const struct entry *const tab = w->tab;
@@ -595,7 +622,7 @@ static __attribute__((noinline)) int walk(struct walk *w)
   int r;
   for (int skip = w->skip; skip > 0; skip--) {
     uint32_t rule = cache_lookup(tab, genhi, pc);
-    if (RC_UNLIKELY((r = apply(rule, &pc, &sp, &rbp, top, &w->why)) != W_NEXT)) {
+    if (RC_UNLIKELY((r = apply(rule, &pc, &sp, &rbp, top, &w->why, &slot)) != W_NEXT)) {
       if (r == W_MISS) w->skip = skip - 1;
       goto out;
     }
@@ -605,11 +632,69 @@ static __attribute__((noinline)) int walk(struct walk *w)
     *out++ = pc;
     if (RC_UNLIKELY(out == end)) { r = W_DONE; break; }
     uint32_t rule = cache_lookup(tab, genhi, pc);
-    if (RC_UNLIKELY((r = apply(rule, &pc, &sp, &rbp, top, &w->why)) != W_NEXT)) break;
+    if (RC_UNLIKELY((r = apply(rule, &pc, &sp, &rbp, top, &w->why, &slot)) != W_NEXT)) break;
   }
 out:
   w->pc = pc, w->sp = sp, w->rbp = rbp, w->out = out;
   return r;
+}
+
+/* walk() that records each frame in the memo from index w->j on. On
+ * W_MISS frame w->j is recorded and emitted; the caller applies its rule,
+ * records the step and resumes. */
+static __attribute__((noinline)) int walk_rec(struct walk *w)
+{
+  uintptr_t pc = w->pc, sp = w->sp, rbp = w->rbp, slot;
+  const uintptr_t top = w->top;
+  uintptr_t *out = w->out, *const end = w->end;
+  const struct entry *const tab = w->tab;
+  const uint64_t genhi = (uint64_t)w->gen << PC_BITS;
+  struct memo *const mo = &memo;
+  int j = w->j, skip = w->skip, r;
+  for (;;) {
+    mo->pc[j] = pc, mo->sp[j] = sp, mo->rbp[j] = rbp;
+    if (skip > 0) {
+      skip--;
+    } else {
+      *out++ = pc;
+      if (RC_UNLIKELY(out == end)) { w->closed = false; r = W_DONE; break; }
+    }
+    uint32_t rule = cache_lookup(tab, genhi, pc);
+    r = apply(rule, &pc, &sp, &rbp, top, &w->why, &slot);
+    if (RC_UNLIKELY(r != W_NEXT)) {
+      if (r == W_DONE) { w->closed = rule == K_END; break; }
+      if (r == W_MISS) {
+        w->pc = pc, w->sp = sp, w->rbp = rbp, w->out = out, w->j = j, w->skip = skip;
+        return W_MISS;
+      }
+      return W_FALLBACK;
+    }
+    mo->cfa_rbp[j] = rule & R_CFA_RBP ? 1 : 0;
+    mo->slot[j++] = slot;
+  }
+  w->out = out;
+  w->j = j + 1;   /* frame j, the last, is recorded */
+  return r;
+}
+
+/* How many recorded frames still hold, the walk starting in frame 0's
+ * state with the given rbp: frame k+1 holds if frame k does, its rule does
+ * not read an rbp other than the recorded one, and its return address is
+ * still in its slot. Records the actual rbps (where no rule reads them they
+ * may differ). */
+static inline int memo_valid(uintptr_t rbp)
+{
+  const int n = memo.n;
+  int k = 0;
+  for (;;) {
+    if (memo.cfa_rbp[k] && rbp != memo.rbp[k]) break;
+    memo.rbp[k] = rbp;
+    if (k + 1 == n || ((const uintptr_t *)memo.sp[k + 1])[-1] != memo.pc[k + 1]) break;
+    uintptr_t s = memo.slot[k];
+    if (s) rbp = *(const uintptr_t *)s;
+    k++;
+  }
+  return k + 1;
 }
 
 __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
@@ -622,8 +707,9 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
   STAT(ST_CAPTURE);
   if (max <= 0) return 0;
   /* Bounds: a glibc thread's descriptor (tp) sits at the top of its stack
-   * block; the main thread's frames are below __libc_stack_end. Anything
-   * else (sigaltstack, coroutine stacks) goes to libunwind. */
+   * block (glibc 2.36 allocate_stack, also for user-supplied stacks); the
+   * main thread's frames are below __libc_stack_end. Anything else
+   * (sigaltstack, coroutine stacks) goes to libunwind. */
   uintptr_t tp, span = __atomic_load_n(&span_limit, __ATOMIC_RELAXED);
   __asm__("mov %%fs:0, %0" : "=r"(tp));
   if (w.sp < tp && tp - w.sp <= span) {
@@ -638,14 +724,67 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
     w.tab = cache;
   }
   w.gen = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
-  for (;;) {
-    int r = walk(&w);
-    if (RC_LIKELY(r == W_DONE)) return (int)(w.out - pcs);
-    if (r == W_FALLBACK) return fallback(w.why);
-    r = apply(rule_slow(w.pc, w.gen), &w.pc, &w.sp, &w.rbp, w.top, &w.why);
-    if (r == W_DONE) return (int)(w.out - pcs);
-    if (r == W_FALLBACK) return fallback(w.why);
+  uintptr_t slot = 0;
+  int r;
+  if (RC_UNLIKELY(memo_busy || skip + max > MEMO_MAX)) {
+    for (;;) {
+      r = walk(&w);
+      if (RC_LIKELY(r == W_DONE)) return (int)(w.out - pcs);
+      if (r == W_FALLBACK) return fallback(w.why);
+      r = apply(rule_slow(w.pc, w.gen), &w.pc, &w.sp, &w.rbp, w.top, &w.why, &slot);
+      if (r == W_DONE) return (int)(w.out - pcs);
+      if (r == W_FALLBACK) return fallback(w.why);
+    }
   }
+  memo_busy = 1;
+  __asm__ volatile("" ::: "memory");   /* the flag is set before the memo is touched */
+  if (memo.gen == w.gen && memo.n && memo.pc[0] == w.pc && memo.sp[0] == w.sp) {
+    int k = memo_valid(w.rbp), want = skip + max;
+    int upto = k < want ? k : want;       /* frames [0, upto) hold */
+    for (int i = skip; i < upto; i++) *w.out++ = memo.pc[i];
+    if (upto == want || (k == memo.n && memo.closed)) goto done;   /* all of it: memo unchanged */
+    /* resume at the last frame that holds, already emitted */
+    w.j = k - 1;
+    w.pc = memo.pc[w.j], w.sp = memo.sp[w.j], w.rbp = memo.rbp[w.j];
+    w.skip = skip > w.j ? skip - w.j : 0;
+    if (w.skip) w.skip--;   /* frame j itself was skipped */
+    goto step;
+  }
+  w.j = 0;
+  for (;;) {
+    r = walk_rec(&w);
+    if (RC_LIKELY(r == W_DONE)) break;
+    if (r == W_FALLBACK) goto fail;
+    uint32_t rule;
+    if (0) {
+    step:
+      rule = cache_lookup(w.tab, (uint64_t)w.gen << PC_BITS, w.pc);
+      if (rule == RULE_MISS) rule = rule_slow(w.pc, w.gen);
+    } else {
+      rule = rule_slow(w.pc, w.gen);
+    }
+    r = apply(rule, &w.pc, &w.sp, &w.rbp, w.top, &w.why, &slot);
+    if (r == W_FALLBACK) goto fail;
+    if (r == W_DONE) {
+      w.closed = rule == K_END;
+      w.j++;
+      break;
+    }
+    memo.cfa_rbp[w.j] = rule & R_CFA_RBP ? 1 : 0;
+    memo.slot[w.j++] = slot;
+  }
+  memo.n = w.j;
+  memo.closed = w.closed;
+  memo.gen = w.gen;
+done:
+  __asm__ volatile("" ::: "memory");
+  memo_busy = 0;
+  return (int)(w.out - pcs);
+fail:
+  memo.gen = 0;   /* partly overwritten */
+  __asm__ volatile("" ::: "memory");
+  memo_busy = 0;
+  return fallback(w.why);
 }
 
 int rc_unwind_rule_test(uintptr_t pc, int *cfa_rbp, int *cfa_off, int *rbp_slot)

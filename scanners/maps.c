@@ -55,6 +55,7 @@ int rc_maps_read(struct rc_vec *out)
   while ((n = read(fd, buf, sizeof buf)) > 0) {
     for (ssize_t i = 0; i < n; i++) {
       if (buf[i] == '\n') {
+        line[ll] = 0;   /* hex() stops at the NUL even on a malformed line */
         parse_line(out, line, line + ll);
         ll = 0;
       } else if (ll < sizeof line - 1) {

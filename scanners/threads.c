@@ -158,7 +158,7 @@ static void *trampoline(void *p)
   void *addr = NULL;
   size_t size = 0;
   if (!pthread_getattr_np(pthread_self(), &a)) {
-    pthread_attr_getstack(&a, &addr, &size);
+    if (pthread_attr_getstack(&a, &addr, &size)) addr = NULL, size = 0;   /* unknown: scanned from SP */
     pthread_attr_destroy(&a);
   }
   register_self((uintptr_t)addr, (uintptr_t)addr + size);

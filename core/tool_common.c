@@ -23,6 +23,16 @@ void *txmalloc(size_t n)
   return p;
 }
 
+void *txrealloc(void *p, size_t n)
+{
+  void *q = realloc(p, n ? n : 1);
+  if (!q) {
+    fprintf(stderr, "reachcheck: out of memory\n");
+    exit(2);
+  }
+  return q;
+}
+
 char *txstrdup(const char *s)
 {
   size_t n = strlen(s) + 1;
@@ -360,7 +370,7 @@ static void load_refs(struct tmodel *m, struct troot *r, const struct rj *top, s
         *s = tmp;
         s->id = -1;
         tmap_put(by_key, s->key, s);
-        if (m->nsites == *cap) m->sites = realloc(m->sites, (*cap = *cap ? *cap * 2 : 64) * sizeof *m->sites);
+        if (m->nsites == *cap) m->sites = txrealloc(m->sites, (*cap = *cap ? *cap * 2 : 64) * sizeof *m->sites);
         m->sites[m->nsites++] = s;
       } else {
         free(tmp.frames);
@@ -428,11 +438,14 @@ int tmodel_load(const char *path, struct tmodel *m)
       same->reach_blocks += s->reach_blocks;
       same->reach_bytes += s->reach_bytes;
       tmap_put(&by_id, txstrdup(id), same);
+      free(s->frames);
+      free(s->key);
+      free(s);
       continue;
     }
     tmap_put(&by_id, txstrdup(id), s);
     tmap_put(&by_key, s->key, s);
-    if (m->nsites == cap) m->sites = realloc(m->sites, (cap = cap ? cap * 2 : 64) * sizeof *m->sites);
+    if (m->nsites == cap) m->sites = txrealloc(m->sites, (cap = cap ? cap * 2 : 64) * sizeof *m->sites);
     m->sites[m->nsites++] = s;
   }
   const struct rj *shared = rj_get(d, "shared");

@@ -76,6 +76,7 @@ void tmap_put(struct tmap *m, char *key, void *val);   /* key is borrowed */
 void tmap_free(struct tmap *m);
 
 void *txmalloc(size_t n);
+void *txrealloc(void *p, size_t n);
 char *txstrdup(const char *s);
 
 int rc_tool_diff(int argc, char **argv);

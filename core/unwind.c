@@ -548,13 +548,17 @@ static __attribute__((noinline, cold)) int fallback(uint32_t why)
  * compare per frame instead of a lookup. Allocation loops repeat whole
  * stacks; others repeat their innermost frames. */
 #define MEMO_MAX (RC_MAX_FRAMES + 16)
+struct mframe {
+  uintptr_t pc, sp, rbp;
+  uintptr_t slot;               /* rbp of frame i+1 was read from here (0: kept) | 1 if
+                                 * frame i's CFA is rbp-based */
+};
 struct memo {
   uint32_t gen;                 /* the rules' generation; 0: empty */
   int n;                        /* frames recorded */
   bool closed;                  /* frame n-1 is the outermost (K_END) */
-  uintptr_t pc[MEMO_MAX], sp[MEMO_MAX], rbp[MEMO_MAX];
-  uintptr_t slot[MEMO_MAX];     /* rbp[i+1] was read from here, or 0 (kept) */
-  uint8_t cfa_rbp[MEMO_MAX];    /* frame i's CFA is rbp-based */
+  bool reads_rbp;               /* some frame's CFA is rbp-based */
+  struct mframe f[MEMO_MAX];
 };
 static RC_TLS struct memo memo;
 static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) leaves the memo alone */
@@ -652,7 +656,7 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
   struct memo *const mo = &memo;
   int j = w->j, skip = w->skip, r;
   for (;;) {
-    mo->pc[j] = pc, mo->sp[j] = sp, mo->rbp[j] = rbp;
+    mo->f[j].pc = pc, mo->f[j].sp = sp, mo->f[j].rbp = rbp;
     if (skip > 0) {
       skip--;
     } else {
@@ -669,32 +673,44 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
       }
       return W_FALLBACK;
     }
-    mo->cfa_rbp[j] = rule & R_CFA_RBP ? 1 : 0;
-    mo->slot[j++] = slot;
+    mo->f[j++].slot = slot | (rule & R_CFA_RBP ? 1 : 0);
   }
   w->out = out;
   w->j = j + 1;   /* frame j, the last, is recorded */
   return r;
 }
 
-/* How many recorded frames still hold, the walk starting in frame 0's
- * state with the given rbp: frame k+1 holds if frame k does, its rule does
- * not read an rbp other than the recorded one, and its return address is
- * still in its slot. Records the actual rbps (where no rule reads them they
- * may differ). */
-static inline int memo_valid(uintptr_t rbp)
+/* How many recorded frames still hold for a walk that starts in frame 0's
+ * pc and rsp with the given rbp: frame k+1 holds if frame k does, its
+ * return address is still in its slot and, where its CFA is rbp-based, rbp
+ * is the recorded one. *rbp becomes the actual rbp of the last frame that
+ * holds (where no rule reads it, it may differ from the recorded one). */
+static inline int memo_valid(uintptr_t *rbp)
 {
-  const int n = memo.n;
-  int k = 0;
-  for (;;) {
-    if (memo.cfa_rbp[k] && rbp != memo.rbp[k]) break;
-    memo.rbp[k] = rbp;
-    if (k + 1 == n || ((const uintptr_t *)memo.sp[k + 1])[-1] != memo.pc[k + 1]) break;
-    uintptr_t s = memo.slot[k];
-    if (s) rbp = *(const uintptr_t *)s;
-    k++;
+  const struct mframe *f = memo.f, *const last = memo.f + memo.n - 1;
+  while (f < last && ((const uintptr_t *)f[1].sp)[-1] == f[1].pc) f++;   /* return addresses */
+  int v = (int)(f - memo.f) + 1;
+  if (!memo.reads_rbp && f == last) {
+    if (f->slot & ~(uintptr_t)1) *rbp = f->rbp;   /* not read by the walk; only by a resume */
+    else {
+      uintptr_t r = *rbp;   /* follow the reloads: cheap, and rare to matter */
+      for (const struct mframe *g = memo.f; g < f; g++)
+        if (g->slot) r = *(const uintptr_t *)g->slot;
+      *rbp = r;
+    }
+    return v;
   }
-  return k + 1;
+  /* rbp along the frames that hold */
+  uintptr_t r = *rbp;
+  const struct mframe *g = memo.f;
+  for (; g < f; g++) {
+    if ((g->slot & 1) && r != g->rbp) break;
+    uintptr_t s = g->slot & ~(uintptr_t)1;
+    if (s) r = *(const uintptr_t *)s;
+  }
+  if (g == f && (g->slot & 1) && r != g->rbp && f < last) {}   /* its step is redone anyway */
+  *rbp = r;
+  return (int)(g - memo.f) + 1;
 }
 
 __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
@@ -739,12 +755,16 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
   memo_busy = 1;
   __asm__ volatile("" ::: "memory");   /* the flag is set before the memo is touched */
   if (memo.gen == w.gen && memo.n && memo.pc[0] == w.pc && memo.sp[0] == w.sp) {
-    int k = memo_valid(w.rbp), want = skip + max;
-    int upto = k < want ? k : want;       /* frames [0, upto) hold */
+    int v = memo_valid(w.rbp), want = skip + max;
+    int upto = v < want ? v : want;       /* frames [0, upto) hold */
     for (int i = skip; i < upto; i++) *w.out++ = memo.pc[i];
-    if (upto == want || (k == memo.n && memo.closed)) goto done;   /* all of it: memo unchanged */
-    /* resume at the last frame that holds, already emitted */
-    w.j = k - 1;
+    if (v == memo.n && memo.closed) goto done;
+    if (upto == want) {   /* enough frames; keep only what holds */
+      if (v < memo.n) memo.n = v, memo.closed = false;
+      goto done;
+    }
+    /* resume at the last frame that holds, already emitted or skipped */
+    w.j = v - 1;
     w.pc = memo.pc[w.j], w.sp = memo.sp[w.j], w.rbp = memo.rbp[w.j];
     w.skip = skip > w.j ? skip - w.j : 0;
     if (w.skip) w.skip--;   /* frame j itself was skipped */

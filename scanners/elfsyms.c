@@ -64,6 +64,7 @@ static int sym_class(unsigned type)
 
 static void elf_read(struct elf_file *f, const char *path)
 {
+  size_t cnt[3] = {0, 0, 0};   /* before any goto bad: the cleanup reads it */
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   struct stat st;
@@ -93,7 +94,7 @@ static void elf_read(struct elf_file *f, const char *path)
   const ElfW(Shdr) *str = &sh[ss->sh_link];
   if (str->sh_offset + str->sh_size > len) goto bad;
   const ElfW(Sym) *syms = (const void *)(map + ss->sh_offset);
-  size_t n = ss->sh_size / sizeof(ElfW(Sym)), cnt[3] = {0, 0, 0};
+  size_t n = ss->sh_size / sizeof(ElfW(Sym));
   for (size_t i = 0; i < n; i++) {
     int c = sym_class(ELF64_ST_TYPE(syms[i].st_info));
     if (c >= 0 && syms[i].st_shndx != SHN_UNDEF && syms[i].st_size && syms[i].st_name < str->sh_size) cnt[c]++;

@@ -189,7 +189,7 @@ void rc_threads_unlock(void);
 int rc_stop_signal(void);
 /* Static TLS, DTV and thread descriptor of the thread whose thread pointer
  * is tp (scanners/tls.c). */
-void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t tp, long tid);
+void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t tp, long tid, bool exited);
 void rc_tls_init(void);
 /* Is pc inside ld.so? (allocations made by ld.so for itself are roots) */
 bool rc_pc_in_ldso(uintptr_t pc);

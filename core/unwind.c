@@ -574,6 +574,7 @@ struct walk {
   uint32_t gen, why;
   const struct entry *tab;
   int j;                     /* walk_rec: frames recorded in the memo */
+  uint32_t reads;            /* | of the rules applied (R_CFA_RBP: some read rbp) */
   bool closed;
 };
 enum { W_DONE = 0, W_FALLBACK = -1, W_MISS = -2, W_NEXT = 1 };
@@ -655,6 +656,7 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
   const uint64_t genhi = (uint64_t)w->gen << PC_BITS;
   struct memo *const mo = &memo;
   int j = w->j, skip = w->skip, r;
+  uint32_t reads = 0;
   for (;;) {
     mo->f[j].pc = pc, mo->f[j].sp = sp, mo->f[j].rbp = rbp;
     if (skip > 0) {
@@ -669,48 +671,104 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
       if (r == W_DONE) { w->closed = rule == K_END; break; }
       if (r == W_MISS) {
         w->pc = pc, w->sp = sp, w->rbp = rbp, w->out = out, w->j = j, w->skip = skip;
+        w->reads |= reads;
         return W_MISS;
       }
       return W_FALLBACK;
     }
+    reads |= rule;
     mo->f[j++].slot = slot | (rule & R_CFA_RBP ? 1 : 0);
   }
   w->out = out;
   w->j = j + 1;   /* frame j, the last, is recorded */
+  w->reads |= reads;
   return r;
 }
 
-/* How many recorded frames still hold for a walk that starts in frame 0's
- * pc and rsp with the given rbp: frame k+1 holds if frame k does, its
- * return address is still in its slot and, where its CFA is rbp-based, rbp
- * is the recorded one. *rbp becomes the actual rbp of the last frame that
- * holds (where no rule reads it, it may differ from the recorded one). */
-static inline int memo_valid(uintptr_t *rbp)
+/* How many of the first lim recorded frames still hold for a walk that
+ * starts at frame 0's pc and rsp with rbp *rbp: frame k+1 holds if frame k
+ * does, its return address is still in its slot and, where its CFA is
+ * rbp-based, rbp is the recorded one. With memo.reads_rbp, *rbp becomes
+ * the actual rbp of the last frame that holds. */
+static inline int memo_valid(uintptr_t *rbp, int lim)
 {
-  const struct mframe *f = memo.f, *const last = memo.f + memo.n - 1;
-  while (f < last && ((const uintptr_t *)f[1].sp)[-1] == f[1].pc) f++;   /* return addresses */
-  int v = (int)(f - memo.f) + 1;
-  if (!memo.reads_rbp && f == last) {
-    if (f->slot & ~(uintptr_t)1) *rbp = f->rbp;   /* not read by the walk; only by a resume */
-    else {
-      uintptr_t r = *rbp;   /* follow the reloads: cheap, and rare to matter */
-      for (const struct mframe *g = memo.f; g < f; g++)
-        if (g->slot) r = *(const uintptr_t *)g->slot;
-      *rbp = r;
+  const struct mframe *f = memo.f, *const last = memo.f + lim - 1;
+  while (f < last && ((const uintptr_t *)f[1].sp)[-1] == f[1].pc) f++;
+  if (RC_UNLIKELY(memo.reads_rbp)) {
+    uintptr_t r = *rbp;
+    const struct mframe *g = memo.f;
+    for (; g < f; g++) {
+      if ((g->slot & 1) && r != g->rbp) break;   /* this step would go elsewhere */
+      if (g->slot > 1) r = *(const uintptr_t *)(g->slot & ~(uintptr_t)1);
     }
-    return v;
+    f = g;
+    *rbp = r;
   }
-  /* rbp along the frames that hold */
-  uintptr_t r = *rbp;
-  const struct mframe *g = memo.f;
-  for (; g < f; g++) {
-    if ((g->slot & 1) && r != g->rbp) break;
-    uintptr_t s = g->slot & ~(uintptr_t)1;
-    if (s) r = *(const uintptr_t *)s;
+  return (int)(f - memo.f) + 1;
+}
+
+/* The actual rbp in frame k of a walk that holds up to k and started with
+ * rbp (where no rule reads rbp the recorded one may differ). */
+static uintptr_t memo_rbp_at(int k, uintptr_t rbp)
+{
+  for (const struct mframe *g = memo.f; g < memo.f + k; g++)
+    if (g->slot > 1) rbp = *(const uintptr_t *)(g->slot & ~(uintptr_t)1);
+  return rbp;
+}
+
+/* The walk that records into the memo, from frame w->j (already emitted
+ * or skipped if w->resume) on. */
+static __attribute__((noinline)) int unwind_rec(struct walk *w, uintptr_t *pcs, bool resume)
+{
+  uintptr_t slot = 0;
+  uint32_t rule;
+  int r;
+  if (resume) {
+    for (int i = 0; i < w->j; i++) w->reads |= memo.f[i].slot & 1 ? R_CFA_RBP : 0;
+    goto step;
   }
-  if (g == f && (g->slot & 1) && r != g->rbp && f < last) {}   /* its step is redone anyway */
-  *rbp = r;
-  return (int)(g - memo.f) + 1;
+  for (;;) {
+    r = walk_rec(w);
+    if (RC_LIKELY(r == W_DONE)) break;
+    if (r == W_FALLBACK) goto fail;
+    rule = rule_slow(w->pc, w->gen);
+    if (0) {
+    step:
+      rule = cache_lookup(w->tab, (uint64_t)w->gen << PC_BITS, w->pc);
+      if (rule == RULE_MISS) rule = rule_slow(w->pc, w->gen);
+    }
+    r = apply(rule, &w->pc, &w->sp, &w->rbp, w->top, &w->why, &slot);
+    if (r == W_FALLBACK) goto fail;
+    if (r == W_DONE) {
+      w->closed = rule == K_END;
+      w->j++;
+      break;
+    }
+    w->reads |= rule;
+    memo.f[w->j++].slot = slot | (rule & R_CFA_RBP ? 1 : 0);
+  }
+  memo.n = w->j;
+  memo.closed = w->closed;
+  memo.gen = w->gen;
+  memo.reads_rbp = (w->reads & R_CFA_RBP) != 0;
+  return (int)(w->out - pcs);
+fail:
+  memo.gen = 0;   /* partly overwritten */
+  return fallback(w->why);
+}
+
+/* Without the memo: a walk that interrupted another one (signal handler). */
+static __attribute__((noinline)) int unwind_plain(struct walk *w, uintptr_t *pcs)
+{
+  uintptr_t slot;
+  for (;;) {
+    int r = walk(w);
+    if (RC_LIKELY(r == W_DONE)) return (int)(w->out - pcs);
+    if (r == W_FALLBACK) return fallback(w->why);
+    r = apply(rule_slow(w->pc, w->gen), &w->pc, &w->sp, &w->rbp, w->top, &w->why, &slot);
+    if (r == W_DONE) return (int)(w->out - pcs);
+    if (r == W_FALLBACK) return fallback(w->why);
+  }
 }
 
 __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
@@ -718,93 +776,59 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
   /* rc_unwind's own frame (forced by __builtin_frame_address) gives the
    * caller's rbp, pc and rsp. */
   const uintptr_t *fp = __builtin_frame_address(0);
-  struct walk w = { .pc = fp[1], .sp = (uintptr_t)(fp + 2), .rbp = fp[0], .out = pcs, .end = pcs + max,
-                    .skip = skip };
+  uintptr_t pc = fp[1], sp = (uintptr_t)(fp + 2), rbp = fp[0];
   STAT(ST_CAPTURE);
   if (max <= 0) return 0;
   /* Bounds: a glibc thread's descriptor (tp) sits at the top of its stack
    * block (glibc 2.36 allocate_stack, also for user-supplied stacks); the
    * main thread's frames are below __libc_stack_end. Anything else
    * (sigaltstack, coroutine stacks) goes to libunwind. */
-  uintptr_t tp, span = __atomic_load_n(&span_limit, __ATOMIC_RELAXED);
+  uintptr_t tp, top, span = __atomic_load_n(&span_limit, __ATOMIC_RELAXED);
   __asm__("mov %%fs:0, %0" : "=r"(tp));
-  if (w.sp < tp && tp - w.sp <= span) {
-    w.top = tp;
+  if (sp < tp && tp - sp <= span) {
+    top = tp;
   } else {
-    w.top = (uintptr_t)__libc_stack_end;
-    if (!(w.sp < w.top && w.top - w.sp <= span)) return fallback(FB_STACK);
+    top = (uintptr_t)__libc_stack_end;
+    if (!(sp < top && top - sp <= span)) return fallback(FB_STACK);
   }
-  w.tab = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
-  if (RC_UNLIKELY(!w.tab)) {
+  const struct entry *tab = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+  if (RC_UNLIKELY(!tab)) {
     if (!cache_create()) return fallback(FB_NOCACHE);
-    w.tab = cache;
+    tab = cache;
   }
-  w.gen = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
-  uintptr_t slot = 0;
-  int r;
+  uint32_t gen = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
   if (RC_UNLIKELY(memo_busy || skip + max > MEMO_MAX)) {
-    for (;;) {
-      r = walk(&w);
-      if (RC_LIKELY(r == W_DONE)) return (int)(w.out - pcs);
-      if (r == W_FALLBACK) return fallback(w.why);
-      r = apply(rule_slow(w.pc, w.gen), &w.pc, &w.sp, &w.rbp, w.top, &w.why, &slot);
-      if (r == W_DONE) return (int)(w.out - pcs);
-      if (r == W_FALLBACK) return fallback(w.why);
-    }
+    struct walk w = { .pc = pc, .sp = sp, .rbp = rbp, .top = top, .out = pcs, .end = pcs + max,
+                      .skip = skip, .gen = gen, .tab = tab };
+    return unwind_plain(&w, pcs);
   }
   memo_busy = 1;
   __asm__ volatile("" ::: "memory");   /* the flag is set before the memo is touched */
-  if (memo.gen == w.gen && memo.n && memo.pc[0] == w.pc && memo.sp[0] == w.sp) {
-    int v = memo_valid(w.rbp), want = skip + max;
-    int upto = v < want ? v : want;       /* frames [0, upto) hold */
-    for (int i = skip; i < upto; i++) *w.out++ = memo.pc[i];
-    if (v == memo.n && memo.closed) goto done;
-    if (upto == want) {   /* enough frames; keep only what holds */
-      if (v < memo.n) memo.n = v, memo.closed = false;
+  int n;
+  if (memo.gen == gen && memo.n && memo.f[0].pc == pc && memo.f[0].sp == sp) {
+    const int want = skip + max, lim = memo.n < want ? memo.n : want;
+    uintptr_t r = rbp;
+    const int v = memo_valid(&r, lim);   /* frames [0, v) hold */
+    uintptr_t *out = pcs;
+    for (const struct mframe *f = memo.f + skip, *e = memo.f + v; f < e; f++) *out++ = f->pc;
+    if (v == want || (v == memo.n && memo.closed)) {
+      n = (int)(out - pcs);
       goto done;
     }
     /* resume at the last frame that holds, already emitted or skipped */
-    w.j = v - 1;
-    w.pc = memo.pc[w.j], w.sp = memo.sp[w.j], w.rbp = memo.rbp[w.j];
-    w.skip = skip > w.j ? skip - w.j : 0;
-    if (w.skip) w.skip--;   /* frame j itself was skipped */
-    goto step;
+    struct walk w = { .pc = memo.f[v - 1].pc, .sp = memo.f[v - 1].sp, .top = top, .out = out, .end = pcs + max,
+                      .skip = skip > v ? skip - v : 0, .gen = gen, .tab = tab, .j = v - 1 };
+    w.rbp = memo.reads_rbp ? r : memo_rbp_at(v - 1, rbp);
+    n = unwind_rec(&w, pcs, true);
+  } else {
+    struct walk w = { .pc = pc, .sp = sp, .rbp = rbp, .top = top, .out = pcs, .end = pcs + max, .skip = skip,
+                      .gen = gen, .tab = tab };
+    n = unwind_rec(&w, pcs, false);
   }
-  w.j = 0;
-  for (;;) {
-    r = walk_rec(&w);
-    if (RC_LIKELY(r == W_DONE)) break;
-    if (r == W_FALLBACK) goto fail;
-    uint32_t rule;
-    if (0) {
-    step:
-      rule = cache_lookup(w.tab, (uint64_t)w.gen << PC_BITS, w.pc);
-      if (rule == RULE_MISS) rule = rule_slow(w.pc, w.gen);
-    } else {
-      rule = rule_slow(w.pc, w.gen);
-    }
-    r = apply(rule, &w.pc, &w.sp, &w.rbp, w.top, &w.why, &slot);
-    if (r == W_FALLBACK) goto fail;
-    if (r == W_DONE) {
-      w.closed = rule == K_END;
-      w.j++;
-      break;
-    }
-    memo.cfa_rbp[w.j] = rule & R_CFA_RBP ? 1 : 0;
-    memo.slot[w.j++] = slot;
-  }
-  memo.n = w.j;
-  memo.closed = w.closed;
-  memo.gen = w.gen;
 done:
   __asm__ volatile("" ::: "memory");
   memo_busy = 0;
-  return (int)(w.out - pcs);
-fail:
-  memo.gen = 0;   /* partly overwritten */
-  __asm__ volatile("" ::: "memory");
-  memo_busy = 0;
-  return fallback(w.why);
+  return n;
 }
 
 int rc_unwind_rule_test(uintptr_t pc, int *cfa_rbp, int *cfa_off, int *rbp_slot)

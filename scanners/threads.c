@@ -388,7 +388,7 @@ __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_r
   uintptr_t sp = (uintptr_t)&uc;
   if (r && r->stack_lo == 0) main_bounds(maps, r);
   stack_roots(maps, fn, ctx, tid, sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, false);
-  rc_tls_roots(maps, fn, ctx, (uintptr_t)pthread_self(), tid);
+  rc_tls_roots(maps, fn, ctx, (uintptr_t)pthread_self(), tid, false);
   asm volatile("" ::"r"(&uc) : "memory");
 }
 
@@ -404,11 +404,11 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
       for (int k = 0; k < NGREG; k++)
         fn(ctx, (uintptr_t)&s->regs[k], (uintptr_t)&s->regs[k + 1], RC_ROOT_REGISTER, reg_names[k], s->tid);
       stack_roots(maps, fn, ctx, s->tid, s->sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, true);
-      rc_tls_roots(maps, fn, ctx, s->tp, s->tid);
+      rc_tls_roots(maps, fn, ctx, s->tp, s->tid, false);
     } else if (st == S_SENT && r) {
       /* Did not stop: its whole stack and descriptor, racy but never missed. */
       stack_roots(maps, fn, ctx, s->tid, r->stack_lo, r->stack_lo, r->stack_hi, false);
-      rc_tls_roots(maps, fn, ctx, r->tp, s->tid);
+      rc_tls_roots(maps, fn, ctx, r->tp, s->tid, false);
     }
   }
   /* Threads created but not started yet: their argument is held only by
@@ -426,7 +426,7 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
     bool reused = false;
     for (int k = 0; k < nthreads; k++)
       if (threads[k].state == T_LIVE && threads[k].tp == t->tp) reused = true;
-    if (!reused && rc_maps_find(maps, t->tp)) rc_tls_roots(maps, fn, ctx, t->tp, t->tid);
+    if (!reused && rc_maps_find(maps, t->tp)) rc_tls_roots(maps, fn, ctx, t->tp, t->tid, true);
   }
 }
 

@@ -30,14 +30,19 @@ void rc_tls_init(void)
 
 struct dtv_entry { uintptr_t val, to_free; };
 
-void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t tp, long tid)
+void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t tp, long tid, bool exited)
 {
   if (!tp) return;
   char what[64];
-  snprintf(what, sizeof what, "thread %ld static TLS and descriptor", tid);
-  /* static_size includes the TCB: the block is [tp + tcb - static, tp + tcb). */
-  uintptr_t lo = tp + tcb_size > static_size ? tp + tcb_size - static_size : tp;
-  rc_root_clipped(maps, fn, ctx, lo & ~(uintptr_t)7, tp + tcb_size, RC_ROOT_TLS, what, tid);
+  /* An exited thread's __thread variables and keys are dead: a block only
+   * they point to is leaked (LeakSanitizer agrees). Only its DTV, which
+   * glibc keeps while the stack is cached, is still glibc's live state. */
+  if (!exited) {
+    snprintf(what, sizeof what, "thread %ld static TLS and descriptor", tid);
+    /* static_size includes the TCB: the block is [tp + tcb - static, tp + tcb). */
+    uintptr_t lo = tp + tcb_size > static_size ? tp + tcb_size - static_size : tp;
+    rc_root_clipped(maps, fn, ctx, lo & ~(uintptr_t)7, tp + tcb_size, RC_ROOT_TLS, what, tid);
+  }
   const struct rc_map *m = rc_maps_find(maps, tp + 8);
   if (!m || !(m->prot & 1)) return;
   uintptr_t dtv = *(const uintptr_t *)(tp + 8);

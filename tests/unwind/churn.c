@@ -1,21 +1,34 @@
 /* Allocation churn for measuring the cost of a malloc+free pair under the
- * runtime: each thread frees what it allocated, through a 3-frame stack.
- * usage: churn [threads=1] [pairs per thread=10000000] */
+ * runtime: each thread frees what it allocated, through a 3-frame stack, or
+ * with vary=K through K call chains of different depths in turn (so no two
+ * consecutive allocation stacks are alike).
+ * usage: churn [threads=1] [pairs per thread=10000000] [vary=1] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 static long pairs = 10000000;
+static int vary = 1;
 
 __attribute__((noinline)) static void *leaf(size_t n) { void *p = malloc(n); __asm__ volatile("" ::"r"(p) : "memory"); return p; }
 __attribute__((noinline)) static void *mid(size_t n) { void *p = leaf(n); __asm__ volatile(""); return p; }
 __attribute__((noinline)) static void *top(size_t n) { void *p = mid(n); __asm__ volatile(""); return p; }
 
+__attribute__((noinline)) static void *deep(int d, size_t n)
+{
+  void *p = d > 0 ? deep(d - 1, n) : top(n);
+  __asm__ volatile("");
+  return p;
+}
+
 static void *worker(void *arg)
 {
   (void)arg;
-  for (long i = 0; i < pairs; i++) free(top(16 + (size_t)(i & 63)));
+  if (vary <= 1)
+    for (long i = 0; i < pairs; i++) free(top(16 + (size_t)(i & 63)));
+  else
+    for (long i = 0; i < pairs; i++) free(deep((int)(i % vary), 16 + (size_t)(i & 63)));
   return NULL;
 }
 
@@ -23,6 +36,7 @@ int main(int argc, char **argv)
 {
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   if (argc > 2) pairs = atol(argv[2]);
+  if (argc > 3) vary = atoi(argv[3]);
   struct timespec a, b, ca, cb;
   clock_gettime(CLOCK_MONOTONIC, &a);
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);

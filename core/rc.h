@@ -266,6 +266,7 @@ void rc_retain_init(void);                    /* constructor: snapshot signal et
 void rc_sarif_exit(const struct rc_result *r);
 int rc_expand_path(const char *tmpl, char *out, size_t n);
 void rc_json_write(int fd, const struct rc_result *r);
+void rc_json_frame(struct rc_buf *b, const struct rc_frame_info *fi);  /* one stack frame object */
 bool rc_pattern_match(const char *pat, const char *s);
 
 #endif

@@ -35,6 +35,17 @@ static void kv(struct rc_buf *b, const char *name, uint64_t blocks, uint64_t byt
                 (unsigned long long)bytes, comma ? "," : "");
 }
 
+void rc_json_frame(struct rc_buf *b, const struct rc_frame_info *fi)
+{
+  rc_buf_put(b, "{\"function\":", 12);
+  rc_buf_json_str(b, fi->function);
+  rc_buf_put(b, ",\"file\":", 8);
+  rc_buf_json_str(b, fi->file ? fi->file : "");
+  rc_buf_printf(b, ",\"line\":%d,\"module\":", fi->line);
+  rc_buf_json_str(b, fi->module);
+  rc_buf_printf(b, ",\"offset\":\"0x%lx\",\"pc\":\"0x%lx\"}", (unsigned long)fi->offset, (unsigned long)fi->pc);
+}
+
 static void json_stack(struct rc_buf *b, uint32_t stack)
 {
   rc_buf_put(b, "[", 1);
@@ -42,13 +53,8 @@ static void json_stack(struct rc_buf *b, uint32_t stack)
   for (uint32_t i = 0; s && i < s->depth; i++) {
     struct rc_frame_info fi;
     rc_symbolize(s->pc[i], s->gen, &fi);
-    rc_buf_put(b, i ? ",{\"function\":" : "{\"function\":", i ? 13 : 12);
-    rc_buf_json_str(b, fi.function);
-    rc_buf_put(b, ",\"file\":", 8);
-    rc_buf_json_str(b, fi.file ? fi.file : "");
-    rc_buf_printf(b, ",\"line\":%d,\"module\":", fi.line);
-    rc_buf_json_str(b, fi.module);
-    rc_buf_printf(b, ",\"offset\":\"0x%lx\",\"pc\":\"0x%lx\"}", (unsigned long)fi.offset, (unsigned long)fi.pc);
+    if (i) rc_buf_put(b, ",", 1);
+    rc_json_frame(b, &fi);
   }
   rc_buf_put(b, "]", 1);
 }

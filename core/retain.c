@@ -403,13 +403,7 @@ void rc_stack_json(struct rc_buf *b, uint32_t stack, bool symbolize)
     if (symbolize) {
       struct rc_frame_info fi;
       rc_symbolize(s->pc[i], s->gen, &fi);
-      rc_buf_put(b, "{\"function\":", 12);
-      rc_buf_json_str(b, fi.function);
-      rc_buf_put(b, ",\"file\":", 8);
-      rc_buf_json_str(b, fi.file ? fi.file : "");
-      rc_buf_printf(b, ",\"line\":%d,\"module\":", fi.line);
-      rc_buf_json_str(b, fi.module);
-      rc_buf_printf(b, ",\"offset\":\"0x%lx\",\"pc\":\"0x%lx\"}", (unsigned long)fi.offset, (unsigned long)fi.pc);
+      rc_json_frame(b, &fi);
       continue;
     }
     /* Forked copy: no libdw; the ELF symbol, and module+offset for later. */

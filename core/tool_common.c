@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tool_common.h"
+#include "../scanners/dwfl_local.h"
 
 void *txmalloc(size_t n)
 {
@@ -133,37 +134,6 @@ static const char *demangle(const char *name)
   return txstrdup(name);
 }
 
-static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                          const char *file, const char *debuglink, GElf_Word crc, char **debuginfo_file)
-{
-  int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc, debuginfo_file);
-  const char *slash = file ? strrchr(file, '/') : NULL;
-  if (fd >= 0 || !debuglink || !slash) return fd;
-  static const char *const where[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
-  for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
-    char buf[PATH_MAX];
-    int n = snprintf(buf, sizeof buf, where[i], (int)(slash - file), file, debuglink);
-    if (n <= 0 || (size_t)n >= sizeof buf || !strcmp(buf, file)) continue;
-    fd = open(buf, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    *debuginfo_file = strdup(buf);
-    return fd;
-  }
-  return -1;
-}
-
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base, char **file_name,
-                    Elf **elfp)
-{
-  (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name, (void)elfp;
-  return -1;
-}
-
-static const Dwfl_Callbacks callbacks = {
-  .find_elf = find_elf,
-  .find_debuginfo = find_debuginfo,
-  .section_address = dwfl_offline_section_address,
-};
 
 static struct tmap modules;   /* path -> Dwfl_Module (or a sentinel) */
 static char no_module;
@@ -173,7 +143,7 @@ static Dwfl_Module *module_of(const char *path)
   void *m = tmap_get(&modules, path);
   if (m) return m == &no_module ? NULL : m;
   Dwfl_Module *mod = NULL;
-  Dwfl *dwfl = path[0] == '/' ? dwfl_begin(&callbacks) : NULL;
+  Dwfl *dwfl = path[0] == '/' ? dwfl_begin(&rc_dwfl_local_callbacks) : NULL;
   if (dwfl) {
     dwfl_report_begin(dwfl);
     /* base 0 + p_vaddr: module addresses are the offsets the runtime wrote */

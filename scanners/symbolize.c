@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/rc.h"
+#include "dwfl_local.h"
 
 struct sym_mod {
   const char *path;        /* the module table's string, lives forever */
@@ -34,48 +35,6 @@ static void sym_lock_fork(void) { pthread_mutex_lock(&sym_lock); }
 static void sym_unlock_fork(void) { pthread_mutex_unlock(&sym_lock); }
 static void sym_register_fork(void) { pthread_atfork(sym_lock_fork, sym_unlock_fork, sym_unlock_fork); }
 
-/* Separate debug files from local disk only. dwfl_standard_find_debuginfo
- * would, for every module without local debug info (libc without -dbgsym),
- * dlopen libdebuginfod.so.1 (elfutils 0.188, with libcurl & co.) and, when
- * DEBUGINFOD_URLS is set (Debian's profile.d sets it), download in the
- * middle of a leak report. So: build-id under /usr/lib/debug, then
- * .gnu_debuglink in the places GDB looks. */
-static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                              Dwarf_Addr base, const char *file, const char *debuglink,
-                              GElf_Word crc, char **debuginfo_file)
-{
-  int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
-                                        debuginfo_file);
-  const char *slash = file ? strrchr(file, '/') : NULL;
-  if (fd >= 0 || !debuglink || !slash) return fd;
-  static const char *const where[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
-  for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
-    char buf[PATH_MAX];
-    int n = snprintf(buf, sizeof buf, where[i], (int)(slash - file), file, debuglink);
-    if (n <= 0 || (size_t)n >= sizeof buf || strcmp(buf, file) == 0) continue;
-    fd = open(buf, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    *debuginfo_file = strdup(buf);  /* libdwfl frees it */
-    return fd;
-  }
-  return -1;
-}
-
-/* Only reached for modules reported without a file, which we never do; the
- * standard one (dwfl_build_id_find_elf) would also try debuginfod. */
-static int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
-                        Dwarf_Addr base, char **file_name, Elf **elfp)
-{
-  (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name, (void)elfp;
-  return -1;
-}
-
-static const Dwfl_Callbacks sym_callbacks = {
-  .find_elf = sym_find_elf,
-  .find_debuginfo = sym_find_debuginfo,
-  .section_address = dwfl_offline_section_address,
-  .debuginfo_path = NULL,  /* default ":.debug:/usr/lib/debug" */
-};
 
 /* The session for (path, bias), opened on first use; failures are cached too
  * so a missing file costs one open. */
@@ -89,7 +48,7 @@ static struct sym_mod *sym_module_locked(const char *path, uintptr_t bias)
   if (!m) return NULL;
   m->path = path;
   m->bias = bias;
-  if (path[0] != '/' || !(m->dwfl = dwfl_begin(&sym_callbacks))) return m;  /* [vdso], ? */
+  if (path[0] != '/' || !(m->dwfl = dwfl_begin(&rc_dwfl_local_callbacks))) return m;  /* [vdso], ? */
   dwfl_report_begin(m->dwfl);
   /* add_p_vaddr: `base` is the load bias (l_addr), as ld.so applied it. */
   m->mod = dwfl_report_elf(m->dwfl, path, path, -1, bias, true);

@@ -1,0 +1,53 @@
+/* libdwfl callbacks that find separate debug files on local disk only,
+ * shared by the runtime's symbolizer and the offline tools. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dwfl_local.h"
+
+/* Separate debug files from local disk only. dwfl_standard_find_debuginfo
+ * would, for every module without local debug info (libc without -dbgsym),
+ * dlopen libdebuginfod.so.1 (elfutils 0.188, with libcurl & co.) and, when
+ * DEBUGINFOD_URLS is set (Debian's profile.d sets it), download in the
+ * middle of a leak report. So: build-id under /usr/lib/debug, then
+ * .gnu_debuglink in the places GDB looks. */
+static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                              Dwarf_Addr base, const char *file, const char *debuglink,
+                              GElf_Word crc, char **debuginfo_file)
+{
+  int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
+                                        debuginfo_file);
+  const char *slash = file ? strrchr(file, '/') : NULL;
+  if (fd >= 0 || !debuglink || !slash) return fd;
+  static const char *const where[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
+  for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+    char buf[PATH_MAX];
+    int n = snprintf(buf, sizeof buf, where[i], (int)(slash - file), file, debuglink);
+    if (n <= 0 || (size_t)n >= sizeof buf || strcmp(buf, file) == 0) continue;
+    fd = open(buf, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    *debuginfo_file = strdup(buf);  /* libdwfl frees it */
+    return fd;
+  }
+  return -1;
+}
+
+/* Only reached for modules reported without a file, which we never do; the
+ * standard one (dwfl_build_id_find_elf) would also try debuginfod. */
+static int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+                        Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+  (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name, (void)elfp;
+  return -1;
+}
+
+const Dwfl_Callbacks rc_dwfl_local_callbacks = {
+  .find_elf = sym_find_elf,
+  .find_debuginfo = sym_find_debuginfo,
+  .section_address = dwfl_offline_section_address,
+  .debuginfo_path = NULL,  /* default ":.debug:/usr/lib/debug" */
+};

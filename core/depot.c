@@ -68,6 +68,12 @@ static struct rc_stack *stack_alloc_locked(int n)
   return s;
 }
 
+/* The last stack this thread captured, and its id. */
+static RC_TLS int last_n;
+static RC_TLS uint32_t last_gen, last_id;
+static RC_TLS uintptr_t last_pc[RC_MAX_FRAMES];
+static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen);
+
 /* rc_unwind (core/unwind.c) for the common frames; libunwind for a capture
  * with a frame it cannot describe, and as the reference under
  * RC_UNWIND_VERIFY. */
@@ -95,6 +101,19 @@ __attribute__((noinline)) uint32_t rc_depot_capture(int skip)
   const uintptr_t *pc = pcs;
   if (!depot_init()) return 0;
   uint32_t gen = rc_modules_generation();
+  /* Allocation loops capture the same stack again and again. */
+  if (n == last_n && gen == last_gen && !memcmp(pc, last_pc, sizeof(uintptr_t) * (size_t)n)) return last_id;
+  uint32_t id = depot_find(pc, n, gen);
+  if (id) {
+    last_n = n, last_gen = gen, last_id = id;
+    memcpy(last_pc, pc, sizeof(uintptr_t) * (size_t)n);
+  }
+  return id;
+}
+
+/* Id of the stack pc[0..n) of generation gen, added if new (0: out of memory). */
+static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen)
+{
   uint32_t h = hash_pcs(pc, n, gen);
   uint32_t b = h & (NBUCKETS - 1);
   for (uint32_t id = __atomic_load_n(&buckets[b], __ATOMIC_ACQUIRE); id;) {

@@ -1,7 +1,8 @@
 /* Fast x86-64 unwinder for allocation stacks: per return address, a cached
  * CFA rule (CFA = rsp|rbp + off, rbp saved at CFA - 8k or not, RA at CFA - 8)
- * read from the module's .eh_frame_hdr and a minimal CFA interpreter. Frames
- * it cannot describe that way make the whole capture fall back to libunwind. */
+ * read from the module's .eh_frame_hdr by a minimal CFA interpreter, plus a
+ * per-thread memo of the previous walk. Frames it cannot describe that way
+ * make the whole capture fall back to libunwind. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
@@ -22,11 +23,16 @@ extern void *__libc_stack_end;
 
 int rc_unwind_verify;
 
-/* ---- counters (RC_UNWIND_VERIFY only) ---- */
-enum { ST_CAPTURE, ST_FALLBACK, ST_MISS, ST_VERIFIED, ST_STALE_LIBUNWIND, FB_STACK, FB_NOINFO, FB_UNSUPPORTED, FB_BOUNDS, FB_NOMODULE, FB_NOCACHE, ST_N };
-static const char *const st_name[ST_N] = { "captures", "fallbacks", "cache misses", "verified", "unw_backtrace stale (unw_step agreed)",
-  "fallback: stack unknown", "fallback: no FDE", "fallback: unsupported CFI", "fallback: bounds", "fallback: pc in no module",
-  "fallback: cache busy" };
+/* ---- counters: fallbacks always, the rest under RC_UNWIND_VERIFY ---- */
+enum {
+  ST_CAPTURE, ST_FALLBACK, ST_MISS, ST_VERIFIED, ST_STALE_LIBUNWIND,
+  FB_STACK, FB_NOINFO, FB_UNSUPPORTED, FB_BOUNDS, FB_NOMODULE, FB_NOCACHE, ST_N
+};
+static const char *const st_name[ST_N] = {
+  "captures", "fallbacks", "cache misses", "verified", "unw_backtrace stale (unw_step agreed)",
+  "fallback: stack unknown", "fallback: no FDE", "fallback: unsupported CFI", "fallback: bounds",
+  "fallback: pc in no module", "fallback: cache busy",
+};
 static uint64_t stats[ST_N];
 #define STAT(i) do { if (RC_UNLIKELY(rc_unwind_verify)) __atomic_fetch_add(&stats[i], 1, __ATOMIC_RELAXED); } while (0)
 
@@ -44,8 +50,8 @@ static uint64_t stats[ST_N];
 #define MAX_CFA_OFF ((1u << 20) - 1)
 
 /* ---- the cache: open addressing, linear probing, never rehashed ----
- * key = pc | gen << 47 (user-space code lies below 2^47), so one compare
- * checks both. Within a generation a slot is written at most once (only
+ * key = pc | (gen mod 2^17) << 47 (user-space code lies below 2^47), so one
+ * compare checks both. Within a generation a slot is written at most once (only
  * empty or stale slots are filled): a reader that reads the same key before
  * and after the rule has a consistent pair. A flush bumps the generation,
  * which makes every entry stale at once. */
@@ -54,9 +60,10 @@ static uint64_t stats[ST_N];
 #define PROBES 8
 #define PC_BITS 47
 #define GEN_LIMIT (1u << (64 - PC_BITS))
+#define KEY_GEN(g) ((uint64_t)((g) & (GEN_LIMIT - 1)) << PC_BITS)
 struct entry { uint64_t key, rule; };      /* key 0: empty */
 static struct entry *cache;
-static uint32_t cache_gen = 1;             /* 1 .. GEN_LIMIT-1 */
+static uint32_t cache_gen = 1;             /* never 0 mod GEN_LIMIT */
 static uint32_t cache_used, used_gen;      /* under cache_lock */
 static int cache_lock;
 /* Thread stacks are at most this far below their top (see rc_unwind). */
@@ -69,6 +76,16 @@ static void lock_spin(void)
     while (__atomic_load_n(&cache_lock, __ATOMIC_RELAXED)) __builtin_ia32_pause();
 }
 static void lock_drop(void) { __atomic_store_n(&cache_lock, 0, __ATOMIC_RELEASE); }
+/* The lock, waited for a little: holders keep it for a few dozen
+ * instructions, but one may be the code a signal handler interrupted. */
+static bool lock_wait(int spins)
+{
+  for (int i = 0; !lock_try(); i++) {
+    if (i == spins) return false;
+    __builtin_ia32_pause();
+  }
+  return true;
+}
 
 static inline uint32_t slot_of(uintptr_t pc)
 {
@@ -103,12 +120,29 @@ static inline uint32_t cache_lookup(const struct entry *tab, uint64_t genhi, uin
   return lookup_probe(tab, want, h);
 }
 
-/* Creates the table once; false if it does not exist (yet). */
+/* RC_UNWIND_VERIFY, read at the first capture, which may come before libc
+ * has set environ (ld.so and constructors allocate first): from the
+ * process's initial stack, argc at __libc_stack_end, then argv, then envp. */
+static void verify_from_env(void)
+{
+  const uintptr_t *sp = __libc_stack_end;
+  if (!sp) return;
+  char *const *envp = (char *const *)(sp + 1 + sp[0] + 1);
+  for (; *envp; envp++)
+    if (!strncmp(*envp, "RC_UNWIND_VERIFY=", 17)) {
+      const char *v = *envp + 17;
+      rc_unwind_verify = *v && *v != '0';
+    }
+}
+
+/* Creates the table once; false if it does not exist (yet). Called by the
+ * constructor too, so threads do not race for it. */
 static bool cache_create(void)
 {
   if (__atomic_load_n(&cache, __ATOMIC_ACQUIRE)) return true;
-  if (!lock_try()) return false;
+  if (!lock_wait(100000)) return false;
   if (!cache) {
+    verify_from_env();
     struct rlimit rl;
     uintptr_t span = 8u << 20;
     if (!getrlimit(RLIMIT_STACK, &rl)) span = rl.rlim_cur == RLIM_INFINITY ? 1u << 30 : rl.rlim_cur;
@@ -122,32 +156,35 @@ static bool cache_create(void)
   return cache != NULL;
 }
 
-static void clear_locked(void)
+static void gen_bump_locked(void)
 {
-  for (uint32_t i = 0; i < CACHE_SIZE; i++) __atomic_store_n(&cache[i].key, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&cache_gen, 1, __ATOMIC_RELEASE);
+  uint32_t g = cache_gen + 1;
+  if (!(g & (GEN_LIMIT - 1))) {   /* key generations wrap: forget every entry first */
+    if (cache)
+      for (uint32_t i = 0; i < CACHE_SIZE; i++) __atomic_store_n(&cache[i].key, 0, __ATOMIC_RELAXED);
+    g++;
+  }
+  __atomic_store_n(&cache_gen, g, __ATOMIC_RELEASE);
 }
 
-/* Best effort: a busy lock (another inserter, or a fork child that inherited
- * it held) only means this rule is not cached. */
+/* Best effort: a lock that stays busy only means this rule is not cached. */
 static void cache_insert(uintptr_t pc, uint32_t rule, uint32_t gen)
 {
-  if (pc >> PC_BITS || !lock_try()) return;
+  if (pc >> PC_BITS || !lock_wait(1000)) return;
   uint32_t cur = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
   if (cur != gen) goto out;   /* flushed since the rule was read */
   if (used_gen != cur) { used_gen = cur; cache_used = 0; }
   if (cache_used >= CACHE_SIZE / 2) {   /* keep probe chains short: start over */
-    if (cur + 1 == GEN_LIMIT) clear_locked();
-    else __atomic_store_n(&cache_gen, cur + 1, __ATOMIC_RELEASE);
+    gen_bump_locked();
     goto out;
   }
   uint32_t h = slot_of(pc);
-  uint64_t key = pc | (uint64_t)cur << PC_BITS;
+  uint64_t key = pc | KEY_GEN(cur);
   for (int i = 0; i < PROBES; i++) {
     struct entry *e = &cache[(h + (uint32_t)i) & (CACHE_SIZE - 1)];
     uint64_t k = __atomic_load_n(&e->key, __ATOMIC_RELAXED);
     if (k == key) break;
-    if (k >> PC_BITS == cur) continue;
+    if ((k >> PC_BITS) == (cur & (GEN_LIMIT - 1))) continue;
     __atomic_store_n(&e->key, 0, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     __atomic_store_n(&e->rule, rule, __ATOMIC_RELAXED);
@@ -161,14 +198,8 @@ out:
 
 void rc_unwind_flush(void)
 {
-  uint32_t g = __atomic_load_n(&cache_gen, __ATOMIC_RELAXED);
-  /* An increment that nobody else can undo; only the wrap needs the lock. */
-  while (g + 1 < GEN_LIMIT && !__atomic_compare_exchange_n(&cache_gen, &g, g + 1, false, __ATOMIC_ACQ_REL,
-                                                             __ATOMIC_RELAXED)) {}
-  if (g + 1 < GEN_LIMIT) return;
-  lock_spin();   /* 2^17 flushes: clear every entry before generation 1 returns */
-  if (cache) clear_locked();
-  else __atomic_store_n(&cache_gen, 1, __ATOMIC_RELEASE);
+  lock_spin();   /* short holders only; a flush from a signal handler would be a dlclose there */
+  gen_bump_locked();
   lock_drop();
 }
 
@@ -519,22 +550,37 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
   return 1;
 }
 
+/* RC_UNWIND_VERIFY: name the first return addresses left to libunwind. */
+static void note_fallback_pc(uintptr_t pc, uint32_t rule)
+{
+  static int noted;
+  if (__atomic_fetch_add(&noted, 1, __ATOMIC_RELAXED) >= 20) return;
+  Dl_info di;
+  const char *why = !rule ? "in no module" : R_SLOT(rule) == FB_NOINFO ? "no FDE" : "unsupported CFI";
+  if (dladdr((void *)(pc - 1), &di) && di.dli_fname)
+    rc_log("unwind: %s at 0x%lx %s+0x%lx (%s)", why, (unsigned long)pc, di.dli_fname,
+           (unsigned long)(pc - (uintptr_t)di.dli_fbase), di.dli_sname ? di.dli_sname : "?");
+  else
+    rc_log("unwind: %s at 0x%lx", why, (unsigned long)pc);
+}
+
 static __attribute__((noinline, cold)) uint32_t rule_slow(uintptr_t pc, uint32_t gen)
 {
   STAT(ST_MISS);
   struct find f = { pc - 1, 0 };
   dl_iterate_phdr(find_module, &f);
+  if (RC_UNLIKELY(rc_unwind_verify) && (!f.rule || ((f.rule & R_SPECIAL) && f.rule != K_END)))
+    note_fallback_pc(pc, f.rule);
   if (!f.rule) return R_FALLBACK(FB_NOMODULE);   /* not cached: a module may appear there */
   cache_insert(pc, f.rule, gen);
   return f.rule;
 }
 
+/* Counted always: libunwind's cost dwarfs the atomic. */
 static __attribute__((noinline, cold)) int fallback(uint32_t why)
 {
-  if (rc_unwind_verify) {
-    __atomic_fetch_add(&stats[ST_FALLBACK], 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&stats[why < ST_N ? why : FB_UNSUPPORTED], 1, __ATOMIC_RELAXED);
-  }
+  __atomic_fetch_add(&stats[ST_FALLBACK], 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&stats[why < ST_N ? why : FB_UNSUPPORTED], 1, __ATOMIC_RELAXED);
   return -1;
 }
 
@@ -588,6 +634,10 @@ static inline __attribute__((always_inline)) int apply(uint32_t rule, uintptr_t 
   if (RC_UNLIKELY(rule & R_SPECIAL)) {
     if (rule == K_END) return W_DONE;
     if (rule == RULE_MISS) return W_MISS;
+    /* libunwind 1.6.2 unw_step: no unwind info and rbp 0 is the outermost
+     * frame (glibc 2.36 clears rbp before ld.so's _dl_start_user runs the
+     * constructors of libraries, from code without CFI) */
+    if (rule == R_FALLBACK(FB_NOINFO) && !*rbp) return W_DONE;
     *why = R_SLOT(rule);
     return W_FALLBACK;
   }
@@ -597,7 +647,7 @@ static inline __attribute__((always_inline)) int apply(uint32_t rule, uintptr_t 
   uintptr_t ra = ((const uintptr_t *)cfa)[-1];
   *slot = 0;
   if (rule & R_RBP_SAVED) {
-    uintptr_t a = cfa - 8 * R_SLOT(rule);
+    uintptr_t a = cfa - (uintptr_t)R_SLOT(rule) * 8;
     if (RC_UNLIKELY(a < *sp)) goto bounds;   /* a saved register lies in its frame */
     *rbp = *(const uintptr_t *)a;
     *slot = a;
@@ -623,7 +673,7 @@ static __attribute__((noinline)) int walk(struct walk *w)
   const uintptr_t top = w->top;
   uintptr_t *out = w->out, *const end = w->end;
   const struct entry *const tab = w->tab;
-  const uint64_t genhi = (uint64_t)w->gen << PC_BITS;
+  const uint64_t genhi = KEY_GEN(w->gen);
   int r;
   for (int skip = w->skip; skip > 0; skip--) {
     uint32_t rule = cache_lookup(tab, genhi, pc);
@@ -653,7 +703,7 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
   const uintptr_t top = w->top;
   uintptr_t *out = w->out, *const end = w->end;
   const struct entry *const tab = w->tab;
-  const uint64_t genhi = (uint64_t)w->gen << PC_BITS;
+  const uint64_t genhi = KEY_GEN(w->gen);
   struct memo *const mo = &memo;
   int j = w->j, skip = w->skip, r;
   uint32_t reads = 0;
@@ -716,8 +766,9 @@ static uintptr_t memo_rbp_at(int k, uintptr_t rbp)
   return rbp;
 }
 
-/* The walk that records into the memo, from frame w->j (already emitted
- * or skipped if w->resume) on. */
+/* The walk that records into the memo from frame w->j on; with resume,
+ * frame w->j is already recorded and emitted (or skipped) and its rule is
+ * applied first. */
 static __attribute__((noinline)) int unwind_rec(struct walk *w, uintptr_t *pcs, bool resume)
 {
   uintptr_t slot = 0;
@@ -734,7 +785,7 @@ static __attribute__((noinline)) int unwind_rec(struct walk *w, uintptr_t *pcs, 
     rule = rule_slow(w->pc, w->gen);
     if (0) {
     step:
-      rule = cache_lookup(w->tab, (uint64_t)w->gen << PC_BITS, w->pc);
+      rule = cache_lookup(w->tab, KEY_GEN(w->gen), w->pc);
       if (rule == RULE_MISS) rule = rule_slow(w->pc, w->gen);
     }
     r = apply(rule, &w->pc, &w->sp, &w->rbp, w->top, &w->why, &slot);
@@ -777,7 +828,6 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
    * caller's rbp, pc and rsp. */
   const uintptr_t *fp = __builtin_frame_address(0);
   uintptr_t pc = fp[1], sp = (uintptr_t)(fp + 2), rbp = fp[0];
-  STAT(ST_CAPTURE);
   if (max <= 0) return 0;
   /* Bounds: a glibc thread's descriptor (tp) sits at the top of its stack
    * block (glibc 2.36 allocate_stack, also for user-supplied stacks); the
@@ -789,7 +839,10 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
     top = tp;
   } else {
     top = (uintptr_t)__libc_stack_end;
-    if (!(sp < top && top - sp <= span)) return fallback(FB_STACK);
+    if (!(sp < top && top - sp <= span)) {
+      STAT(ST_CAPTURE);
+      return fallback(FB_STACK);
+    }
   }
   const struct entry *tab = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
   if (RC_UNLIKELY(!tab)) {
@@ -797,6 +850,7 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
     tab = cache;
   }
   uint32_t gen = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
+  STAT(ST_CAPTURE);
   if (RC_UNLIKELY(memo_busy || skip + max > MEMO_MAX)) {
     struct walk w = { .pc = pc, .sp = sp, .rbp = rbp, .top = top, .out = pcs, .end = pcs + max,
                       .skip = skip, .gen = gen, .tab = tab };
@@ -901,8 +955,7 @@ static void child_after_fork(void) { cache_lock = 0; }
 
 __attribute__((constructor)) static void unwind_init(void)
 {
-  const char *v = getenv("RC_UNWIND_VERIFY");
-  rc_unwind_verify = v && *v && *v != '0';
+  cache_create();
   /* a child forked while another thread held the insert lock would never
    * cache again */
   pthread_atfork(NULL, NULL, child_after_fork);

@@ -1,7 +1,8 @@
 /* (a) deep recursive C call chains through frames of different shapes, and
  * (e) many threads unwinding at once while another thread keeps flushing
  * the cache. Built at -O0/-O2/-O3, with and without -fomit-frame-pointer.
- * usage: recurse main | threads N | flush N */
+ * usage: recurse main | threads N | flush N | wrap (2^18 flushes: the
+ * cache's 17-bit key generations wrap twice) */
 #include <alloca.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -100,6 +101,13 @@ int main(int argc, char **argv)
   if (!strcmp(mode, "main")) {
     run(400);
     return rcu_finish("recurse main", 400, 0);
+  }
+  if (!strcmp(mode, "wrap")) {
+    for (int i = 0; i < (1 << 18) + 77; i++) {
+      rc_unwind_flush();
+      if (i % 997 == 0) run(2);
+    }
+    return rcu_finish("recurse wrap", 400, 0);
   }
   pthread_t t[64], fl;
   if (nthreads > 64) nthreads = 64;

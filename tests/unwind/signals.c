@@ -9,16 +9,22 @@
 #include <time.h>
 #include "rcu.h"
 
-static volatile sig_atomic_t in_compare, handled, nested;
+static __thread volatile sig_atomic_t in_compare;   /* per thread: what a handler interrupted */
+static volatile sig_atomic_t handled, nested;
 static volatile int sink;
+/* glibc's malloc is not async-signal-safe; the runtime's is (it serves a
+ * handler that interrupted it from an arena), so handlers malloc only there. */
+static int under_runtime;
 
 static void on_prof(int sig)
 {
   (void)sig;
   int e = errno;
   handled++;
-  void *volatile p = malloc(40);   /* the runtime serves this from its arena if it interrupted malloc */
-  free(p);
+  if (under_runtime) {
+    void *volatile p = malloc(40);
+    free(p);
+  }
   if (in_compare) {
     uintptr_t pcs[RCU_MAX];        /* interrupting a walk: a nested walk must still be sane */
     int n = rc_unwind(pcs, RCU_MAX, 0);
@@ -37,8 +43,10 @@ static void on_usr1(int sig)
   (void)sig;
   uintptr_t pcs[8];
   alt_result = rc_unwind(pcs, 8, 0);   /* on the sigaltstack: stack unknown */
-  void *volatile p = malloc(8);
-  free(p);
+  if (under_runtime) {
+    void *volatile p = malloc(8);
+    free(p);
+  }
 }
 
 static RCU_NOINLINE int rec(int d, int s)
@@ -79,6 +87,8 @@ static void *pinger(void *arg)   /* far more signals than the profiling timer gi
 
 int main(void)
 {
+  under_runtime = dlsym(RTLD_DEFAULT, "reachcheck_check") != NULL;
+  rcu_malloc = under_runtime;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_prof;

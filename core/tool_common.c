@@ -99,6 +99,22 @@ void tmap_put(struct tmap *m, char *key, void *val)
   }
 }
 
+/* Like tmap_put, but the map owns a copy of key, made only when it is new
+ * (the tools' maps live until the process exits). */
+// NOLINTBEGIN(clang-analyzer-unix.Malloc): the map keeps copy until exit
+void tmap_put_copy(struct tmap *m, const char *key, void *val)
+{
+  if (m->cap)
+    for (size_t i = hash_str(key) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+      if (!strcmp(m->keys[i], key)) {
+        m->vals[i] = val;
+        return;
+      }
+  char *copy = txstrdup(key);
+  tmap_put(m, copy, val);
+}
+// NOLINTEND(clang-analyzer-unix.Malloc)
+
 void tmap_free(struct tmap *m)
 {
   free(m->keys);
@@ -151,7 +167,7 @@ static Dwfl_Module *module_of(const char *path)
     dwfl_report_end(dwfl, NULL, NULL);
     if (!mod) dwfl_end(dwfl);
   }
-  tmap_put(&modules, txstrdup(path), mod ? (void *)mod : &no_module);
+  tmap_put_copy(&modules, path, mod ? (void *)mod : &no_module);
   return mod;
 }
 
@@ -407,13 +423,13 @@ int tmodel_load(const char *path, struct tmodel *m)
       same->bytes += s->bytes;
       same->reach_blocks += s->reach_blocks;
       same->reach_bytes += s->reach_bytes;
-      tmap_put(&by_id, txstrdup(id), same);
+      tmap_put_copy(&by_id, id, same);
       free(s->frames);
       free(s->key);
       free(s);
       continue;
     }
-    tmap_put(&by_id, txstrdup(id), s);
+    tmap_put_copy(&by_id, id, s);
     tmap_put(&by_key, s->key, s);
     if (m->nsites == cap) m->sites = txrealloc(m->sites, (cap = cap ? cap * 2 : 64) * sizeof *m->sites);
     m->sites[m->nsites++] = s;

@@ -73,6 +73,7 @@ bool ttty(void);   /* progress only on a terminal */
 struct tmap { char **keys; void **vals; size_t cap, n; };
 void *tmap_get(const struct tmap *m, const char *key);
 void tmap_put(struct tmap *m, char *key, void *val);   /* key is borrowed */
+void tmap_put_copy(struct tmap *m, const char *key, void *val);   /* key is copied when new */
 void tmap_free(struct tmap *m);
 
 void *txmalloc(size_t n);

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <link.h>
 #include <string.h>
 #include "rc.h"
 #include "unwind.h"
@@ -77,16 +78,37 @@ static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen);
 /* rc_unwind (core/unwind.c) for the common frames; libunwind for a capture
  * with a frame it cannot describe, and as the reference under
  * RC_UNWIND_VERIFY. */
+/* reachcheck's own code: leading frames in it are dropped from every stack,
+ * whatever path (malloc, realloc, free diagnostics) led to the capture. */
+extern const ElfW(Ehdr) __ehdr_start;
+static uintptr_t self_lo, self_hi;
+
+static void self_range(void)
+{
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)&__ehdr_start + __ehdr_start.e_phoff);
+  uintptr_t bias = 0;
+  for (int i = 0; i < __ehdr_start.e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) bias = (uintptr_t)&__ehdr_start - ph[i].p_vaddr;
+  for (int i = 0; i < __ehdr_start.e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+      self_hi = bias + ph[i].p_vaddr + ph[i].p_memsz;
+      self_lo = bias + ph[i].p_vaddr;
+    }
+}
+
 __attribute__((noinline)) uint32_t rc_depot_capture(int skip)
 {
   uintptr_t pcs[RC_MAX_FRAMES];
-  int depth = rc_opt.stack_depth < 1 ? 1 : rc_opt.stack_depth > RC_MAX_FRAMES ? RC_MAX_FRAMES : (int)rc_opt.stack_depth;
+  if (RC_UNLIKELY(!self_hi)) self_range();
+  /* Capture a few more frames than asked: the runtime's own are dropped. */
+  int want = rc_opt.stack_depth < 1 ? 1 : (int)rc_opt.stack_depth + 4;
+  int depth = want > RC_MAX_FRAMES ? RC_MAX_FRAMES : want;
   int n = rc_unwind(pcs, depth, skip + 1);   /* pcs[0] would be this function */
   if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
     void *buf[RC_MAX_FRAMES + 8];
-    int want = depth + skip + 1;
-    if (want > RC_MAX_FRAMES + 8) want = RC_MAX_FRAMES + 8;
-    int m = unw_backtrace(buf, want);
+    int ask = depth + skip + 1;
+    if (ask > RC_MAX_FRAMES + 8) ask = RC_MAX_FRAMES + 8;
+    int m = unw_backtrace(buf, ask);
     int first = skip + 1;   /* frame 0 is this function */
     m = m <= first ? 0 : m - first;
     if (m > depth) m = depth;
@@ -97,8 +119,10 @@ __attribute__((noinline)) uint32_t rc_depot_capture(int skip)
       n = m;
     }
   }
-  if (n <= 0) return 0;
   const uintptr_t *pc = pcs;
+  while (n > 0 && pc[0] >= self_lo && pc[0] < self_hi) pc++, n--;
+  if (n > rc_opt.stack_depth) n = (int)rc_opt.stack_depth;
+  if (n <= 0) return 0;
   if (!depot_init()) return 0;
   uint32_t gen = rc_modules_generation();
   /* Allocation loops capture the same stack again and again. */

@@ -13,7 +13,33 @@
 #include "rc.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define NCLS 129                  /* cached classes: 16-byte granules up to 2 KiB */
+#define NSMALL 129                /* cached classes: 16-byte granules up to 2 KiB, */
+#define NLARGE 18                 /* then whole 4 KiB pages up to 64 KiB + header */
+#define NCLS (NSMALL + NLARGE)
+#define LARGE_CACHE_BYTES (256u << 10)   /* per thread and large class */
+
+/* Cache class of a block of eff user bytes (eff > 0), NCLS if not cached;
+ * *bytes: what to ask Boehm for. Boehm serves objects above 2 KiB as whole
+ * 4 KiB heap blocks, so a large class is a page count. */
+static inline size_t cache_class(size_t eff, size_t *bytes)
+{
+  size_t t = eff + RC_HDR_SIZE;
+  if (t < eff) return NCLS;
+  if (t <= (NSMALL - 1) * 16) {
+    *bytes = (t + 15) & ~(size_t)15;
+    return (t + 15) >> 4;
+  }
+  size_t pages = (t + 4095) >> 12;
+  *bytes = pages << 12;
+  return pages < NLARGE ? NSMALL + pages : NCLS;
+}
+
+static inline long cache_limit(size_t cls)
+{
+  if (cls < NSMALL) return rc_opt.thread_cache;
+  long n = (long)(LARGE_CACHE_BYTES >> 12) / (long)(cls - NSMALL);
+  return n < rc_opt.thread_cache ? n : rc_opt.thread_cache;
+}
 #define SLOT_RESERVE (1u << 27)   /* max live blocks: 128M */
 #define TSLOTS 256                /* per-thread free-slot stack */
 
@@ -269,7 +295,8 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
   unsigned pad16 = 1;
   uint32_t slot = 0;
   if (align <= 16) {
-    size_t cls = (eff + RC_HDR_SIZE + 15) >> 4;
+    size_t want = 0;
+    size_t cls = cache_class(eff, &want);
     if (cls < NCLS && cache_head[cls]) {
       char *user = cache_head[cls];
       cache_head[cls] = *(void **)user;
@@ -287,7 +314,8 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
       *fresh = false;
       return user;
     }
-    base = *fresh ? GC_malloc_uncollectable(cls << 4) : GC_malloc_atomic_uncollectable(cls << 4);
+    size_t ask = cls < NCLS ? want : eff + RC_HDR_SIZE;
+    base = *fresh ? GC_malloc_uncollectable(ask) : GC_malloc_atomic_uncollectable(ask);
   } else {
     if (eff + align + RC_HDR_SIZE < eff) { errno = ENOMEM; return NULL; }
     base = *fresh ? GC_malloc_uncollectable(eff + align + RC_HDR_SIZE)
@@ -327,6 +355,10 @@ static void to_boehm(struct rc_hdr *h)
 {
   slot_put(h->slot);
   __atomic_store_n(&h->bits, 0, __ATOMIC_RELEASE);
+  /* A thread-cache link in the first user word would survive into the next
+   * atomic object Boehm serves from this memory: the checker's own stale
+   * copy of a pointer. */
+  *(void **)((char *)h + RC_HDR_SIZE) = NULL;
   GC_free(h);
 }
 
@@ -336,8 +368,9 @@ static void release_block_locked(struct rc_hdr *h)
   unsigned pad16 = rc_hdr_pad16(h);
   set_bits(h, rc_hdr_pack(size, pad16, 0, RC_FREED));
   if (pad16 == 1 && rc_opt.thread_cache > 0) {
-    size_t cls = ((size ? size : 1) + RC_HDR_SIZE + 15) >> 4;
-    if (cls < NCLS && cache_n[cls] < rc_opt.thread_cache) {
+    size_t want;
+    size_t cls = cache_class(size ? size : 1, &want);
+    if (cls < NCLS && cache_n[cls] < cache_limit(cls)) {
       char *user = (char *)h + RC_HDR_SIZE;
       *(void **)user = cache_head[cls];
       cache_head[cls] = user;

@@ -25,7 +25,7 @@ static inline size_t cache_class(size_t eff, size_t *bytes)
 {
   size_t t = eff + RC_HDR_SIZE;
   if (t < eff) return NCLS;
-  if (t <= (NSMALL - 1) * 16) {
+  if (t <= (size_t)(NSMALL - 1) * 16) {
     *bytes = (t + 15) & ~(size_t)15;
     return (t + 15) >> 4;
   }
@@ -36,7 +36,7 @@ static inline size_t cache_class(size_t eff, size_t *bytes)
 
 static inline long cache_limit(size_t cls)
 {
-  if (cls < NSMALL) return rc_opt.thread_cache;
+  if (cls <= NSMALL) return rc_opt.thread_cache;   /* large classes start at NSMALL + 1 page */
   long n = (long)(LARGE_CACHE_BYTES >> 12) / (long)(cls - NSMALL);
   return n < rc_opt.thread_cache ? n : rc_opt.thread_cache;
 }

@@ -5,35 +5,53 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include "rc.h"
 
 static struct rc_vec pats;  /* const char * */
 
-static bool glob_at(const char *p, const char *s, bool anchored_end)
+/* The pattern as a whole-string glob: a '*' in front unless it starts with
+ * '^', a '*' behind unless it ends with '$'. */
+struct glob { const char *p; size_t n; bool lead, trail; };
+
+static char glob_char(const struct glob *g, size_t i)
 {
-  for (; *p; p++, s++) {
-    if (*p == '*') {
-      while (p[1] == '*') p++;
-      if (!p[1]) return true;
-      for (; *s; s++)
-        if (glob_at(p + 1, s, anchored_end)) return true;
-      return glob_at(p + 1, s, anchored_end);
-    }
-    if (*p == '$' && !p[1]) return !*s;
-    if (!*s || *p != *s) return false;
+  if (g->lead) {
+    if (i == 0) return '*';
+    i--;
   }
-  return anchored_end ? !*s : true;
+  return i < g->n ? g->p[i] : '*';
 }
 
+/* Iterative wildcard match with one backtrack point: O(pattern x string),
+ * never exponential (a fuzzer found `a*a*a*...b` with a recursive matcher). */
 bool rc_pattern_match(const char *pat, const char *s)
 {
-  if (!s || !*s) return false;
-  if (*pat == '^') return glob_at(pat + 1, s, false);
-  for (; *s; s++)
-    if (glob_at(pat, s, false)) return true;
-  return false;
+  if (!s || !*s || !pat) return false;
+  struct glob g = {pat, strlen(pat), true, true};
+  if (g.n && g.p[0] == '^') g.p++, g.n--, g.lead = false;
+  if (g.n && g.p[g.n - 1] == '$') g.n--, g.trail = false;
+  size_t plen = g.n + g.lead + g.trail, slen = strlen(s);
+  size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
+  while (si < slen) {
+    char c = pi < plen ? glob_char(&g, pi) : 0;
+    if (pi < plen && c == '*') {
+      star = pi++;
+      mark = si;
+    } else if (pi < plen && c == s[si]) {
+      pi++;
+      si++;
+    } else if (star != SIZE_MAX) {
+      pi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < plen && glob_char(&g, pi) == '*') pi++;
+  return pi == plen;
 }
 
 int rc_suppress_load(const char *path, char *err, size_t errlen)

@@ -164,7 +164,7 @@ static void reach_after_mark(void *ctx, struct rc_mark *m)
     return;
   }
   uintptr_t ulo = (uintptr_t)rc_hdr_user(target), uhi = ulo + rc_hdr_size(target);
-  memset(m->marked, 0, ((size_t)m->nslots + 7) / 8);
+  rc_mark_reset(m);
   const struct root_rec *r = (const struct root_rec *)c->roots.data;
   for (size_t i = 0; i < c->roots.len; i++) {
     if (r[i].own) mark_skipping(m, r[i].lo, r[i].hi, ulo, uhi);

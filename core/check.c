@@ -60,9 +60,28 @@ static void collect(struct check_ctx *c)
 {
   struct rc_mark *m = &c->mark;
   struct rc_result *r = c->res;
-  /* At most one group per live block and kind: size the table generously. */
-  size_t leaked = 0;
+  /* Marked blocks were counted while marking. Groups are (stack, kind)
+   * pairs: never more than three per depot stack. */
+  r->reachable_blocks += m->reach_blocks;
+  r->reachable_bytes += m->reach_bytes;
+  r->ignored_blocks += m->ign_blocks;
+  r->ignored_bytes += m->ign_bytes;
+  size_t most = (size_t)rc_depot_count() * 3 + 3;
+  size_t cap = 64;
+  while (cap < most * 2 + 16) cap *= 2;
+  c->tab = rc_mmap(cap * sizeof *c->tab);
+  c->tab_cap = c->tab ? cap : 0;
   for (uint32_t i = 1; i < m->nslots; i++) {
+    if (rc_mark_is_marked(m, i)) {
+      if (!rc_opt.show_reachable || !c->tab) continue;
+      struct rc_hdr *h = rc_mark_live(i);
+      if (h && !(rc_hdr_flags(h) & RC_F_IGNORED)) {
+        struct rc_leak_group *g = group_of(c, h->stack, RC_KIND_REACHABLE);
+        g->blocks++;
+        g->bytes += rc_hdr_size(h);
+      }
+      continue;
+    }
     struct rc_hdr *h = rc_mark_live(i);
     if (!h) {
       struct rc_hdr *x = rc_slot_hdr(i);
@@ -70,40 +89,8 @@ static void collect(struct check_ctx *c)
       if (x && (x->slot != i || !rc_hdr_intact(x, bits))) r->corrupt_blocks++;
       continue;
     }
-    uint64_t sz = rc_hdr_size(h);
-    if (rc_mark_is_marked(m, i)) {
-      if (rc_hdr_flags(h) & RC_F_IGNORED) {
-        r->ignored_blocks++;
-        r->ignored_bytes += sz;
-      } else {
-        r->reachable_blocks++;
-        r->reachable_bytes += sz;
-        if (rc_opt.show_reachable) leaked++;
-      }
-      continue;
-    }
     if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
-    leaked++;
-  }
-  /* Groups are (stack, kind) pairs: never more than three per depot stack. */
-  size_t most = (size_t)rc_depot_count() * 3 + 3;
-  if (leaked < most) most = leaked;
-  size_t cap = 64;
-  while (cap < most * 2 + 16) cap *= 2;
-  c->tab = rc_mmap(cap * sizeof *c->tab);
-  c->tab_cap = c->tab ? cap : 0;
-  for (uint32_t i = 1; i < m->nslots && c->tab; i++) {
-    struct rc_hdr *h = rc_mark_live(i);
-    if (!h) continue;
-    if (rc_mark_is_marked(m, i)) {
-      if (rc_opt.show_reachable && !(rc_hdr_flags(h) & RC_F_IGNORED)) {
-        struct rc_leak_group *g = group_of(c, h->stack, RC_KIND_REACHABLE);
-        g->blocks++;
-        g->bytes += rc_hdr_size(h);
-      }
-      continue;
-    }
-    if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
+    if (!c->tab) continue;
     int kind = rc_mark_is_indirect(m, i) ? 1 : 0;
     uint64_t sz = rc_hdr_size(h);
     bool seen = rc_hdr_flags(h) & RC_F_REPORTED;
@@ -134,9 +121,14 @@ static void analyse(struct check_ctx *c)
   rc_threads_roots(&c->maps, root_cb, c);
   /* Blocks that are roots themselves: ld.so's own allocations and blocks
    * the program asked us to ignore. */
-  for (uint32_t i = 1; i < c->mark.nslots; i++) {
-    struct rc_hdr *h = rc_mark_live(i);
-    if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(&c->mark, h);
+  extern uint64_t *rc_root_slots;
+  for (uint32_t wi = 0; wi < (c->mark.nslots + 63) / 64; wi++) {
+    for (uint64_t bits = __atomic_load_n(&rc_root_slots[wi], __ATOMIC_ACQUIRE); bits; bits &= bits - 1) {
+      uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
+      if (!i || i >= c->mark.nslots) continue;
+      struct rc_hdr *h = rc_mark_live(i);
+      if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(&c->mark, h);
+    }
   }
   rc_mark_classify(&c->mark);
   if (c->hooks && c->hooks->after_mark) c->hooks->after_mark(c->hooks->ctx, &c->mark);

@@ -44,6 +44,9 @@ static inline long cache_limit(size_t cls)
 #define TSLOTS 256                /* per-thread free-slot stack */
 
 uintptr_t *rc_slots;
+/* Slots of live blocks that are roots themselves (RC_F_LDSO, RC_F_IGNORED),
+ * so a check finds them without reading every header. */
+uint64_t *rc_root_slots;
 uint64_t rc_corrupt_seen;
 uint32_t *rc_slot_epoch;   /* epoch at allocation, by slot */
 uint32_t rc_epoch = 1;
@@ -136,7 +139,8 @@ void rc_heap_init(void)
   rc_slots = rc_mmap(sizeof(void *) * (size_t)SLOT_RESERVE);
   free_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
   rc_slot_epoch = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
-  if (!rc_slots || !free_slots || !rc_slot_epoch) rc_die("cannot reserve the block table");
+  rc_root_slots = rc_mmap((size_t)SLOT_RESERVE / 8);
+  if (!rc_slots || !free_slots || !rc_slot_epoch || !rc_root_slots) rc_die("cannot reserve the block table");
   /* Order from BOEHM.md: one marker (no parallel marker threads), keep
    * Boehm's fork handlers, init, disable collection, and allow thread
    * registration, without which Boehm takes no allocation lock at all. */
@@ -210,6 +214,12 @@ static void note_bounds(uintptr_t lo, uintptr_t hi)
 static void set_bits(struct rc_hdr *h, uint64_t bits)
 {
   __atomic_store_n(&h->bits, bits, __ATOMIC_RELEASE);
+  uint64_t *w = &rc_root_slots[h->slot >> 6], b = 1ull << (h->slot & 63);
+  bool root = (bits & 0xf) == RC_LIVE && ((bits >> 4) & (RC_F_LDSO | RC_F_IGNORED));
+  if (RC_UNLIKELY(root != !!(__atomic_load_n(w, __ATOMIC_RELAXED) & b))) {
+    if (root) __atomic_fetch_or(w, b, __ATOMIC_RELEASE);
+    else __atomic_fetch_and(w, ~b, __ATOMIC_RELEASE);
+  }
   __atomic_store_n(&rc_slots[h->slot], (uintptr_t)h | ((uintptr_t)rc_hdr_tag(h, bits) << 48), __ATOMIC_RELEASE);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <gc/gc.h>
 #include "mark.h"
 
 static inline bool test_set(uint8_t *bits, uint32_t i)
@@ -25,8 +26,22 @@ int rc_mark_init(struct rc_mark *m)
   m->marked = rc_mmap(m->bytes);
   m->indirect = rc_mmap(m->bytes);
   rc_vec_init(&m->stack, sizeof(uint32_t));
+  uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)4095;
+  uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);
+  if (hi > lo && hi - lo <= (64ull << 30)) {   /* at most 512 MiB of bitmap, untouched pages free */
+    m->alo = lo;
+    m->abytes = ((hi - lo) >> 7) + 4096;
+    m->abits = rc_mmap(m->abytes);
+  }
   m->tty = -1;
   return m->marked && m->indirect ? 0 : -1;
+}
+
+void rc_mark_reset(struct rc_mark *m)
+{
+  memset(m->marked, 0, ((size_t)m->nslots + 7) / 8);
+  if (m->abits) memset(m->abits, 0, m->abytes);
+  m->reach_blocks = m->reach_bytes = m->ign_blocks = m->ign_bytes = 0;
 }
 
 void rc_mark_free(struct rc_mark *m)
@@ -34,17 +49,78 @@ void rc_mark_free(struct rc_mark *m)
   if (m->tty > 0) (void)!write(rc_err_fd, "\r\033[K", 4);
   rc_munmap(m->marked, m->bytes);
   rc_munmap(m->indirect, m->bytes);
+  rc_munmap(m->abits, m->abytes);
   rc_vec_free(&m->stack);
+}
+
+/* The mark stack holds headers as 32-bit granule indexes from alo (the
+ * address bitmap's base, so heap spans up to 64 GiB), or slot numbers with
+ * the top bit set when there is no address bitmap. */
+static inline void account(struct rc_mark *m, const struct rc_hdr *h)
+{
+  if (rc_hdr_flags(h) & RC_F_IGNORED) {
+    m->ign_blocks++;
+    m->ign_bytes += rc_hdr_size(h);
+  } else {
+    m->reach_blocks++;
+    m->reach_bytes += rc_hdr_size(h);
+  }
+}
+
+static inline void push(struct rc_mark *m, struct rc_hdr *h)
+{
+  account(m, h);
+  uint32_t *s = rc_vec_push(&m->stack);
+  if (!s) { m->overflow = true; return; }   /* out of memory for the stack: rescan later */
+  size_t ai = ((uintptr_t)h - m->alo) >> 4;
+  *s = m->abits && ai < 0x80000000u ? (uint32_t)ai : (h->slot | 0x80000000u);
+}
+static inline struct rc_hdr *pop(struct rc_mark *m)
+{
+  uint32_t v = ((uint32_t *)m->stack.data)[--m->stack.len];
+  return v & 0x80000000u ? rc_slot_hdr(v & 0x7fffffffu) : (struct rc_hdr *)(m->alo + ((uintptr_t)v << 4));
+}
+
+/* w is inside the heap bounds and base = GC_base(w) != NULL. Test the mark
+ * bit of the slot the header names before validating the header: two of
+ * three candidates in a typical graph point at marked blocks, and a garbage
+ * slot number that hits a set bit only skips a word that is no block. */
+static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *h)
+{
+  size_t ai = ((uintptr_t)h - m->alo) >> 4;   /* wraps for h < alo: fails the bound */
+  bool abit = m->abits && ai < (m->abytes << 3);
+  if (abit && test(m->abits, ai)) return;
+  uint32_t slot = h->slot;
+  if (slot == 0 || slot >= m->nslots || test(m->marked, slot)) return;
+  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+  if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return;
+  if (rc_slot_hdr(slot) != h || !rc_hdr_intact(h, bits)) return;
+  uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
+  if (w < u || !(w - u < sz || (sz == 0 && w == u))) return;
+  test_set(m->marked, slot);
+  if (abit) test_set(m->abits, ai);
+  push(m, h);
 }
 
 static inline void consider(struct rc_mark *m, uintptr_t w)
 {
   if (w < rc_heap_lo || w >= rc_heap_hi) return;
-  struct rc_hdr *h = rc_block_of(w);
-  if (!h || h->slot >= m->nslots || test_set(m->marked, h->slot)) return;
-  uint32_t *s = rc_vec_push(&m->stack);
-  if (s) *s = h->slot;
-  else m->overflow = true;   /* out of memory for the stack: rescan later */
+  struct rc_hdr *h = GC_base((void *)w);
+  if (h) consider_base(m, w, h);
+}
+
+/* Candidates of one scanned range in batches: look up every base first and
+ * prefetch its header, so the cache misses of a batch overlap. */
+#define BATCH 16
+static inline void flush(struct rc_mark *m, const uintptr_t *cand, int n)
+{
+  struct rc_hdr *b[BATCH];
+  for (int i = 0; i < n; i++) {
+    b[i] = GC_base((void *)cand[i]);
+    if (b[i]) __builtin_prefetch(b[i]);
+  }
+  for (int i = 0; i < n; i++)
+    if (b[i]) consider_base(m, cand[i], b[i]);
 }
 
 static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
@@ -60,7 +136,18 @@ static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
   }
   lo = (lo + 7) & ~(uintptr_t)7;
   const uintptr_t *p = (const uintptr_t *)lo, *e = (const uintptr_t *)(hi & ~(uintptr_t)7);
-  for (; p < e; p++) consider(m, *p);
+  uintptr_t cand[BATCH], lo_b = rc_heap_lo, hi_b = rc_heap_hi;
+  int nc = 0;
+  for (; p < e; p++) {
+    uintptr_t w = *p;
+    if (w < lo_b || w >= hi_b) continue;
+    cand[nc++] = w;
+    if (nc == BATCH) {
+      flush(m, cand, nc);
+      nc = 0;
+    }
+  }
+  if (nc) flush(m, cand, nc);
   m->scanned += hi - lo;
 }
 
@@ -80,8 +167,7 @@ static void drain(struct rc_mark *m)
 {
   while (m->stack.len) {
     progress(m);
-    uint32_t slot = ((uint32_t *)m->stack.data)[--m->stack.len];
-    struct rc_hdr *h = rc_slot_hdr(slot);
+    struct rc_hdr *h = pop(m);
     uintptr_t u = (uintptr_t)rc_hdr_user(h);
     scan(m, u, u + rc_hdr_size(h));
   }
@@ -96,8 +182,9 @@ void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
 void rc_mark_block(struct rc_mark *m, struct rc_hdr *h)
 {
   if (h->slot < m->nslots && !test_set(m->marked, h->slot)) {
-    uint32_t *s = rc_vec_push(&m->stack);
-    if (s) *s = h->slot;
+    size_t ai = ((uintptr_t)h - m->alo) >> 4;
+    if (m->abits && ai < (m->abytes << 3)) test_set(m->abits, ai);
+    push(m, h);
   }
   drain(m);
 }
@@ -122,8 +209,9 @@ bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot) { return slot <
 void rc_mark_classify(struct rc_mark *m)
 {
   for (uint32_t i = 1; i < m->nslots; i++) {
+    if (test(m->marked, i)) continue;
     struct rc_hdr *h = rc_mark_live(i);
-    if (!h || test(m->marked, i)) continue;
+    if (!h) continue;
     uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
     uintptr_t step = rc_opt.unaligned ? 1 : 8;
     uintptr_t p = rc_opt.unaligned ? u : (u + 7) & ~(uintptr_t)7;

@@ -12,9 +12,18 @@ struct rc_mark {
   uint64_t scanned;
   uint64_t popped;
   int tty;              /* -1 unknown, 0 no, 1 show progress */
+  /* Mark bits by address (one per 16-byte granule of [alo, heap_hi)), so a
+   * pointer to a block already marked is dropped without touching its
+   * header; NULL if the heap span is too large. */
+  uint8_t *abits;
+  uint64_t reach_blocks, reach_bytes, ign_blocks, ign_bytes;   /* counted when marked */
+  uintptr_t alo;
+  size_t abytes;
 };
 int rc_mark_init(struct rc_mark *m);
 void rc_mark_free(struct rc_mark *m);
+/* Forget every mark (not the indirect flags) to mark again from other roots. */
+void rc_mark_reset(struct rc_mark *m);
 void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi);
 void rc_mark_block(struct rc_mark *m, struct rc_hdr *h);
 struct rc_hdr *rc_mark_live(uint32_t slot);

@@ -376,11 +376,15 @@ static void main_bounds(const struct rc_vec *maps, struct thread_rec *r)
 __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
 {
   /* The checking thread: registers via getcontext into this frame, then the
-   * stack from this frame outward (never from a copy). */
+   * stack from this frame outward (never from a copy). This frame sits on
+   * stack the mark phase has just used for the globals: clear what getcontext
+   * does not fill, or the marker's own stale candidates would be roots. */
   ucontext_t uc;
+  char what[64];
+  memset(&uc, 0, sizeof uc);
+  memset(what, 0, sizeof what);
   getcontext(&uc);
   pid_t tid = my_tid();
-  char what[64];
   snprintf(what, sizeof what, "thread %d registers", (int)tid);
   for (int i = 0; i < NGREG; i++)
     fn(ctx, (uintptr_t)&uc.uc_mcontext.gregs[i], (uintptr_t)&uc.uc_mcontext.gregs[i + 1], RC_ROOT_REGISTER, reg_names[i], tid);

@@ -26,10 +26,8 @@ void rc_depot_lock(void)
 }
 void rc_depot_unlock(void) { __atomic_store_n(&depot_lock_word, 0, __ATOMIC_RELEASE); }
 
-/* The generation is rc_modules_generation(): stacks captured after a module
- * was unloaded hash differently, so a new library mapped at the same address
- * never aliases an old stack. Nothing to do here. */
-void rc_depot_new_generation(void) {}
+/* Stacks hash with rc_modules_generation(): after a module is unloaded a new
+ * library mapped at the same address never aliases an old stack. */
 
 static bool depot_init(void)
 {

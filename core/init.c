@@ -8,14 +8,6 @@
 #include <unistd.h>
 #include "rc.h"
 
-/* Weak defaults: the modules that implement these override them. */
-
-__attribute__((weak)) const struct rc_check_hooks *rc_retain_exit_hooks(void) { return NULL; }
-__attribute__((weak)) void rc_retain_exit_text(int fd) { (void)fd; }
-__attribute__((weak)) void rc_retain_exit_json(struct rc_buf *b) { (void)b; }
-__attribute__((weak)) void rc_retain_init(void) {}
-__attribute__((weak)) void rc_sarif_exit(const struct rc_result *r) { (void)r; }
-
 static void fork_prepare(void)
 {
   rc_in_runtime++;

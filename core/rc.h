@@ -28,11 +28,10 @@ extern struct rc_options rc_opt;
 /* Parse "k=v:k=v" into rc_opt. On error writes one line naming the key to
  * errbuf and returns -1. Strings are copied into static storage. */
 int rc_options_parse(const char *s, char *errbuf, size_t errlen);
+/* Is `name` a known option key? (the option fuzzer and its sanitizer test) */
+int rc_option_known(const char *name, size_t len);
 void rc_options_help(int fd);
 void rc_options_markdown(int fd);
-/* Is `name` a known option key? (used by the launcher) */
-int rc_option_known(const char *name, size_t len);
-
 /* ---- output without the checked heap (core/log.c) ---- */
 struct rc_buf { int fd; size_t len; char data[4096]; };
 void rc_buf_init(struct rc_buf *b, int fd);
@@ -143,7 +142,6 @@ const struct rc_stack *rc_depot_get(uint32_t id);
 uint32_t rc_depot_count(void);
 void rc_depot_lock(void);
 void rc_depot_unlock(void);
-void rc_depot_new_generation(void);       /* a module was unloaded */
 
 /* ---- modules and symbols (scanners/modules.c, scanners/symbolize.c) ---- */
 struct rc_frame_info {
@@ -158,7 +156,6 @@ void rc_modules_refresh(void);             /* dl_iterate_phdr; call after dlopen
 /* Module containing pc for a stack captured in depot generation gen. */
 bool rc_module_lookup(uintptr_t pc, uint32_t gen, const char **path, uintptr_t *bias);
 void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out);
-void rc_symbolize_done(void);              /* free symbolizer caches (optional) */
 uint32_t rc_modules_generation(void);
 void rc_modules_lock(void);               /* held across fork */
 void rc_modules_unlock(void);

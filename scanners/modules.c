@@ -142,7 +142,6 @@ void rc_modules_refresh(void)
   }
   pthread_mutex_unlock(&mod_lock);
   /* Outside mod_lock so that the depot's lock never nests inside ours. */
-  if (gone) rc_depot_new_generation();
   rc_in_runtime--;
   errno = saved_errno;
 }

@@ -104,7 +104,7 @@ static void sym_function_locked(const char *name, char *out, size_t cap)
   free(d);  /* __cxa_demangle's malloc, made under rc_in_runtime */
 }
 
-/* out->file points into the module's session: valid until rc_symbolize_done. */
+/* out->file points into the module's session, which lives as long as the process. */
 void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
 {
   out->pc = pc;
@@ -144,19 +144,6 @@ void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
       out->line = lineno;
     }
   }
-  pthread_mutex_unlock(&sym_lock);
-  rc_in_runtime--;
-}
-
-void rc_symbolize_done(void)
-{
-  rc_in_runtime++;
-  pthread_mutex_lock(&sym_lock);
-  struct sym_mod *all = (struct sym_mod *)sym_cache.data;
-  for (size_t i = 0; i < sym_cache.len; i++)
-    if (all[i].dwfl) dwfl_end(all[i].dwfl);
-  if (sym_cache.elem) rc_vec_free(&sym_cache);
-  memset(&sym_cache, 0, sizeof sym_cache);
   pthread_mutex_unlock(&sym_lock);
   rc_in_runtime--;
 }

@@ -183,14 +183,6 @@ EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
   return r;
 }
 
-EXPORT void pthread_exit(void *ret)
-{
-  static void (*real)(void *);
-  if (!real) real = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
-  real(ret);   /* unwinds through trampoline's cleanup handler */
-  __builtin_unreachable();
-}
-
 /* Keep the stop signal deliverable: a thread that blocks every signal would
  * otherwise never stop (Boehm GC does the same for its suspend signal). */
 EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)

@@ -123,31 +123,17 @@ void tmap_free(struct tmap *m)
 }
 
 /* ---- symbols ---- */
-typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
-
 static const char *demangle(const char *name)
 {
-  static demangle_fn fn;
+  static rc_demangle_fn fn;
   static bool looked;
-  char plain[1024];
-  const char *at = strchr(name, '@');
-  if (at && (size_t)(at - name) < sizeof plain) {
-    memcpy(plain, name, (size_t)(at - name));
-    plain[at - name] = 0;
-    name = plain;
+  if (!looked && name[0] == '_' && name[1] == 'Z') {
+    looked = true;
+    void *h = dlopen("libstdc++.so.6", RTLD_LAZY);
+    if (h) fn = (rc_demangle_fn)dlsym(h, "__cxa_demangle");
   }
-  if (name[0] == '_' && name[1] == 'Z') {
-    if (!looked) {
-      looked = true;
-      void *h = dlopen("libstdc++.so.6", RTLD_LAZY);
-      if (h) fn = (demangle_fn)dlsym(h, "__cxa_demangle");
-    }
-    int status = -1;
-    char *d = fn ? fn(name, NULL, NULL, &status) : NULL;
-    if (d && !status) return d;
-    free(d);
-  }
-  return txstrdup(name);
+  char *d = rc_symbol_display(name, fn);
+  return d ? d : txstrdup(name);
 }
 
 

@@ -9,6 +9,26 @@
 #include <unistd.h>
 #include "dwfl_local.h"
 
+char *rc_symbol_display(const char *name, rc_demangle_fn fn)
+{
+  /* .symtab of glibc's debug files names versioned symbols; '@' occurs in
+   * no C or C++ name. */
+  char plain[1024];
+  const char *at = strchr(name, '@');
+  if (at && (size_t)(at - name) < sizeof plain) {
+    memcpy(plain, name, (size_t)(at - name));
+    plain[at - name] = 0;
+    name = plain;
+  }
+  if (fn && name[0] == '_' && name[1] == 'Z') {
+    int status = -1;
+    char *d = fn(name, NULL, NULL, &status);
+    if (d && status == 0) return d;
+    free(d);
+  }
+  return strdup(name);
+}
+
 /* Separate debug files from local disk only. dwfl_standard_find_debuginfo
  * would, for every module without local debug info (libc without -dbgsym),
  * dlopen libdebuginfod.so.1 (elfutils 0.188, with libcurl & co.) and, when

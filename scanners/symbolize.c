@@ -60,20 +60,18 @@ static struct sym_mod *sym_module_locked(const char *path, uintptr_t bias)
   return m;
 }
 
-typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
-
 /* __cxa_demangle, if some C++ runtime is loaded. A C host that dlopen'ed a
  * C++ plugin RTLD_LOCAL has it only in local scope, hence RTLD_NOLOAD by
  * soname (loads nothing; the reference is kept: libstdc++ is NODELETE anyway
  * because of its STB_GNU_UNIQUE symbols). */
-static demangle_fn sym_demangler_locked(void)
+static rc_demangle_fn sym_demangler_locked(void)
 {
-  static demangle_fn fn;
+  static rc_demangle_fn fn;
   static const char *const libs[] = { "libstdc++.so.6", "libc++abi.so.1", "libc++.so.1" };
-  if (!fn) fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  if (!fn) fn = (rc_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
   for (size_t i = 0; !fn && i < sizeof libs / sizeof libs[0]; i++) {
     void *h = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
-    if (h) fn = (demangle_fn)dlsym(h, "__cxa_demangle");
+    if (h) fn = (rc_demangle_fn)dlsym(h, "__cxa_demangle");
   }
   return fn;
 }
@@ -88,20 +86,10 @@ static void sym_copy(char *dst, size_t cap, const char *src)
 
 static void sym_function_locked(const char *name, char *out, size_t cap)
 {
-  /* .symtab of glibc's debug files names versioned symbols
-   * "__libc_start_main@@GLIBC_2.34"; '@' occurs in no C or C++ name. */
-  char plain[1024];
-  const char *at = strchr(name, '@');
-  if (at && (size_t)(at - name) < sizeof plain) {
-    memcpy(plain, name, (size_t)(at - name));
-    plain[at - name] = 0;
-    name = plain;
-  }
-  demangle_fn fn = name[0] == '_' && name[1] == 'Z' ? sym_demangler_locked() : NULL;
-  int status = -1;
-  char *d = fn ? fn(name, NULL, NULL, &status) : NULL;
-  sym_copy(out, cap, d && status == 0 ? d : name);
-  free(d);  /* __cxa_demangle's malloc, made under rc_in_runtime */
+  bool cxx = name[0] == '_' && name[1] == 'Z';
+  char *d = rc_symbol_display(name, cxx ? sym_demangler_locked() : NULL);
+  sym_copy(out, cap, d ? d : name);
+  free(d);  /* malloc'd under rc_in_runtime: an internal block */
 }
 
 /* out->file points into the module's session, which lives as long as the process. */

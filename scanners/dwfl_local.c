@@ -13,20 +13,22 @@ char *rc_symbol_display(const char *name, rc_demangle_fn fn)
 {
   /* .symtab of glibc's debug files names versioned symbols; '@' occurs in
    * no C or C++ name. */
-  char plain[1024];
   const char *at = strchr(name, '@');
-  if (at && (size_t)(at - name) < sizeof plain) {
-    memcpy(plain, name, (size_t)(at - name));
-    plain[at - name] = 0;
-    name = plain;
-  }
-  if (fn && name[0] == '_' && name[1] == 'Z') {
+  size_t n = at ? (size_t)(at - name) : strlen(name);
+  char *plain = malloc(n + 1);
+  if (!plain) return NULL;
+  memcpy(plain, name, n);
+  plain[n] = 0;
+  if (fn && plain[0] == '_' && plain[1] == 'Z') {
     int status = -1;
-    char *d = fn(name, NULL, NULL, &status);
-    if (d && status == 0) return d;
+    char *d = fn(plain, NULL, NULL, &status);
+    if (d && status == 0) {
+      free(plain);
+      return d;
+    }
     free(d);
   }
-  return strdup(name);
+  return plain;
 }
 
 /* Separate debug files from local disk only. dwfl_standard_find_debuginfo

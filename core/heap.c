@@ -51,6 +51,15 @@ uint64_t rc_corrupt_seen;
 uint32_t *rc_slot_epoch;   /* epoch at allocation, by slot */
 uint32_t rc_epoch = 1;
 
+/* Epoch 1 lasts until the first scope or check_new: the array is only
+ * written after that, so a program that never uses them never touches its
+ * pages (4 bytes per block). Its untouched entries read 0, below any epoch a
+ * scope can start, the same as the 1 they would hold. */
+static inline void note_epoch(uint32_t slot)
+{
+  uint32_t e = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
+  if (e != 1) rc_slot_epoch[slot] = e;
+}
 uint32_t rc_epoch_advance(void) { return __atomic_add_fetch(&rc_epoch, 1, __ATOMIC_ACQ_REL); }
 uint32_t rc_slot_hwm = 1;  /* slot 0 means "none" */
 uintptr_t rc_heap_lo = UINTPTR_MAX, rc_heap_hi;
@@ -319,7 +328,7 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
       h->stack = stack;
-      rc_slot_epoch[h->slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
+      note_epoch(h->slot);
       set_bits(h, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
       return user;
@@ -344,7 +353,7 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
   struct rc_hdr *h = (struct rc_hdr *)base;
   h->slot = slot;
   h->stack = stack;
-  rc_slot_epoch[slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
+  note_epoch(slot);
   note_bounds((uintptr_t)user, (uintptr_t)user + eff);
   set_bits(h, rc_hdr_pack(size, pad16, flags, RC_LIVE));
   return user;
@@ -525,7 +534,7 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
         h->stack = rc_depot_capture(2);
         rc_in_runtime--;
       }
-      rc_slot_epoch[h->slot] = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
+      note_epoch(h->slot);
       note_bounds((uintptr_t)p, (uintptr_t)p + n);
       set_bits(h, rc_hdr_pack(n, 1, flags, RC_LIVE));
       return p;

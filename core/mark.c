@@ -123,6 +123,14 @@ static inline void flush(struct rc_mark *m, const uintptr_t *cand, int n)
     if (b[i]) consider_base(m, cand[i], b[i]);
 }
 
+static void drain(struct rc_mark *m);
+
+/* A range full of pointers to unmarked blocks (an array of a million
+ * pointers) would push them all before the first pop: past this many
+ * entries a scan drains the stack itself, at most two levels deep, so the
+ * mark stack stays a few hundred KiB instead of 4 bytes per block. */
+#define DRAIN_AT 32768
+
 static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
 {
   if (hi <= lo) return;
@@ -145,6 +153,11 @@ static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
     if (nc == BATCH) {
       flush(m, cand, nc);
       nc = 0;
+      if (RC_UNLIKELY(m->stack.len > DRAIN_AT) && m->depth < 2) {
+        m->depth++;
+        drain(m);
+        m->depth--;
+      }
     }
   }
   if (nc) flush(m, cand, nc);

@@ -12,6 +12,7 @@ struct rc_mark {
   uint64_t scanned;
   uint64_t popped;
   int tty;              /* -1 unknown, 0 no, 1 show progress */
+  int depth;            /* drains nested inside a scan (see scan) */
   /* Mark bits by address (one per 16-byte granule of [alo, heap_hi)), so a
    * pointer to a block already marked is dropped without touching its
    * header; NULL if the heap span is too large. */

@@ -16,6 +16,7 @@ Expectations (repeatable; [ROLE@] is only meaningful with --per-pid-json):
   --expect-stack-function [ROLE@]NAME   some leak group's stack has this function
   --expect-stack-module-re [ROLE@]RE    some leak frame's module matches RE
   --expect-stack-file-re [ROLE@]RE      some leak frame's "FILE:LINE" matches RE
+  --expect-stack-nofile FUNC     a leak frame is in FUNC, and no FUNC frame has a file:line
   --expect-exit N                exit status (repeat: any of them); default: any
   --expect-stderr-re RE / --expect-stderr-not-re RE
   --expect-stdout-re RE / --expect-stdout-not-re RE   (re.M: ^ and $ match lines)
@@ -105,6 +106,7 @@ def main():
     ap.add_argument('--expect-stack-function', action='append', default=[])
     ap.add_argument('--expect-stack-module-re', action='append', default=[])
     ap.add_argument('--expect-stack-file-re', action='append', default=[])
+    ap.add_argument('--expect-stack-nofile', action='append', default=[])
     ap.add_argument('--expect-exit', action='append', type=int, default=[])
     ap.add_argument('--expect-stderr-re', action='append', default=[])
     ap.add_argument('--expect-stderr-not-re', action='append', default=[])
@@ -273,6 +275,15 @@ def main():
             if not any(re.search(rx, '%s:%s' % (fr.get('file') or '', fr.get('line') or ''))
                        for g in leaks for fr in g.get('stack', [])):
                 failures.append('%s: no leak frame has a FILE:LINE matching %r' % (os.path.basename(f), rx))
+
+    for fn in a.expect_stack_nofile:
+        for f in targets(None):
+            frames = [fr for g in reports[f].get('leaks', []) for fr in g.get('stack', [])
+                      if fr.get('function') == fn]
+            if not frames:
+                failures.append('%s: no leak frame is in %s' % (os.path.basename(f), fn))
+            elif any(fr.get('file') for fr in frames):
+                failures.append('%s: a %s frame has a file:line' % (os.path.basename(f), fn))
 
     if a.expect_exit and rc not in a.expect_exit:
         failures.append('exit status %s, expected %s' % (rc, ' or '.join(map(str, a.expect_exit))))

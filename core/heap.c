@@ -43,7 +43,11 @@ static inline long cache_limit(size_t cls)
 #define SLOT_RESERVE (1u << 27)   /* max live blocks: 128M */
 #define TSLOTS 256                /* per-thread free-slot stack */
 
-uintptr_t *rc_slots;
+uint32_t *rc_slots;
+uintptr_t rc_win_base[4096];
+static uint16_t *win_of;   /* address >> RC_WIN_SHIFT -> window number, 0: none yet */
+static uint32_t win_n = 1;
+static int win_lock;
 /* Slots of live blocks that are roots themselves (RC_F_LDSO, RC_F_IGNORED),
  * so a check finds them without reading every header. */
 uint64_t *rc_root_slots;
@@ -145,11 +149,12 @@ void rc_heap_init(void)
     return;
   }
   rc_in_runtime++;
-  rc_slots = rc_mmap(sizeof(void *) * (size_t)SLOT_RESERVE);
+  rc_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
+  win_of = rc_mmap(sizeof(uint16_t) << (47 - RC_WIN_SHIFT));
   free_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
   rc_slot_epoch = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
   rc_root_slots = rc_mmap((size_t)SLOT_RESERVE / 8);
-  if (!rc_slots || !free_slots || !rc_slot_epoch || !rc_root_slots) rc_die("cannot reserve the block table");
+  if (!rc_slots || !win_of || !free_slots || !rc_slot_epoch || !rc_root_slots) rc_die("cannot reserve the block table");
   /* Order from BOEHM.md: one marker (no parallel marker threads), keep
    * Boehm's fork handlers, init, disable collection, and allow thread
    * registration, without which Boehm takes no allocation lock at all. */
@@ -219,9 +224,35 @@ static void note_bounds(uintptr_t lo, uintptr_t hi)
   while (hi > cur && !__atomic_compare_exchange_n(&rc_heap_hi, &cur, hi, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
 }
 
-/* Store a header's bits and re-tag its slot entry (see rc_hdr_tag). */
+/* The window of address a, numbered on first use; 0 when all 4095 are
+ * taken (the heap spans more than 64 GiB of windows). */
+static uint32_t win_get(uintptr_t a)
+{
+  uintptr_t k = a >> RC_WIN_SHIFT;
+  uint32_t w = __atomic_load_n(&win_of[k], __ATOMIC_ACQUIRE);
+  if (RC_LIKELY(w)) return w;
+  spin_lock(&win_lock);
+  w = win_of[k];
+  if (!w && win_n < 4096) {
+    w = win_n++;
+    rc_win_base[w] = k << RC_WIN_SHIFT;
+    __atomic_store_n(&win_of[k], (uint16_t)w, __ATOMIC_RELEASE);
+  }
+  spin_unlock(&win_lock);
+  return w;
+}
+
+static inline uint32_t slot_entry(const struct rc_hdr *h)
+{
+  uintptr_t a = (uintptr_t)h;
+  return win_of[a >> RC_WIN_SHIFT] << 20 | (uint32_t)((a >> 4) & 0xfffff);
+}
+
+/* Store a header's bits with their tag, and point its slot entry at it
+ * (the header's window was numbered when the block was allocated). */
 static void set_bits(struct rc_hdr *h, uint64_t bits)
 {
+  bits = (bits & ~RC_TAG_MASK) | rc_hdr_tag(h, bits);
   __atomic_store_n(&h->bits, bits, __ATOMIC_RELEASE);
   uint64_t *w = &rc_root_slots[h->slot >> 6], b = 1ull << (h->slot & 63);
   bool root = (bits & 0xf) == RC_LIVE && ((bits >> 4) & (RC_F_LDSO | RC_F_IGNORED));
@@ -229,22 +260,21 @@ static void set_bits(struct rc_hdr *h, uint64_t bits)
     if (root) __atomic_fetch_or(w, b, __ATOMIC_RELEASE);
     else __atomic_fetch_and(w, ~b, __ATOMIC_RELEASE);
   }
-  __atomic_store_n(&rc_slots[h->slot], (uintptr_t)h | ((uintptr_t)rc_hdr_tag(h, bits) << 48), __ATOMIC_RELEASE);
+  __atomic_store_n(&rc_slots[h->slot], slot_entry(h), __ATOMIC_RELEASE);
 }
 
 /* ---- lookup ---- */
 enum { HDR_OK, HDR_NOT_OURS, HDR_CORRUPT };
 
 /* Is base the header of a live block? A header whose slot entry points back
- * at it but whose tag does not match was overwritten: HDR_CORRUPT. */
+ * at it but whose tag does not match its fields was overwritten: HDR_CORRUPT. */
 static int hdr_check(const struct rc_hdr *h)
 {
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
   uint32_t s = h->slot;
   if (s == 0 || s >= __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED)) return HDR_NOT_OURS;
-  uintptr_t e = __atomic_load_n(&rc_slots[s], __ATOMIC_ACQUIRE);
-  if (RC_SLOT_PTR(e) != h) return HDR_NOT_OURS;
-  if ((e >> 48) != rc_hdr_tag(h, bits)) return HDR_CORRUPT;
+  if (rc_slot_hdr(s) != h) return HDR_NOT_OURS;
+  if (!rc_hdr_intact(h, bits)) return HDR_CORRUPT;
   return (bits & 0xf) == RC_LIVE ? HDR_OK : HDR_NOT_OURS;
 }
 
@@ -345,8 +375,16 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
   if (align > 16) {
     user = (char *)(((uintptr_t)base + RC_HDR_SIZE + align - 1) & ~(uintptr_t)(align - 1));
     size_t pad = (size_t)(user - base);
-    pad16 = pad / 16 < 0xffff ? (unsigned)(pad / 16) : 0xffff;
-    if (pad16 == 0xffff) ((uint64_t *)base)[2] = pad;
+    pad16 = pad / 16 < RC_PAD_ESC ? (unsigned)(pad / 16) : RC_PAD_ESC;
+    if (pad16 == RC_PAD_ESC) ((uint64_t *)base)[2] = pad;
+  }
+  if (RC_UNLIKELY(!win_get((uintptr_t)base))) {
+    GC_free(base);
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+      rc_log("the tracked heap spans more than 4095 windows of 16 MiB; allocations that need another fail with ENOMEM");
+    errno = ENOMEM;
+    return NULL;
   }
   slot = slot_get();
   if (RC_UNLIKELY(!slot)) { GC_free(base); errno = ENOMEM; return NULL; }
@@ -424,7 +462,7 @@ static bool slot_points_at(const struct rc_hdr *h)
 {
   uint32_t n = __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED);
   for (uint32_t i = 1; i < n; i++)
-    if (RC_SLOT_PTR(__atomic_load_n(&rc_slots[i], __ATOMIC_RELAXED)) == h) return true;
+    if (rc_slot_hdr(i) == h) return true;
   return false;
 }
 
@@ -445,7 +483,7 @@ static struct rc_hdr *checked_hdr(const void *p, bool is_free)
     /* GC_free zeroes every word but the first; a cached block is FREED. A
      * zeroed header that a slot still points at was zeroed by an overflow. */
     else if (bits == 0 && slot_points_at(h)) what = corrupt;
-    else if (bits == 0 || (rc_hdr_state(h) == RC_FREED && h->slot < rc_slot_hwm && RC_SLOT_PTR(rc_slots[h->slot]) == h))
+    else if (bits == 0 || (rc_hdr_state(h) == RC_FREED && h->slot < rc_slot_hwm && rc_slot_hdr(h->slot) == h))
       what = is_free ? "double free" : "realloc of freed memory";
     else if ((const char *)p == (const char *)base + RC_HDR_SIZE) what = corrupt;
   } else if (GC_is_heap_ptr(p) && ((uintptr_t)p & 4095) == RC_HDR_SIZE) {
@@ -608,5 +646,5 @@ void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on)
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
   unsigned f = rc_hdr_flags(h);
   f = on ? (f | flag) : (f & ~flag);
-  set_bits(h, rc_hdr_pack(bits >> 24, (unsigned)(bits >> 8) & 0xffff, f, (unsigned)bits & 0xf));
+  set_bits(h, rc_hdr_pack(bits >> 28, (unsigned)(bits >> 8) & 0xff, f, (unsigned)bits & 0xf));
 }

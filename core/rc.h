@@ -71,42 +71,52 @@ enum rc_flags {
 struct rc_hdr {
   uint32_t slot;      /* index in rc_slots */
   uint32_t stack;     /* stack depot id */
-  uint64_t bits;      /* size:40 | pad16:16 | flags:4 | state:4 */
+  uint64_t bits;      /* size:36 | tag:12 | pad16:8 | flags:4 | state:4 */
 };
 #define RC_HDR_SIZE 16u
-#define RC_SIZE_BITS 40
-#define RC_MAX_SIZE ((1ull << RC_SIZE_BITS) - 1)
-static inline uint64_t rc_hdr_size(const struct rc_hdr *h) { return h->bits >> 24; }
-static inline unsigned rc_hdr_pad16(const struct rc_hdr *h) { return (unsigned)(h->bits >> 8) & 0xffff; }
+#define RC_SIZE_BITS 36
+#define RC_MAX_SIZE ((1ull << RC_SIZE_BITS) - 1)   /* 64 GiB - 1 per block */
+#define RC_PAD_ESC 0xffu                           /* pad in word 2 */
+#define RC_TAG_MASK (0xfffull << 16)
+static inline uint64_t rc_hdr_size(const struct rc_hdr *h) { return h->bits >> 28; }
+static inline unsigned rc_hdr_pad16(const struct rc_hdr *h) { return (unsigned)(h->bits >> 8) & 0xff; }
 static inline unsigned rc_hdr_flags(const struct rc_hdr *h) { return (unsigned)(h->bits >> 4) & 0xf; }
 static inline unsigned rc_hdr_state(const struct rc_hdr *h) { return (unsigned)h->bits & 0xf; }
+/* The tag is left 0: set_bits computes it. */
 static inline uint64_t rc_hdr_pack(uint64_t size, unsigned pad16, unsigned flags, unsigned state)
-{ return (size << 24) | ((uint64_t)pad16 << 8) | ((uint64_t)(flags & 0xf) << 4) | (state & 0xf); }
-/* Where the user data starts. Pads above 0xfffe*16 are stored in word 2. */
+{ return (size << 28) | ((uint64_t)(pad16 & 0xff) << 8) | ((uint64_t)(flags & 0xf) << 4) | (state & 0xf); }
+/* Where the user data starts. Pads of RC_PAD_ESC*16 and more are stored in word 2. */
 static inline char *rc_hdr_user(const struct rc_hdr *h)
 {
   unsigned p = rc_hdr_pad16(h);
-  if (RC_UNLIKELY(p == 0xffff)) return (char *)h + ((const uint64_t *)h)[2];
+  if (RC_UNLIKELY(p == RC_PAD_ESC)) return (char *)h + ((const uint64_t *)h)[2];
   return (char *)h + (size_t)p * 16;
 }
-
-/* Slot table: slot -> header, so a check enumerates live blocks linearly.
- * The top 16 bits of an entry are a tag over the header's fields: a buffer
- * overflow that rewrites a header no longer matches its tag. */
-extern uintptr_t *rc_slots;
-#define RC_SLOT_PTR(e) ((struct rc_hdr *)((e) & 0xffffffffffffull))
-static inline uint16_t rc_hdr_tag(const struct rc_hdr *h, uint64_t bits)
+/* A 12-bit hash over the header's other fields and its address, kept in the
+ * header: a buffer overflow that rewrites the header no longer matches it. */
+static inline uint64_t rc_hdr_tag(const struct rc_hdr *h, uint64_t bits)
 {
-  uint64_t x = bits ^ ((uint64_t)h->stack << 32 | h->slot) ^ (uintptr_t)h;
+  uint64_t x = (bits & ~RC_TAG_MASK) ^ ((uint64_t)h->stack << 32 | h->slot) ^ (uintptr_t)h;
   x *= 0x9e3779b97f4a7c15ull;
-  return (uint16_t)(x >> 48);
+  return (x >> 52) << 16;
 }
+/* Does the header still match its tag? */
+static inline bool rc_hdr_intact(const struct rc_hdr *h, uint64_t bits)
+{ return (bits & RC_TAG_MASK) == rc_hdr_tag(h, bits); }
+
+/* Slot table: slot -> header, so a check enumerates live blocks linearly, and
+ * a header is ours only if its slot's entry points back at it. An entry is 32
+ * bits: a window of 16 MiB of address space (12 bits, numbered on first use,
+ * so the heap may lie anywhere but span at most 4095 windows) and the
+ * 16-byte granule in it (20 bits); 0 is empty. */
+extern uint32_t *rc_slots;
+extern uintptr_t rc_win_base[4096];
+#define RC_WIN_SHIFT 24
+static inline struct rc_hdr *rc_slot_decode(uint32_t e)
+{ return e ? (struct rc_hdr *)(rc_win_base[e >> 20] + ((uintptr_t)(e & 0xfffff) << 4)) : NULL; }
 /* Header in slot i if the entry is set (tag not checked), else NULL. */
 static inline struct rc_hdr *rc_slot_hdr(uint32_t i)
-{ return RC_SLOT_PTR(__atomic_load_n(&rc_slots[i], __ATOMIC_ACQUIRE)); }
-/* Does the header still match its slot entry's tag? */
-static inline bool rc_hdr_intact(const struct rc_hdr *h, uint64_t bits)
-{ return (__atomic_load_n(&rc_slots[h->slot], __ATOMIC_ACQUIRE) >> 48) == rc_hdr_tag(h, bits); }
+{ return rc_slot_decode(__atomic_load_n(&rc_slots[i], __ATOMIC_ACQUIRE)); }
 extern uint64_t rc_corrupt_seen;   /* blocks found with a rewritten header */
 extern uint32_t rc_slot_hwm;
 extern uintptr_t rc_heap_lo, rc_heap_hi;  /* bounds of every block ever served */

@@ -9,10 +9,21 @@
 #include "rc.h"
 #include "unwind.h"
 
-#define NBUCKETS (1u << 20)
+#define MIN_BUCKETS (1u << 10)
+#define MAX_BUCKETS (1u << 20)
 #define MAX_IDS (1u << 24)
 
-static uint32_t *buckets;            /* hash -> first id */
+/* hash -> first id. Starts at 4 KiB and grows fourfold whenever the depot
+ * holds twice as many stacks as it has buckets: one fixed 4 MiB array, hashed
+ * at random, touched a page per stack (1.6 MiB for git log). Chains link
+ * through rc_stack.next, always to a smaller id, so a reader still walking a
+ * table that was just rehashed ends its walk, at worst without finding its
+ * stack, and then looks again under the lock. Old tables stay mapped. */
+struct table {
+  uint32_t mask;
+  uint32_t b[];
+};
+static struct table *tab;
 static struct rc_stack **by_id;      /* id -> stack */
 static uint32_t nids = 1;            /* id 0: no stack */
 static int depot_lock_word;
@@ -29,14 +40,36 @@ void rc_depot_unlock(void) { __atomic_store_n(&depot_lock_word, 0, __ATOMIC_RELE
 /* Stacks hash with rc_modules_generation(): after a module is unloaded a new
  * library mapped at the same address never aliases an old stack. */
 
+static struct table *table_new(uint32_t n)
+{
+  struct table *t = rc_mmap(sizeof *t + sizeof(uint32_t) * n);
+  if (t) t->mask = n - 1;
+  return t;
+}
+
+static void grow_locked(void)
+{
+  uint32_t n = tab->mask + 1;
+  if (nids <= 2 * n || n >= MAX_BUCKETS) return;
+  struct table *t = table_new(n * 4);
+  if (!t) return;   /* longer chains, still correct */
+  for (uint32_t id = 1; id < nids; id++) {
+    struct rc_stack *s = by_id[id];
+    uint32_t b = s->hash & t->mask;
+    __atomic_store_n(&s->next, t->b[b], __ATOMIC_RELAXED);
+    t->b[b] = id;
+  }
+  __atomic_store_n(&tab, t, __ATOMIC_RELEASE);
+}
+
 static bool depot_init(void)
 {
   if (__atomic_load_n(&by_id, __ATOMIC_ACQUIRE)) return true;
   rc_depot_lock();
   if (!by_id) {
-    buckets = rc_mmap(sizeof(uint32_t) * NBUCKETS);
+    tab = table_new(MIN_BUCKETS);
     struct rc_stack **ids = rc_mmap(sizeof(void *) * MAX_IDS);
-    if (buckets && ids) __atomic_store_n(&by_id, ids, __ATOMIC_RELEASE);
+    if (tab && ids) __atomic_store_n(&by_id, ids, __ATOMIC_RELEASE);
   }
   rc_depot_unlock();
   return by_id != NULL;
@@ -137,15 +170,16 @@ __attribute__((noinline)) uint32_t rc_depot_capture(int skip)
 static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen)
 {
   uint32_t h = hash_pcs(pc, n, gen);
-  uint32_t b = h & (NBUCKETS - 1);
-  for (uint32_t id = __atomic_load_n(&buckets[b], __ATOMIC_ACQUIRE); id;) {
+  const struct table *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
+  for (uint32_t id = __atomic_load_n(&t->b[h & t->mask], __ATOMIC_ACQUIRE); id;) {
     const struct rc_stack *s = by_id[id];
     if (s->hash == h && s->depth == (uint32_t)n && s->gen == gen && !memcmp(s->pc, pc, sizeof(uintptr_t) * (size_t)n))
       return id;
-    id = s->next;
+    id = __atomic_load_n(&s->next, __ATOMIC_RELAXED);
   }
   rc_depot_lock();
-  uint32_t id = __atomic_load_n(&buckets[b], __ATOMIC_ACQUIRE);
+  uint32_t b = h & tab->mask;
+  uint32_t id = tab->b[b];
   for (; id; id = by_id[id]->next) {
     const struct rc_stack *s = by_id[id];
     if (s->hash == h && s->depth == (uint32_t)n && s->gen == gen && !memcmp(s->pc, pc, sizeof(uintptr_t) * (size_t)n))
@@ -157,11 +191,12 @@ static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen)
       s->hash = h;
       s->depth = (uint32_t)n;
       s->gen = gen;
-      s->next = buckets[b];
+      s->next = tab->b[b];
       memcpy(s->pc, pc, sizeof(uintptr_t) * (size_t)n);
       id = nids++;
       by_id[id] = s;
-      __atomic_store_n(&buckets[b], id, __ATOMIC_RELEASE);
+      __atomic_store_n(&tab->b[b], id, __ATOMIC_RELEASE);
+      grow_locked();
     }
   }
   rc_depot_unlock();

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #define GC_THREADS 1
 #define GC_NO_THREAD_REDIRECTS 1
 #include <gc/gc.h>
@@ -418,8 +419,20 @@ static void release_block(struct rc_hdr *h)
 /* Give a block back to Boehm. Boehm does not clear atomic objects on
  * GC_free, so zero the state word: a later free of the same pointer then
  * reads as a double free, not as an overwritten header. */
+/* Blocks from this size on give their pages back to the kernel when they
+ * go back to Boehm: Boehm (collection disabled) never unmaps, and does not
+ * always reuse a freed large block for the next large request, where glibc
+ * unmaps or trims. The pages come back zero-filled on reuse. */
+#define RELEASE_PAGES_FROM (128u << 10)
+
 static void to_boehm(struct rc_hdr *h)
 {
+  uint64_t size = rc_hdr_size(h);
+  if (RC_UNLIKELY(size >= RELEASE_PAGES_FROM)) {
+    uintptr_t lo = ((uintptr_t)h + RC_HDR_SIZE + 4095) & ~(uintptr_t)4095;
+    uintptr_t hi = ((uintptr_t)h + GC_size(h)) & ~(uintptr_t)4095;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  }
   slot_put(h->slot);
   __atomic_store_n(&h->bits, 0, __ATOMIC_RELEASE);
   /* A thread-cache link in the first user word would survive into the next

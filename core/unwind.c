@@ -49,14 +49,19 @@ static uint64_t stats[ST_N];
 #define R_FALLBACK(why) (R_SPECIAL | 8u | (uint32_t)(why) << 4)
 #define MAX_CFA_OFF ((1u << 20) - 1)
 
-/* ---- the cache: open addressing, linear probing, never rehashed ----
+/* ---- the cache: open addressing, linear probing ----
  * key = pc | (gen mod 2^17) << 47 (user-space code lies below 2^47), so one
  * compare checks both. Within a generation a slot is written at most once (only
  * empty or stale slots are filled): a reader that reads the same key before
  * and after the rule has a consistent pair. A flush bumps the generation,
- * which makes every entry stale at once. */
-#define CACHE_BITS 16
-#define CACHE_SIZE (1u << CACHE_BITS)
+ * which makes every entry stale at once.
+ * The table starts at 1024 entries (hashed at random, a fixed 1 MiB table
+ * touches a page per return address) and is replaced by one four times as
+ * large, empty, when half full, up to 2^16 entries; then a full table starts
+ * over with a new generation. A table's log2 size is in the entry before its
+ * first. Old tables stay mapped: a walk may still read the one it started with. */
+#define MIN_BITS 10
+#define MAX_BITS 16
 #define PROBES 8
 #define PC_BITS 47
 #define GEN_LIMIT (1u << (64 - PC_BITS))
@@ -87,9 +92,17 @@ static bool lock_wait(int spins)
   return true;
 }
 
-static inline uint32_t slot_of(uintptr_t pc)
+static inline uint32_t tab_bits(const struct entry *tab) { return (uint32_t)tab[-1].key; }
+static inline uint32_t slot_of(uintptr_t pc, uint32_t bits)
 {
-  return (uint32_t)((pc * 0x9e3779b97f4a7c15ull) >> (64 - CACHE_BITS));
+  return (uint32_t)((pc * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+static struct entry *table_new(uint32_t bits)
+{
+  struct entry *t = rc_mmap(sizeof(struct entry) * ((1u << bits) + 1));
+  if (!t) return NULL;
+  t[0].key = bits;
+  return t + 1;
 }
 
 #define RULE_MISS 0xffffffffu   /* special, and neither K_END nor a fallback */
@@ -101,8 +114,9 @@ static inline uint32_t entry_rule(const struct entry *e, uint64_t k)
 }
 static __attribute__((noinline)) uint32_t lookup_probe(const struct entry *tab, uint64_t want, uint32_t h)
 {
+  uint32_t mask = (1u << tab_bits(tab)) - 1;
   for (uint32_t i = 1; i < PROBES; i++) {
-    const struct entry *e = &tab[(h + i) & (CACHE_SIZE - 1)];
+    const struct entry *e = &tab[(h + i) & mask];
     uint64_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
     if (k == want) return entry_rule(e, k);
   }
@@ -113,7 +127,7 @@ static __attribute__((noinline)) uint32_t lookup_probe(const struct entry *tab, 
 static inline uint32_t cache_lookup(const struct entry *tab, uint64_t genhi, uintptr_t pc)
 {
   uint64_t want = pc | genhi;
-  uint32_t h = slot_of(pc);
+  uint32_t h = slot_of(pc, tab_bits(tab));
   const struct entry *e = &tab[h];
   uint64_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
   if (RC_LIKELY(k == want)) return entry_rule(e, k);
@@ -150,7 +164,7 @@ static bool cache_create(void)
     if (span > (1u << 30)) span = 1u << 30;
     /* glibc puts static TLS and the descriptor between a thread's stack and tp */
     __atomic_store_n(&span_limit, span + (4u << 20), __ATOMIC_RELAXED);
-    __atomic_store_n(&cache, rc_mmap(sizeof(struct entry) * CACHE_SIZE), __ATOMIC_RELEASE);
+    __atomic_store_n(&cache, table_new(MIN_BITS), __ATOMIC_RELEASE);
   }
   lock_drop();
   return cache != NULL;
@@ -161,7 +175,7 @@ static void gen_bump_locked(void)
   uint32_t g = cache_gen + 1;
   if (!(g & (GEN_LIMIT - 1))) {   /* key generations wrap: forget every entry first */
     if (cache)
-      for (uint32_t i = 0; i < CACHE_SIZE; i++) __atomic_store_n(&cache[i].key, 0, __ATOMIC_RELAXED);
+      for (uint32_t i = 0; i < 1u << tab_bits(cache); i++) __atomic_store_n(&cache[i].key, 0, __ATOMIC_RELAXED);
     g++;
   }
   __atomic_store_n(&cache_gen, g, __ATOMIC_RELEASE);
@@ -174,14 +188,21 @@ static void cache_insert(uintptr_t pc, uint32_t rule, uint32_t gen)
   uint32_t cur = __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE);
   if (cur != gen) goto out;   /* flushed since the rule was read */
   if (used_gen != cur) { used_gen = cur; cache_used = 0; }
-  if (cache_used >= CACHE_SIZE / 2) {   /* keep probe chains short: start over */
-    gen_bump_locked();
-    goto out;
+  uint32_t bits = tab_bits(cache);
+  if (cache_used >= (1u << bits) / 2) {   /* keep probe chains short: grow, or start over */
+    struct entry *t = bits < MAX_BITS ? table_new(bits + 2) : NULL;
+    if (!t) {
+      gen_bump_locked();
+      goto out;
+    }
+    __atomic_store_n(&cache, t, __ATOMIC_RELEASE);
+    cache_used = 0;
+    bits += 2;
   }
-  uint32_t h = slot_of(pc);
+  uint32_t h = slot_of(pc, bits);
   uint64_t key = pc | KEY_GEN(cur);
   for (int i = 0; i < PROBES; i++) {
-    struct entry *e = &cache[(h + (uint32_t)i) & (CACHE_SIZE - 1)];
+    struct entry *e = &cache[(h + (uint32_t)i) & ((1u << bits) - 1)];
     uint64_t k = __atomic_load_n(&e->key, __ATOMIC_RELAXED);
     if (k == key) break;
     if ((k >> PC_BITS) == (cur & (GEN_LIMIT - 1))) continue;

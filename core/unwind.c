@@ -195,8 +195,24 @@ static void cache_insert(uintptr_t pc, uint32_t rule, uint32_t gen)
       gen_bump_locked();
       goto out;
     }
+    /* Move this generation's rules over (the new table is not published
+     * yet: plain stores), so growing costs no unwind-rule lookups again. */
+    uint32_t used = 0, nmask = (1u << (bits + 2)) - 1;
+    for (uint32_t i = 0; i < 1u << bits; i++) {
+      uint64_t k = __atomic_load_n(&cache[i].key, __ATOMIC_RELAXED);
+      if (!k || (k >> PC_BITS) != (cur & (GEN_LIMIT - 1))) continue;
+      uintptr_t kpc = (uintptr_t)(k & ((1ull << PC_BITS) - 1));
+      for (uint32_t j = 0, h = slot_of(kpc, bits + 2); j < PROBES; j++) {
+        struct entry *e = &t[(h + j) & nmask];
+        if (e->key) continue;
+        e->rule = cache[i].rule;
+        e->key = k;
+        used++;
+        break;
+      }
+    }
     __atomic_store_n(&cache, t, __ATOMIC_RELEASE);
-    cache_used = 0;
+    cache_used = used;
     bits += 2;
   }
   uint32_t h = slot_of(pc, bits);

@@ -35,8 +35,12 @@ static void fork_child(void)
   rc_in_runtime--;
 }
 
-/* Registered first, so it runs last among atexit handlers: after the
- * program's own handlers and C++ static destructors, as LeakSanitizer does. */
+/* Registered with atexit from our constructor, so under this library's
+ * __dso_handle: glibc runs it when _dl_fini finalizes libreachcheck.so, which
+ * (preloaded) comes right after the executable. The check sees the state
+ * after the program's atexit handlers, its C++ static destructors and its
+ * fini_array, and before any other library's destructors: the moment a
+ * preloaded LeakSanitizer checks at (valgrind checks after all of them). */
 static void at_exit_check(void)
 {
   if (!rc_opt.report) return;

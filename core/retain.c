@@ -143,20 +143,22 @@ int rc_graph_build(struct rc_graph *g, struct rc_mark *m, struct rc_rootset *rs)
   g->n = 1 + nb + g->nroots;
   g->tty = rc_retain_tty(nb);
   g->slot_of = map_array(nb + 1, sizeof *g->slot_of);
-  g->size = map_array(nb + 1, sizeof *g->size);
   g->off = map_array((size_t)g->n + 1, sizeof *g->off);
-  if (!g->slot_of || !g->size || !g->off) return -1;
+  if (!g->slot_of || !g->off) return -1;
   for (uint32_t i = 1; i < g->nslots; i++) {
     uint32_t v = g->node_of[i];
     if (!v) continue;
     g->slot_of[v] = i;
-    g->size[v] = rc_hdr_size(rc_slot_hdr(i));
   }
   struct rc_vec ev;
   rc_vec_init(&ev, sizeof(uint32_t));
   for (uint32_t v = 1; v <= nb; v++) {
     if (!(v & 0xffff)) rc_retain_progress(g->tty, "retention graph: scanned", v, nb);
-    g->off[v] = ev.len;
+    if (ev.len >= UINT32_MAX / 2) {   /* 32-bit edge offsets: give up on graphs of 2G edges */
+      rc_vec_free(&ev);
+      return -1;
+    }
+    g->off[v] = (uint32_t)ev.len;
     if (!scan_block(g, &ev, v)) {
       rc_vec_free(&ev);
       return -1;
@@ -166,16 +168,20 @@ int rc_graph_build(struct rc_graph *g, struct rc_mark *m, struct rc_rootset *rs)
   /* Root edges, bucketed by root (counting sort), to blocks only. */
   uint64_t base = ev.len;
   const struct rc_root_edge *re = (const struct rc_root_edge *)rs->edges.data;
-  uint64_t *roff = g->off + nb + 1;   /* roff[r] for r in [0, nroots] */
+  uint32_t *roff = g->off + nb + 1;   /* roff[r] for r in [0, nroots] */
   for (size_t i = 0; i < rs->edges.len; i++)
     if (re[i].slot < g->nslots && g->node_of[re[i].slot]) roff[re[i].root + 1]++;
   uint64_t acc = base;
   for (uint32_t r = 0; r < g->nroots; r++) {
     uint64_t c = roff[r + 1];   /* read before the next round overwrites it */
-    roff[r] = acc;
+    roff[r] = (uint32_t)acc;
     acc += c;
   }
-  roff[g->nroots] = acc;
+  if (acc >= UINT32_MAX) {
+    rc_vec_free(&ev);
+    return -1;
+  }
+  roff[g->nroots] = (uint32_t)acc;
   uint64_t nre = acc - base;
   /* roff[r] is now the start of root r; fill with a cursor per root. */
   uint64_t *cur = map_array(g->nroots, sizeof *cur);
@@ -210,7 +216,6 @@ void rc_graph_free(struct rc_graph *g)
 {
   unmap_array(g->node_of, g->nslots, sizeof *g->node_of);
   unmap_array(g->slot_of, g->nblocks + 1, sizeof *g->slot_of);
-  unmap_array(g->size, g->nblocks + 1, sizeof *g->size);
   unmap_array(g->off, (size_t)g->n + 1, sizeof *g->off);
   unmap_array(g->rword, g->nrword, sizeof *g->rword);
   rc_vec_free(&g->succ_store);
@@ -252,9 +257,10 @@ int rc_dom_compute(const struct rc_graph *g, struct rc_dom *d)
   uint32_t *semi = map_array(n1, 4), *label = map_array(n1, 4), *anc = map_array(n1, 4);
   uint32_t *idom = map_array(n1, 4), *bhead = map_array(n1, 4), *bnext = map_array(n1, 4);
   uint32_t *snode = map_array(n1, 4);
-  uint64_t *spos = map_array(n1, 8);
+  uint32_t *spos = map_array(n1, 4);
+  uint64_t *acc_bytes = NULL;
   uint8_t *extra = map_array(nb + 1, 1);
-  uint64_t *poff = map_array(n1 + 1, 8);
+  uint32_t *poff = map_array(n1 + 1, 4);   /* edges < 2^32: see rc_graph_build */
   uint32_t *pred = map_array(g->nedges, 4);
   if (!dfn || !vertex || !parent || !semi || !label || !anc || !idom || !bhead || !bnext || !snode || !spos ||
       !extra || !poff || !pred)
@@ -330,15 +336,19 @@ int rc_dom_compute(const struct rc_graph *g, struct rc_dom *d)
   idom[1] = 0;
 
   /* Retained sizes: each node's subtree, children before parents. The
-   * arrays of the search are reused: fresh pages cost a fault each. */
-  uint64_t *acc_bytes = spos;
-  uint32_t *acc_blocks = label;
-  memset(spos, 0, n1 * 8);
+   * predecessor lists are done with: their pages go first. */
+  unmap_array(pred, g->nedges, 4);
+  unmap_array(poff, n1 + 1, 4);
+  pred = NULL;
+  poff = NULL;
+  acc_bytes = map_array(n1, 8);
+  if (!acc_bytes) goto out;
+  uint32_t *acc_blocks = label;   /* reused: fresh pages cost a fault each */
   memset(label, 0, n1 * 4);
   for (uint32_t w = 2; w <= n; w++) {
     uint32_t x = vertex[w];
     if (x <= nb) {
-      acc_bytes[w] = g->size[x];
+      acc_bytes[w] = rc_graph_size(g, x);
       acc_blocks[w] = 1;
     }
   }
@@ -377,9 +387,10 @@ out:
   unmap_array(bhead, n1, 4);
   unmap_array(bnext, n1, 4);
   unmap_array(snode, n1, 4);
-  unmap_array(spos, n1, 8);
+  unmap_array(spos, n1, 4);
+  unmap_array(acc_bytes, n1, 8);
   unmap_array(extra, nb + 1, 1);
-  unmap_array(poff, n1 + 1, 8);
+  unmap_array(poff, n1 + 1, 4);
   unmap_array(pred, g->nedges, 4);
   if (rc) rc_dom_free(d);
   return rc;
@@ -546,18 +557,18 @@ static void exit_retainers(const struct rc_graph *g, const struct rc_dom *d)
   }
   for (uint32_t v = 1; v <= g->nblocks; v++) {
     X.graph_blocks++;
-    X.graph_bytes += g->size[v];
+    X.graph_bytes += rc_graph_size(g, v);
     uint32_t t = d->top[v];
     if (t <= g->nblocks) {
       X.shared_blocks++;
-      X.shared_bytes += g->size[v];
+      X.shared_bytes += rc_graph_size(g, v);
       continue;
     }
     uint32_t rk = rank[t - g->nblocks - 1];
     if (!rk) continue;
     struct rc_site_sum *e = rc_site_add(&tab, rk, rc_graph_hdr(g, v)->stack);
     e->blocks++;
-    e->bytes += g->size[v];
+    e->bytes += rc_graph_size(g, v);
   }
   struct retainer *rt = (struct retainer *)X.ret.data;
   for (size_t i = 0; i < tab.cap; i++)
@@ -600,7 +611,7 @@ static void exit_after_mark(void *ctx, struct rc_mark *m)
     uint8_t *want = map_array(g.nslots / 8 + 1, 1);
     if (want) {
       for (uint32_t v = 1; v <= g.nblocks; v++) {
-        bool hit = rc_opt.why_size > 0 && g.size[v] == (uint64_t)rc_opt.why_size;
+        bool hit = rc_opt.why_size > 0 && rc_graph_size(&g, v) == (uint64_t)rc_opt.why_size;
         uint32_t st = rc_graph_hdr(&g, v)->stack;
         if (X.why_stacks && st < X.why_nstacks && (X.why_stacks[st >> 3] >> (st & 7) & 1)) hit = true;
         if (hit) want[g.slot_of[v] >> 3] |= (uint8_t)(1u << (g.slot_of[v] & 7));

@@ -109,19 +109,21 @@ struct rc_graph {
   uint32_t nslots;
   uint32_t *node_of;     /* slot -> block node, 0 if not a block node */
   uint32_t *slot_of;     /* block node -> slot */
-  uint64_t *off;         /* n + 1 */
+  uint32_t *off;         /* n + 1: edges of node v are succ[off[v] .. off[v + 1]) */
   uint32_t *succ;
   uint64_t nedges;
   uintptr_t *rword;      /* root edge e: rword[e - off[nblocks + 1]] */
   uint64_t nrword;
   struct rc_vec succ_store;   /* owns succ */
-  uint64_t *size;        /* block node -> bytes (requested size) */
   struct rc_rootset *rs;
   bool tty;
 };
 static inline bool rc_graph_is_root(const struct rc_graph *g, uint32_t v) { return v > g->nblocks; }
 static inline uint32_t rc_graph_root_node(const struct rc_graph *g, uint32_t r) { return g->nblocks + 1 + r; }
 static inline struct rc_hdr *rc_graph_hdr(const struct rc_graph *g, uint32_t v) { return rc_slot_hdr(g->slot_of[v]); }
+/* Bytes (requested size) of block node v: read from its header (a copy per
+ * node would cost 8 bytes per reachable block at exit). */
+static inline uint64_t rc_graph_size(const struct rc_graph *g, uint32_t v) { return rc_hdr_size(rc_graph_hdr(g, v)); }
 /* Build from the marks of a finished mark phase and the roots collected in
  * rs (the blocks that are roots themselves are added to rs here). */
 int rc_graph_build(struct rc_graph *g, struct rc_mark *m, struct rc_rootset *rs);

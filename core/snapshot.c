@@ -96,7 +96,7 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
     uint32_t t = s->d.top[v];
     struct rc_site_sum *e = rc_site_add(&s->rsites, t > s->g.nblocks ? t - s->g.nblocks : 0, rc_graph_hdr(&s->g, v)->stack);
     e->blocks++;
-    e->bytes += s->g.size[v];
+    e->bytes += rc_graph_size(&s->g, v);
   }
   s->ok = true;
 }

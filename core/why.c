@@ -49,7 +49,7 @@ static bool push_step(struct rc_why *w, const struct rc_graph *g, uint32_t v, lo
   if (!s) return false;
   struct rc_hdr *h = rc_graph_hdr(g, v);
   s->addr = (uintptr_t)rc_hdr_user(h);
-  s->size = g->size[v];
+  s->size = rc_graph_size(g, v);
   s->stack = h->stack;
   s->offset = offset;
   return true;
@@ -113,7 +113,7 @@ int rc_why_paths(const struct rc_graph *g, const uint8_t *want, size_t max, stru
     rc_vec_init(&w->steps, sizeof(struct rc_why_step));
     struct rc_hdr *h = rc_graph_hdr(g, v);
     w->addr = (uintptr_t)rc_hdr_user(h);
-    w->size = g->size[v];
+    w->size = rc_graph_size(g, v);
     w->stack = h->stack;
     w->offset = 0;
     if (!parent[v]) continue;   /* only reached from a pointer the roots no longer hold */

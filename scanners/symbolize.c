@@ -15,11 +15,24 @@
 #include "../core/rc.h"
 #include "dwfl_local.h"
 
+/* A function symbol: [lo, hi) in the process (hi == lo: size unknown,
+ * up to the next symbol). */
+struct msym {
+  uint64_t lo, hi;
+  const char *name;        /* in the session's string table */
+  int rank;                /* 0 global, 1 weak, 2 local, +3 untyped: the name to show of several */
+};
+
 struct sym_mod {
   const char *path;        /* the module table's string, lives forever */
   uintptr_t bias;
   Dwfl *dwfl;              /* NULL: nothing to read (no file, not ELF) */
   Dwfl_Module *mod;
+  /* dwfl_module_addrinfo scans every symbol for each address (libc's debug
+   * symtab: ~20k, 25 ms for one report of a shell); sorted once instead. */
+  struct msym *syms;
+  size_t nsyms;
+  bool syms_read;
 };
 
 static struct rc_vec sym_cache;  /* struct sym_mod */
@@ -58,6 +71,58 @@ static struct sym_mod *sym_module_locked(const char *path, uintptr_t bias)
     m->dwfl = NULL;
   }
   return m;
+}
+
+static int msym_cmp(const void *a, const void *b)
+{
+  const struct msym *x = a, *y = b;
+  if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+  return x->rank - y->rank;
+}
+
+static void sym_read_locked(struct sym_mod *m)
+{
+  m->syms_read = true;
+  int n = dwfl_module_getsymtab(m->mod);
+  if (n <= 1) return;
+  m->syms = malloc(sizeof *m->syms * (size_t)n);   /* under rc_in_runtime: internal */
+  if (!m->syms) return;
+  for (int i = 1; i < n; i++) {
+    GElf_Sym sym;
+    GElf_Addr addr;
+    const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, NULL, NULL, NULL);
+    int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+    /* NOTYPE: assembler labels such as ld.so's _dl_start_user */
+    if (!name || !*name || sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS ||
+        (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
+      continue;
+    m->syms[m->nsyms++] = (struct msym){addr, addr + sym.st_size, name,
+                                        (type == STT_NOTYPE ? 3 : 0) + (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2)};
+  }
+  qsort(m->syms, m->nsyms, sizeof *m->syms, msym_cmp);
+}
+
+/* The function containing address a, or NULL. Of several symbols at one
+ * address the global one wins, as with dwfl_module_addrinfo. */
+static const char *sym_lookup_locked(struct sym_mod *m, uint64_t a)
+{
+  if (!m->syms_read) sym_read_locked(m);
+  size_t lo = 0, hi = m->nsyms;
+  while (lo < hi) {   /* first symbol starting above a */
+    size_t mid = lo + (hi - lo) / 2;
+    if (m->syms[mid].lo <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  /* Candidates start at or below a; nested or overlapping symbols are rare,
+   * so look back a little for one whose range holds a. */
+  for (size_t i = lo, k = 0; i-- > 0 && k < 16; k++) {
+    const struct msym *x = &m->syms[i];
+    uint64_t start = x->lo;
+    while (i > 0 && m->syms[i - 1].lo == start) x = &m->syms[--i];   /* best rank first after sort */
+    if (x->hi > a) return x->name;
+    if (x->hi == x->lo && k == 0) return x->name;   /* no size: up to the next symbol */
+  }
+  return NULL;
 }
 
 /* __cxa_demangle, if some C++ runtime is loaded. A C host that dlopen'ed a
@@ -109,6 +174,18 @@ static bool sym_startup_frame(const char *fn)
   return false;
 }
 
+/* glibc's own frames (libc.so.6, ld.so) keep their function names but get
+ * no file:line unless libc_lines=1: with libc6-dbg installed, libdw inflates
+ * all of libc's compressed DWARF for the first one, 17 MiB and about 50 ms in
+ * every process that writes a report (a shell script forks dozens), for
+ * lines like strdup.c:42 that rarely help. */
+static bool sym_glibc_module(const char *path)
+{
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  return strcmp(b, "libc.so.6") == 0 || strncmp(b, "ld-linux", 8) == 0;
+}
+
 /* out->file points into the module's session, which lives as long as the process. */
 void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
 {
@@ -137,11 +214,10 @@ void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
     /* Every captured pc but the innermost is a return address, which may be
      * the first byte of the next line or function: look up the call. */
     Dwarf_Addr a = pc ? pc - 1 : pc;
-    GElf_Off off;
-    GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(m->mod, a, &off, &sym, NULL, NULL, NULL);
+    const char *name = sym_lookup_locked(m, a);
     if (name) sym_function_locked(name, out->function, sizeof out->function);
-    Dwfl_Line *line = name && sym_startup_frame(out->function) ? NULL : dwfl_module_getsrc(m->mod, a);
+    bool lines = !(name && sym_startup_frame(out->function)) && (rc_opt.libc_lines || !sym_glibc_module(path));
+    Dwfl_Line *line = lines ? dwfl_module_getsrc(m->mod, a) : NULL;
     int lineno = 0;
     const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
     if (file) {

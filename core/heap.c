@@ -209,8 +209,16 @@ static void slot_put(uint32_t s)
 
 /* The arena lock is not taken: the checker allocates from the arena while
  * the world is stopped. */
-void rc_heap_lock_all(void) { spin_lock(&pool_lock); }
-void rc_heap_unlock_all(void) { spin_unlock(&pool_lock); }
+void rc_heap_lock_all(void)
+{
+  spin_lock(&pool_lock);
+  spin_lock(&win_lock);   /* never taken with pool_lock held elsewhere */
+}
+void rc_heap_unlock_all(void)
+{
+  spin_unlock(&win_lock);
+  spin_unlock(&pool_lock);
+}
 
 /* Boehm's allocator lock, held while the world is stopped: a thread stopped
  * inside GC_malloc or GC_free may leave a block header half-written, and

@@ -93,9 +93,13 @@ static bool lock_wait(int spins)
 }
 
 static inline uint32_t tab_bits(const struct entry *tab) { return (uint32_t)tab[-1].key; }
+/* Nearby return addresses go to nearby entries, so the hot call sites of a
+ * function share cache lines (git log: 3685 -> 565 rule misses, user time
+ * -5% against a multiplicative hash); the second term folds in the bits
+ * above the table's reach. */
 static inline uint32_t slot_of(uintptr_t pc, uint32_t bits)
 {
-  return (uint32_t)((pc * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+  return (uint32_t)((pc >> 2) ^ (pc >> (2 + bits))) & ((1u << bits) - 1);
 }
 static struct entry *table_new(uint32_t bits)
 {

@@ -47,6 +47,8 @@ static inline size_t cache_class(size_t eff, size_t *bytes)
 uint32_t *rc_slots;
 uintptr_t rc_win_base[4096];
 static uint16_t *win_of;   /* address >> RC_WIN_SHIFT -> window number, 0: none yet */
+static uint64_t *win_pages;   /* per window, a bit per 4 KiB page that holds a header */
+static GC_word gc_no_at_init;   /* Boehm's collection count once it is set up (it counts one) */
 static uint32_t win_n = 1;
 static int win_lock;
 /* Slots of live blocks that are roots themselves (RC_F_LDSO, RC_F_IGNORED),
@@ -161,10 +163,11 @@ void rc_heap_init(void)
   rc_in_runtime++;
   rc_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
   win_of = rc_mmap(sizeof(uint16_t) << (47 - RC_WIN_SHIFT));
+  win_pages = rc_mmap((size_t)4096 << (RC_WIN_SHIFT - 12 - 3));
   free_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
   rc_slot_epoch = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
   rc_root_slots = rc_mmap((size_t)SLOT_RESERVE / 8);
-  if (!rc_slots || !win_of || !free_slots || !rc_slot_epoch || !rc_root_slots) rc_die("cannot reserve the block table");
+  if (!rc_slots || !win_of || !win_pages || !free_slots || !rc_slot_epoch || !rc_root_slots) rc_die("cannot reserve the block table");
   /* Order from BOEHM.md: one marker (no parallel marker threads), keep
    * Boehm's fork handlers, init, disable collection, and allow thread
    * registration, without which Boehm takes no allocation lock at all. */
@@ -174,6 +177,7 @@ void rc_heap_init(void)
   GC_set_warn_proc(silent_warn);
   GC_init();
   GC_disable();
+  gc_no_at_init = GC_get_gc_no();
   GC_allow_register_threads();
   rc_in_runtime--;
   __atomic_store_n(&heap_state, 2, __ATOMIC_RELEASE);
@@ -258,6 +262,20 @@ static uint32_t win_get(uintptr_t a)
   }
   spin_unlock(&win_lock);
   return w;
+}
+
+/* Pages that have held a header: Boehm never unmaps them while it does not
+ * collect, so free can read the 16 bytes in front of a pointer there. */
+static inline uint64_t *page_word(uint32_t w, uintptr_t a, uint64_t *bit)
+{
+  uintptr_t pg = (a >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1);
+  *bit = 1ull << (pg & 63);
+  return &win_pages[((size_t)w << (RC_WIN_SHIFT - 12 - 6)) + (pg >> 6)];
+}
+static inline void note_page(uintptr_t a)
+{
+  uint64_t bit, *wd = page_word(win_of[a >> RC_WIN_SHIFT], a, &bit);
+  if (!(__atomic_load_n(wd, __ATOMIC_RELAXED) & bit)) __atomic_fetch_or(wd, bit, __ATOMIC_RELAXED);
 }
 
 static inline uint32_t slot_entry(const struct rc_hdr *h)
@@ -405,6 +423,7 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
     errno = ENOMEM;
     return NULL;
   }
+  note_page((uintptr_t)base);
   slot = slot_get();
   if (RC_UNLIKELY(!slot)) { GC_free(base); errno = ENOMEM; return NULL; }
   struct rc_hdr *h = (struct rc_hdr *)base;
@@ -525,8 +544,25 @@ static bool slot_points_at(const struct rc_hdr *h)
   return false;
 }
 
+/* free's common case without GC_base: p is a block's user pointer right
+ * behind its header, on a page that has held headers, and Boehm has never
+ * collected (a program that runs Boehm's collector itself may have had it
+ * unmap free pages). Anything else takes the full classification below. */
+static inline struct rc_hdr *fast_hdr(const void *p)
+{
+  uintptr_t a = (uintptr_t)p - RC_HDR_SIZE;
+  if (a & 15 || a < rc_heap_lo - RC_HDR_SIZE || a >= rc_heap_hi) return NULL;
+  uint32_t w = __atomic_load_n(&win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
+  uint64_t bit;
+  if (!w || !(__atomic_load_n(page_word(w, a, &bit), __ATOMIC_RELAXED) & bit) || GC_get_gc_no() != gc_no_at_init) return NULL;
+  struct rc_hdr *h = (struct rc_hdr *)a;
+  return hdr_check(h) == HDR_OK && rc_hdr_pad16(h) == 1 ? h : NULL;
+}
+
 static struct rc_hdr *checked_hdr(const void *p, bool is_free)
 {
+  struct rc_hdr *fh = fast_hdr(p);
+  if (RC_LIKELY(fh)) return fh;
   static const char corrupt[] = "heap corruption: the header in front of this block was overwritten (buffer "
                                 "overflow from the block before it?); the block is left alone";
   const char *what = is_free ? "invalid free: the pointer was never allocated"

@@ -26,12 +26,12 @@ int rc_unwind_verify;
 /* ---- counters: fallbacks always, the rest under RC_UNWIND_VERIFY ---- */
 enum {
   ST_CAPTURE, ST_FALLBACK, ST_MISS, ST_VERIFIED, ST_STALE_LIBUNWIND,
-  FB_STACK, FB_NOINFO, FB_UNSUPPORTED, FB_BOUNDS, FB_NOMODULE, FB_NOCACHE, ST_N
+  FB_STACK, FB_NOINFO, FB_UNSUPPORTED, FB_BOUNDS, FB_NOMODULE, FB_NOCACHE, ST_SPLICE, ST_SPLICED, ST_N
 };
 static const char *const st_name[ST_N] = {
   "captures", "fallbacks", "cache misses", "verified", "unw_backtrace stale (unw_step agreed)",
   "fallback: stack unknown", "fallback: no FDE", "fallback: unsupported CFI", "fallback: bounds",
-  "fallback: pc in no module", "fallback: cache busy",
+  "fallback: pc in no module", "fallback: cache busy", "suffix splices", "frames spliced",
 };
 static uint64_t stats[ST_N];
 #define STAT(i) do { if (RC_UNLIKELY(rc_unwind_verify)) __atomic_fetch_add(&stats[i], 1, __ATOMIC_RELAXED); } while (0)
@@ -661,10 +661,12 @@ struct walk {
   uint32_t gen, why;
   const struct entry *tab;
   int j;                     /* walk_rec: frames recorded in the memo */
+  int k, old_n;              /* walk_rec: the previous walk's frames [j, old_n) are still in the
+                              * memo; k: the first of them that is not below sp */
   uint32_t reads;            /* | of the rules applied (R_CFA_RBP: some read rbp) */
   bool closed;
 };
-enum { W_DONE = 0, W_FALLBACK = -1, W_MISS = -2, W_NEXT = 1 };
+enum { W_DONE = 0, W_FALLBACK = -1, W_MISS = -2, W_NEXT = 1, W_SUFFIX = 2 };
 
 /* Move from the frame of *pc to its caller by `rule`; *slot: where rbp was
  * reloaded from, or 0. */
@@ -746,9 +748,22 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
   const struct entry *const tab = w->tab;
   const uint64_t genhi = KEY_GEN(w->gen);
   struct memo *const mo = &memo;
-  int j = w->j, skip = w->skip, r;
+  int j = w->j, skip = w->skip, r, k = w->k;
+  const int old_n = w->old_n;
   uint32_t reads = 0;
   for (;;) {
+    /* Back on a frame of the previous walk (the same pc at the same rsp):
+     * the frames above it may be the same too. unwind_rec checks and
+     * splices them in. */
+    if (k < old_n) {
+      if (k < j) k = j;
+      while (k < old_n && mo->f[k].sp < sp) k++;
+      if (k < old_n && mo->f[k].sp == sp && mo->f[k].pc == pc) {
+        w->pc = pc, w->sp = sp, w->rbp = rbp, w->out = out, w->j = j, w->skip = skip, w->k = k;
+        w->reads |= reads;
+        return W_SUFFIX;
+      }
+    }
     mo->f[j].pc = pc, mo->f[j].sp = sp, mo->f[j].rbp = rbp;
     if (skip > 0) {
       skip--;
@@ -761,7 +776,7 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
     if (RC_UNLIKELY(r != W_NEXT)) {
       if (r == W_DONE) { w->closed = rule == K_END; break; }
       if (r == W_MISS) {
-        w->pc = pc, w->sp = sp, w->rbp = rbp, w->out = out, w->j = j, w->skip = skip;
+        w->pc = pc, w->sp = sp, w->rbp = rbp, w->out = out, w->j = j, w->skip = skip, w->k = k;
         w->reads |= reads;
         return W_MISS;
       }
@@ -807,6 +822,54 @@ static uintptr_t memo_rbp_at(int k, uintptr_t rbp)
   return rbp;
 }
 
+/* W_SUFFIX: the walk stands at the frame it would record as w->j, in the
+ * state of the previous walk's frame w->k (same pc and rsp, so the same
+ * stack). Frames k, k+1, ... of the previous walk still hold as long as
+ * their return addresses are in their slots and rbp is the recorded one
+ * where a rule reads it (as in memo_valid). They move to j, j+1, ... and are
+ * emitted. W_DONE if that ends the walk (the output is full, or the previous
+ * walk's last frame was the outermost); else W_NEXT, with w at the last
+ * moved frame (recorded and emitted: its rule comes next). Allocations from
+ * different call sites of one function share everything above it. */
+static int splice(struct walk *w)
+{
+  struct mframe *const f = memo.f;
+  const int k = w->k, j = w->j;
+  int i = k;
+  uintptr_t r = w->rbp;
+  for (; i + 1 < w->old_n; i++) {
+    if ((f[i].slot & 1) && r != f[i].rbp) break;   /* this step would go elsewhere */
+    if (f[i + 1].sp > w->top || ((const uintptr_t *)f[i + 1].sp)[-1] != f[i + 1].pc) break;
+    if (f[i].slot > 1) r = *(const uintptr_t *)(f[i].slot & ~(uintptr_t)1);
+  }
+  const int v = i - k + 1;
+  STAT(ST_SPLICE);
+  if (RC_UNLIKELY(rc_unwind_verify)) __atomic_fetch_add(&stats[ST_SPLICED], (uint64_t)v, __ATOMIC_RELAXED);
+  if (k != j) memmove(&f[j], &f[k], sizeof *f * (size_t)v);
+  for (int m = j; m < j + v; m++) {
+    if (m < j + v - 1) w->reads |= f[m].slot & 1 ? R_CFA_RBP : 0;
+    if (w->skip > 0) {
+      w->skip--;
+      continue;
+    }
+    *w->out++ = f[m].pc;
+    if (w->out == w->end) {
+      w->closed = false;
+      w->j = m + 1;
+      return W_DONE;
+    }
+  }
+  if (i + 1 == w->old_n && memo.closed) {
+    w->closed = true;
+    w->j = j + v;
+    return W_DONE;
+  }
+  w->pc = f[j + v - 1].pc, w->sp = f[j + v - 1].sp, w->rbp = r;
+  w->j = j + v - 1;
+  w->k = i + 1;
+  return W_NEXT;
+}
+
 /* The walk that records into the memo from frame w->j on; with resume,
  * frame w->j is already recorded and emitted (or skipped) and its rule is
  * applied first. */
@@ -823,6 +886,11 @@ static __attribute__((noinline)) int unwind_rec(struct walk *w, uintptr_t *pcs, 
     r = walk_rec(w);
     if (RC_LIKELY(r == W_DONE)) break;
     if (r == W_FALLBACK) goto fail;
+    if (r == W_SUFFIX) {
+      r = splice(w);
+      if (r == W_DONE) break;
+      goto step;   /* frame w->j is recorded and emitted: apply its rule */
+    }
     rule = rule_slow(w->pc, w->gen);
     if (0) {
     step:
@@ -912,12 +980,13 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
     }
     /* resume at the last frame that holds, already emitted or skipped */
     struct walk w = { .pc = memo.f[v - 1].pc, .sp = memo.f[v - 1].sp, .top = top, .out = out, .end = pcs + max,
-                      .skip = skip > v ? skip - v : 0, .gen = gen, .tab = tab, .j = v - 1 };
+                      .skip = skip > v ? skip - v : 0, .gen = gen, .tab = tab, .j = v - 1,
+                      .k = v, .old_n = memo.n };
     w.rbp = memo.reads_rbp ? r : memo_rbp_at(v - 1, rbp);
     n = unwind_rec(&w, pcs, true);
   } else {
     struct walk w = { .pc = pc, .sp = sp, .rbp = rbp, .top = top, .out = pcs, .end = pcs + max, .skip = skip,
-                      .gen = gen, .tab = tab };
+                      .gen = gen, .tab = tab, .old_n = memo.gen == gen ? memo.n : 0 };
     n = unwind_rec(&w, pcs, false);
   }
 done:

@@ -2,7 +2,9 @@
  * program continues and its exit status is unaffected. Modes:
  *   double         free(p) twice
  *   invalid        free of a stack address, of a global, and of p+8 (interior
- *                  of a live block)
+ *                  of a live block); 16-byte aligned interior pointers, where
+ *                  the 16 bytes in front are user data: zeros, a copy of a
+ *                  real header, a page of a large block that holds no header
  *   realloc_freed  realloc of a freed pointer
  * Nothing leaks: direct 0, indirect 0, exit 0, "continued" on stdout.
  * With abort_on_error=1 the double free aborts instead. */
@@ -22,6 +24,14 @@ int main(int argc, char **argv)
     free(local);
     free(g_global);
     free((char *)p + 8);
+    char *big = malloc(3 * 4096);
+    memset(big, 0, 3 * 4096);
+    free(big + 32);                                      /* zeros in front */
+    memcpy(big + 64, (char *)p - 16, 16);                /* a live block's header, copied */
+    free(big + 80);
+    char *page = (char *)(((uintptr_t)big + 2 * 4096) & ~(uintptr_t)4095);
+    free(page + 16);                                     /* a page that holds no header */
+    free(big);
     free(p);
   } else if (strcmp(mode, "realloc_freed") == 0) {
     free(p);

@@ -478,10 +478,10 @@ static void to_boehm(struct rc_hdr *h)
 {
   uint64_t size = rc_hdr_size(h);
   if (RC_UNLIKELY(size >= RELEASE_PAGES_FROM)) {
+    uintptr_t u = (uintptr_t)rc_hdr_user(h);   /* before the pages go: a big pad is in word 2 */
     uintptr_t lo = ((uintptr_t)h + RC_HDR_SIZE + 4095) & ~(uintptr_t)4095;
     uintptr_t hi = ((uintptr_t)h + GC_size(h)) & ~(uintptr_t)4095;
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    uintptr_t u = (uintptr_t)rc_hdr_user(h);
     scrub(u, lo);   /* the partial pages at both ends */
     if (hi > lo && hi < u + size) scrub(hi, u + size);
   }

@@ -57,8 +57,8 @@ static uint64_t stats[ST_N];
  * which makes every entry stale at once.
  * The table starts at 1024 entries (hashed at random, a fixed 1 MiB table
  * touches a page per return address) and is replaced by one four times as
- * large, empty, when half full, up to 2^16 entries; then a full table starts
- * over with a new generation. A table's log2 size is in the entry before its
+ * large when half full (this generation's rules move over), up to 2^16
+ * entries; then a full table starts over with a new generation. A table's log2 size is in the entry before its
  * first. Old tables stay mapped: a walk may still read the one it started with. */
 #define MIN_BITS 10
 #define MAX_BITS 16

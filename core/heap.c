@@ -253,6 +253,7 @@ static void note_bounds(uintptr_t lo, uintptr_t hi)
  * taken (the heap spans more than 64 GiB of windows). */
 static uint32_t win_get(uintptr_t a)
 {
+  if (RC_UNLIKELY(a >> 47)) return 0;   /* 5-level paging's upper half: not in the table */
   uintptr_t k = a >> RC_WIN_SHIFT;
   uint32_t w = __atomic_load_n(&win_of[k], __ATOMIC_ACQUIRE);
   if (RC_LIKELY(w)) return w;

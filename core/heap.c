@@ -423,7 +423,7 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
     GC_free(base);
     static int warned;
     if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
-      rc_log("the tracked heap spans more than 4095 windows of 16 MiB; allocations that need another fail with ENOMEM");
+      rc_log("the tracked heap does not fit the block table (more than 4095 windows of 16 MiB, or memory above 2^47): allocations there fail with ENOMEM");
     errno = ENOMEM;
     return NULL;
   }

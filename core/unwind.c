@@ -791,18 +791,20 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
   return r;
 }
 
-/* How many of the first lim recorded frames still hold for a walk that
- * starts at frame 0's pc and rsp with rbp *rbp: frame k+1 holds if frame k
- * does, its return address is still in its slot and, where its CFA is
- * rbp-based, rbp is the recorded one. With memo.reads_rbp, *rbp becomes
- * the actual rbp of the last frame that holds. */
-static inline int memo_valid(uintptr_t *rbp, int lim)
+/* Which recorded frames from `from` on (below lim) still hold for a walk
+ * that stands at frame from's pc and rsp with rbp *rbp: frame k+1 holds if
+ * frame k does, its return address is still in its slot and, where its CFA
+ * is rbp-based, rbp is the recorded one. Returns one past the last frame
+ * that holds. With memo.reads_rbp, *rbp becomes the actual rbp of that
+ * frame (else memo_rbp_at gives it). The recorded frames lie on this
+ * thread's stack below its top: frame from is at the same rsp. */
+static inline int memo_valid(int from, uintptr_t *rbp, int lim)
 {
-  const struct mframe *f = memo.f, *const last = memo.f + lim - 1;
+  const struct mframe *f = memo.f + from, *const last = memo.f + lim - 1;
   while (f < last && ((const uintptr_t *)f[1].sp)[-1] == f[1].pc) f++;
   if (RC_UNLIKELY(memo.reads_rbp)) {
     uintptr_t r = *rbp;
-    const struct mframe *g = memo.f;
+    const struct mframe *g = memo.f + from;
     for (; g < f; g++) {
       if ((g->slot & 1) && r != g->rbp) break;   /* this step would go elsewhere */
       if (g->slot > 1) r = *(const uintptr_t *)(g->slot & ~(uintptr_t)1);
@@ -815,19 +817,17 @@ static inline int memo_valid(uintptr_t *rbp, int lim)
 
 /* The actual rbp in frame k of a walk that holds up to k and started with
  * rbp (where no rule reads rbp the recorded one may differ). */
-static uintptr_t memo_rbp_at(int k, uintptr_t rbp)
+static uintptr_t memo_rbp_at(int from, int k, uintptr_t rbp)
 {
-  for (const struct mframe *g = memo.f; g < memo.f + k; g++)
+  for (const struct mframe *g = memo.f + from; g < memo.f + k; g++)
     if (g->slot > 1) rbp = *(const uintptr_t *)(g->slot & ~(uintptr_t)1);
   return rbp;
 }
 
 /* W_SUFFIX: the walk stands at the frame it would record as w->j, in the
  * state of the previous walk's frame w->k (same pc and rsp, so the same
- * stack). Frames k, k+1, ... of the previous walk still hold as long as
- * their return addresses are in their slots and rbp is the recorded one
- * where a rule reads it (as in memo_valid). They move to j, j+1, ... and are
- * emitted. W_DONE if that ends the walk (the output is full, or the previous
+ * stack). Those of its frames k, k+1, ... that still hold (memo_valid)
+ * move to j, j+1, ... and are emitted. W_DONE if that ends the walk (the output is full, or the previous
  * walk's last frame was the outermost); else W_NEXT, with w at the last
  * moved frame (recorded and emitted: its rule comes next). Allocations from
  * different call sites of one function share everything above it. */
@@ -835,13 +835,9 @@ static int splice(struct walk *w)
 {
   struct mframe *const f = memo.f;
   const int k = w->k, j = w->j;
-  int i = k;
   uintptr_t r = w->rbp;
-  for (; i + 1 < w->old_n; i++) {
-    if ((f[i].slot & 1) && r != f[i].rbp) break;   /* this step would go elsewhere */
-    if (f[i + 1].sp > w->top || ((const uintptr_t *)f[i + 1].sp)[-1] != f[i + 1].pc) break;
-    if (f[i].slot > 1) r = *(const uintptr_t *)(f[i].slot & ~(uintptr_t)1);
-  }
+  const int i = memo_valid(k, &r, w->old_n) - 1;   /* frames [k, i] hold */
+  if (!memo.reads_rbp) r = memo_rbp_at(k, i, w->rbp);
   const int v = i - k + 1;
   STAT(ST_SPLICE);
   if (RC_UNLIKELY(rc_unwind_verify)) __atomic_fetch_add(&stats[ST_SPLICED], (uint64_t)v, __ATOMIC_RELAXED);
@@ -971,7 +967,7 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
   if (memo.gen == gen && memo.n && memo.f[0].pc == pc && memo.f[0].sp == sp) {
     const int want = skip + max, lim = memo.n < want ? memo.n : want;
     uintptr_t r = rbp;
-    const int v = memo_valid(&r, lim);   /* frames [0, v) hold */
+    const int v = memo_valid(0, &r, lim);   /* frames [0, v) hold */
     uintptr_t *out = pcs;
     for (const struct mframe *f = memo.f + skip, *e = memo.f + v; f < e; f++) *out++ = f->pc;
     if (v == want || (v == memo.n && memo.closed)) {
@@ -982,7 +978,7 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
     struct walk w = { .pc = memo.f[v - 1].pc, .sp = memo.f[v - 1].sp, .top = top, .out = out, .end = pcs + max,
                       .skip = skip > v ? skip - v : 0, .gen = gen, .tab = tab, .j = v - 1,
                       .k = v, .old_n = memo.n };
-    w.rbp = memo.reads_rbp ? r : memo_rbp_at(v - 1, rbp);
+    w.rbp = memo.reads_rbp ? r : memo_rbp_at(0, v - 1, rbp);
     n = unwind_rec(&w, pcs, true);
   } else {
     struct walk w = { .pc = pc, .sp = sp, .rbp = rbp, .top = top, .out = pcs, .end = pcs + max, .skip = skip,

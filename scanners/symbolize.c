@@ -157,23 +157,6 @@ static void sym_function_locked(const char *name, char *out, size_t cap)
   free(d);  /* malloc'd under rc_in_runtime: an internal block */
 }
 
-/* The C runtime's frames below main and below a thread's start routine.
- * Their file:line (csu/libc-start.c, nptl/pthread_create.c) says nothing,
- * and looking it up would make libdw inflate all of libc's compressed DWARF
- * (17 MiB and 40 ms with libc6-dbg installed) for every report: they keep
- * their function name and module+offset only. valgrind hides them entirely
- * (--show-below-main=no). */
-static bool sym_startup_frame(const char *fn)
-{
-  static const char *const names[] = {
-    "_start", "__libc_start_main", "__libc_start_main_impl", "__libc_start_call_main",
-    "start_thread", "clone", "clone3", "__clone", "__clone3", "__GI___clone3",
-  };
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strcmp(fn, names[i]) == 0) return true;
-  return false;
-}
-
 /* glibc's own frames (libc.so.6, ld.so) keep their function names but get
  * no file:line unless libc_lines=1: with libc6-dbg installed, libdw inflates
  * all of libc's compressed DWARF for the first one, 17 MiB and about 50 ms in
@@ -216,8 +199,7 @@ void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
     Dwarf_Addr a = pc ? pc - 1 : pc;
     const char *name = sym_lookup_locked(m, a);
     if (name) sym_function_locked(name, out->function, sizeof out->function);
-    bool lines = !(name && sym_startup_frame(out->function)) && (rc_opt.libc_lines || !sym_glibc_module(path));
-    Dwfl_Line *line = lines ? dwfl_module_getsrc(m->mod, a) : NULL;
+    Dwfl_Line *line = rc_opt.libc_lines || !sym_glibc_module(path) ? dwfl_module_getsrc(m->mod, a) : NULL;
     int lineno = 0;
     const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
     if (file) {

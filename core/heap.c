@@ -276,9 +276,9 @@ static inline uint64_t *page_word(uint32_t w, uintptr_t a, uint64_t *bit)
   *bit = 1ull << (pg & 63);
   return &win_pages[((size_t)w << (RC_WIN_SHIFT - 12 - 6)) + (pg >> 6)];
 }
-static inline void note_page(uintptr_t a)
+static inline void note_page(uint32_t w, uintptr_t a)
 {
-  uint64_t bit, *wd = page_word(win_of[a >> RC_WIN_SHIFT], a, &bit);
+  uint64_t bit, *wd = page_word(w, a, &bit);
   if (!(__atomic_load_n(wd, __ATOMIC_RELAXED) & bit)) __atomic_fetch_or(wd, bit, __ATOMIC_RELAXED);
 }
 
@@ -419,7 +419,8 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
     pad16 = pad / 16 < RC_PAD_ESC ? (unsigned)(pad / 16) : RC_PAD_ESC;
     if (pad16 == RC_PAD_ESC) ((uint64_t *)base)[2] = pad;
   }
-  if (RC_UNLIKELY(!win_get((uintptr_t)base))) {
+  uint32_t win = win_get((uintptr_t)base);
+  if (RC_UNLIKELY(!win)) {
     GC_free(base);
     static int warned;
     if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
@@ -427,7 +428,7 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
     errno = ENOMEM;
     return NULL;
   }
-  note_page((uintptr_t)base);
+  note_page(win, (uintptr_t)base);
   slot = slot_get();
   if (RC_UNLIKELY(!slot)) { GC_free(base); errno = ENOMEM; return NULL; }
   struct rc_hdr *h = (struct rc_hdr *)base;

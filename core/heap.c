@@ -46,7 +46,7 @@ static inline size_t cache_class(size_t eff, size_t *bytes)
 
 uint32_t *rc_slots;
 uintptr_t rc_win_base[4096];
-static uint16_t *win_of;   /* address >> RC_WIN_SHIFT -> window number, 0: none yet */
+uint16_t *rc_win_of;   /* address >> RC_WIN_SHIFT -> window number, 0: none yet */
 static uint64_t *win_pages;   /* per window, a bit per 4 KiB page that holds a header */
 static GC_word gc_no_at_init;   /* Boehm's collection count once it is set up */
 static uint32_t win_n = 1;
@@ -68,7 +68,9 @@ static inline void note_epoch(uint32_t slot)
   if (e != 1) rc_slot_epoch[slot] = e;
 }
 uint32_t rc_epoch_advance(void) { return __atomic_add_fetch(&rc_epoch, 1, __ATOMIC_ACQ_REL); }
-uint32_t rc_slot_hwm = 1;  /* slot 0 means "none" */
+/* Slots 0-31 are never used (0 means "none"), so that every range handed
+ * out starts at a multiple of RC_SLOT_GROUP. */
+uint32_t rc_slot_hwm = RC_SLOT_GROUP;
 uintptr_t rc_heap_lo = UINTPTR_MAX, rc_heap_hi;
 RC_TLS int rc_in_runtime;
 RC_TLS int rc_disabled;
@@ -89,6 +91,19 @@ static inline bool cache_room(size_t cls)
   if (cache_n[cls] >= rc_opt.thread_cache) return false;
   return cls <= NSMALL || cache_pages + (cls - NSMALL) <= LARGE_CACHE_PAGES;
 }
+/* Slabs (rc.h): every small class carves its objects from one slab at a
+ * time; freed objects a thread's cache has no room for wait on a global list
+ * per class. Both under slab_lock, which is taken before Boehm's lock (and
+ * before win_lock), never after. */
+#define MAX_SLABS (SLOT_RESERVE / RC_SLOT_GROUP)
+struct rc_slab *rc_slabs;
+uint32_t *rc_slot_slab;
+uint32_t *rc_page_slab;
+static uint32_t slab_n = 1;
+static int slab_lock;
+static uint32_t slab_cur[NSMALL];   /* by class: the slab being carved, 0 none */
+static void *slab_free[NSMALL];     /* by class: freed objects (user pointers, linked by word 0) */
+
 static RC_TLS uint32_t tslots[TSLOTS];
 static RC_TLS uint32_t tslots_n;
 
@@ -162,12 +177,16 @@ void rc_heap_init(void)
   }
   rc_in_runtime++;
   rc_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
-  win_of = rc_mmap(sizeof(uint16_t) << (47 - RC_WIN_SHIFT));
+  rc_win_of = rc_mmap(sizeof(uint16_t) << (47 - RC_WIN_SHIFT));
   win_pages = rc_mmap((size_t)4096 << (RC_WIN_SHIFT - 12 - 3));
   free_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
+  rc_slabs = rc_mmap(sizeof(struct rc_slab) * (size_t)MAX_SLABS);
+  rc_slot_slab = rc_mmap(sizeof(uint32_t) * (size_t)MAX_SLABS);
+  rc_page_slab = rc_mmap(sizeof(uint32_t) << (12 + RC_WIN_SHIFT - 12));
   rc_slot_epoch = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
   rc_root_slots = rc_mmap((size_t)SLOT_RESERVE / 8);
-  if (!rc_slots || !win_of || !win_pages || !free_slots || !rc_slot_epoch || !rc_root_slots) rc_die("cannot reserve the block table");
+  if (!rc_slots || !rc_win_of || !win_pages || !free_slots || !rc_slot_epoch || !rc_root_slots ||
+      !rc_slabs || !rc_slot_slab || !rc_page_slab) rc_die("cannot reserve the block table");
   /* Order from BOEHM.md: one marker (no parallel marker threads), keep
    * Boehm's fork handlers, init, disable collection, and allow thread
    * registration, without which Boehm takes no allocation lock at all. */
@@ -218,6 +237,7 @@ static void slot_put(uint32_t s)
  * the world is stopped. */
 void rc_heap_lock_all(void)
 {
+  spin_lock(&slab_lock);
   spin_lock(&pool_lock);
   spin_lock(&win_lock);   /* never taken with pool_lock held elsewhere */
 }
@@ -225,6 +245,7 @@ void rc_heap_unlock_all(void)
 {
   spin_unlock(&win_lock);
   spin_unlock(&pool_lock);
+  spin_unlock(&slab_lock);
 }
 
 /* Boehm's allocator lock, held while the world is stopped: a thread stopped
@@ -255,14 +276,14 @@ static uint32_t win_get(uintptr_t a)
 {
   if (RC_UNLIKELY(a >> 47)) return 0;   /* 5-level paging's upper half: not in the table */
   uintptr_t k = a >> RC_WIN_SHIFT;
-  uint32_t w = __atomic_load_n(&win_of[k], __ATOMIC_ACQUIRE);
+  uint32_t w = __atomic_load_n(&rc_win_of[k], __ATOMIC_ACQUIRE);
   if (RC_LIKELY(w)) return w;
   spin_lock(&win_lock);
-  w = win_of[k];
+  w = rc_win_of[k];
   if (!w && win_n < 4096) {
     w = win_n++;
     rc_win_base[w] = k << RC_WIN_SHIFT;
-    __atomic_store_n(&win_of[k], (uint16_t)w, __ATOMIC_RELEASE);
+    __atomic_store_n(&rc_win_of[k], (uint16_t)w, __ATOMIC_RELEASE);
   }
   spin_unlock(&win_lock);
   return w;
@@ -285,7 +306,7 @@ static inline void note_page(uint32_t w, uintptr_t a)
 static inline uint32_t slot_entry(const struct rc_hdr *h)
 {
   uintptr_t a = (uintptr_t)h;
-  return win_of[a >> RC_WIN_SHIFT] << 20 | (uint32_t)((a >> 4) & 0xfffff);
+  return rc_win_of[a >> RC_WIN_SHIFT] << 20 | (uint32_t)((a >> 4) & 0xfffff);
 }
 
 /* Store a header's bits with their tag, and point its slot entry at it
@@ -300,7 +321,7 @@ static void set_bits(struct rc_hdr *h, uint64_t bits)
     if (root) __atomic_fetch_or(w, b, __ATOMIC_RELEASE);
     else __atomic_fetch_and(w, ~b, __ATOMIC_RELEASE);
   }
-  __atomic_store_n(&rc_slots[h->slot], slot_entry(h), __ATOMIC_RELEASE);
+  if (!rc_slab_of_slot(h->slot)) __atomic_store_n(&rc_slots[h->slot], slot_entry(h), __ATOMIC_RELEASE);
 }
 
 /* ---- lookup ---- */
@@ -326,7 +347,7 @@ static struct rc_hdr *valid_hdr(void *base)
 struct rc_hdr *rc_block_of(uintptr_t w)
 {
   if (w < rc_heap_lo || w >= rc_heap_hi) return NULL;
-  void *base = GC_base((void *)w);
+  void *base = rc_hdr_near(w);
   if (!base) return NULL;
   struct rc_hdr *h = valid_hdr(base);
   if (!h || (rc_hdr_flags(h) & RC_F_INTERNAL)) return NULL;
@@ -339,10 +360,122 @@ struct rc_hdr *rc_block_of(uintptr_t w)
 struct rc_hdr *rc_block_exact(const void *p)
 {
   if (!p || in_arena(p)) return NULL;
-  void *base = GC_base((void *)p);
+  void *base = rc_hdr_near((uintptr_t)p);
   if (!base) return NULL;
   struct rc_hdr *h = valid_hdr(base);
   return h && rc_hdr_user(h) == p ? h : NULL;
+}
+
+/* ---- slabs ---- */
+
+/* A new slab for class cls (objects of cls * 16 bytes), its pages and slots
+ * registered; 0 when Boehm or the tables are out of room (the caller then
+ * serves the block as its own Boehm object). slab_lock is held. */
+static uint32_t slab_new(size_t cls)
+{
+  /* Boehm serves an object of more than 2 KiB as whole, page-aligned heap
+   * blocks and adds one byte of slop for pointers just past the end:
+   * 64 KiB - 1 takes exactly 16 pages. */
+  char *mem = GC_malloc_atomic_uncollectable(RC_SLAB_BYTES - 1);
+  if (!mem) return 0;
+  uintptr_t a = (uintptr_t)mem;
+  uint32_t w0 = win_get(a), w1 = win_get(a + RC_SLAB_BYTES - 1);
+  uint32_t size = (uint32_t)cls * 16, nobj = RC_SLAB_BYTES / size;
+  uint32_t nslots = (nobj + RC_SLOT_GROUP - 1) & ~(RC_SLOT_GROUP - 1);
+  uint32_t id = slab_n;
+  if ((a & 4095) || GC_size(mem) < RC_SLAB_BYTES || !w0 || !w1 || id >= MAX_SLABS) {
+    GC_free(mem);
+    return 0;
+  }
+  uint32_t first = __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED);
+  do {
+    if (first + nslots >= SLOT_RESERVE) { GC_free(mem); return 0; }
+  } while (!__atomic_compare_exchange_n(&rc_slot_hwm, &first, first + nslots, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+  slab_n++;
+  struct rc_slab *s = &rc_slabs[id];
+  s->base = a;
+  s->first = first;
+  s->carved = 0;
+  s->size = (uint16_t)size;
+  s->nobj = (uint16_t)nobj;
+  s->recip = (uint32_t)((1ull << 32) / size + 1);
+  for (uint32_t g = 0; g < nslots / RC_SLOT_GROUP; g++)
+    __atomic_store_n(&rc_slot_slab[first / RC_SLOT_GROUP + g], id, __ATOMIC_RELEASE);
+  for (uintptr_t pg = a; pg < a + RC_SLAB_BYTES; pg += 4096) {
+    uint32_t w = pg >> RC_WIN_SHIFT == a >> RC_WIN_SHIFT ? w0 : w1;
+    __atomic_store_n(&rc_page_slab[(size_t)w << (RC_WIN_SHIFT - 12) | ((pg >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1))], id, __ATOMIC_RELEASE);
+    note_page(w, pg);
+  }
+  note_bounds(a, a + RC_SLAB_BYTES);
+  return id;
+}
+
+/* Put up to `want` objects of small class cls into this thread's cache:
+ * freed ones from the class's list first, then new ones carved from its
+ * slab (their header: slot, state FREED). Returns how many. */
+static unsigned slab_refill(size_t cls, unsigned want)
+{
+  unsigned n = 0;
+  spin_lock(&slab_lock);
+  while (n < want && slab_free[cls]) {
+    void *user = slab_free[cls];
+    slab_free[cls] = *(void **)user;
+    *(void **)user = cache_head[cls];
+    cache_head[cls] = user;
+    n++;
+  }
+  while (n < want) {
+    uint32_t id = slab_cur[cls];
+    if (!id || rc_slabs[id].carved == rc_slabs[id].nobj) {
+      id = slab_new(cls);
+      if (!id) break;
+      slab_cur[cls] = id;
+    }
+    struct rc_slab *s = &rc_slabs[id];
+    while (n < want && s->carved < s->nobj) {
+      uint32_t k = s->carved;
+      struct rc_hdr *h = (struct rc_hdr *)(s->base + (uintptr_t)k * s->size);
+      h->slot = s->first + k;
+      h->stack = 0;
+      uint64_t bits = rc_hdr_pack(0, 1, 0, RC_FREED);
+      h->bits = bits | rc_hdr_tag(h, bits);
+      char *user = (char *)h + RC_HDR_SIZE;
+      *(void **)user = cache_head[cls];
+      cache_head[cls] = user;
+      __atomic_store_n(&s->carved, k + 1, __ATOMIC_RELEASE);
+      n++;
+    }
+  }
+  spin_unlock(&slab_lock);
+  cache_n[cls] += (uint16_t)n;
+  return n;
+}
+
+/* Hand the freed slab objects user..last (linked by word 0, n of them) of
+ * class cls to the class's list. */
+static void slab_put(size_t cls, void *user, void *last)
+{
+  spin_lock(&slab_lock);
+  *(void **)last = slab_free[cls];
+  slab_free[cls] = user;
+  spin_unlock(&slab_lock);
+}
+
+/* How many objects a refill takes: about 4 KiB worth, at most 32, never
+ * more than the cache keeps. */
+static inline unsigned refill_count(size_t cls)
+{
+  unsigned n = (unsigned)(4096 / (cls * 16));
+  if (n > 32) n = 32;
+  if (n > (unsigned)rc_opt.thread_cache) n = (unsigned)rc_opt.thread_cache;
+  return n ? n : 1;
+}
+
+/* User bytes a block can grow to in place. */
+static size_t block_cap(const struct rc_hdr *h)
+{
+  const struct rc_slab *s = rc_slab_of_slot(h->slot);
+  return (s ? s->size : GC_size((void *)h)) - RC_HDR_SIZE;
 }
 
 /* ---- allocation ---- */
@@ -386,7 +519,8 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
   if (align <= 16) {
     size_t want = 0;
     size_t cls = cache_class(eff, &want);
-    if (cls < NCLS && cache_head[cls]) {
+    /* A small class with an empty cache refills it from its slab. */
+    if (cls < NCLS && (cache_head[cls] || (cls < NSMALL && slab_refill(cls, refill_count(cls))))) {
       char *user = cache_head[cls];
       cache_head[cls] = *(void **)user;
       /* The cache's link must not survive in the new block: malloc does not
@@ -496,6 +630,19 @@ static void to_boehm(struct rc_hdr *h)
   GC_free(h);
 }
 
+/* A freed block that leaves this thread: slab objects to their class's
+ * list, other blocks to Boehm. */
+static void give_back(struct rc_hdr *h)
+{
+  const struct rc_slab *sl = rc_slab_of_slot(h->slot);
+  if (!sl) {
+    to_boehm(h);
+    return;
+  }
+  char *user = (char *)h + RC_HDR_SIZE;
+  slab_put(sl->size >> 4, user, user);
+}
+
 static void release_block_locked(struct rc_hdr *h)
 {
   uint64_t size = rc_hdr_size(h);
@@ -505,28 +652,44 @@ static void release_block_locked(struct rc_hdr *h)
     uintptr_t u = (uintptr_t)rc_hdr_user(h);
     scrub(u, u + size);
   }
-  if (pad16 == 1 && rc_opt.thread_cache > 0) {
-    size_t want;
-    size_t cls = cache_class(size ? size : 1, &want);
-    if (cls < NCLS && cache_room(cls)) {
-      char *user = (char *)h + RC_HDR_SIZE;
-      *(void **)user = cache_head[cls];
-      cache_head[cls] = user;
-      cache_n[cls]++;
-      if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
-      return;
-    }
+  /* A slab object's class is its slab's (realloc may have shrunk it). */
+  const struct rc_slab *sl = rc_slab_of_slot(h->slot);
+  size_t want, cls = sl ? (size_t)(sl->size >> 4) : pad16 == 1 ? cache_class(size ? size : 1, &want) : NCLS;
+  if (cls >= NCLS || rc_opt.thread_cache <= 0) {
+    give_back(h);
+    return;
   }
-  to_boehm(h);
+  char *user = (char *)h + RC_HDR_SIZE;
+  if (cache_room(cls)) {
+    *(void **)user = cache_head[cls];
+    cache_head[cls] = user;
+    cache_n[cls]++;
+    if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
+    return;
+  }
+  if (!sl) {
+    to_boehm(h);
+    return;
+  }
+  /* The class's cache is full: this object and the newer half of the cache
+   * go to the class's list under one lock. */
+  unsigned k = cache_n[cls] / 2;
+  void *last = user;
+  *(void **)user = cache_head[cls];
+  for (unsigned i = 0; i < k; i++) last = *(void **)last;
+  cache_head[cls] = *(void **)last;
+  cache_n[cls] -= (uint16_t)k;
+  slab_put(cls, user, last);
 }
 
 void rc_heap_thread_exit(void)
 {
+  in_critical++;   /* a handler that mallocs now must not wait for slab_lock or pool_lock */
   for (int c = 0; c < NCLS; c++) {
     while (cache_head[c]) {
       char *user = cache_head[c];
       cache_head[c] = *(void **)user;
-      to_boehm((struct rc_hdr *)(user - RC_HDR_SIZE));
+      give_back((struct rc_hdr *)(user - RC_HDR_SIZE));
     }
     cache_n[c] = 0;
   }
@@ -534,6 +697,7 @@ void rc_heap_thread_exit(void)
   spin_lock(&pool_lock);
   while (tslots_n) free_slots[free_slots_n++] = tslots[--tslots_n];
   spin_unlock(&pool_lock);
+  in_critical--;
 }
 
 /* Classify a pointer handed to free/realloc. Returns the header or NULL after
@@ -557,7 +721,7 @@ static inline struct rc_hdr *fast_hdr(const void *p)
 {
   uintptr_t a = (uintptr_t)p - RC_HDR_SIZE;
   if (a & 15 || a < rc_heap_lo - RC_HDR_SIZE || a >= rc_heap_hi) return NULL;
-  uint32_t w = __atomic_load_n(&win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
+  uint32_t w = __atomic_load_n(&rc_win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
   uint64_t bit;
   if (!w || !(__atomic_load_n(page_word(w, a, &bit), __ATOMIC_RELAXED) & bit) || GC_get_gc_no() != gc_no_at_init) return NULL;
   struct rc_hdr *h = (struct rc_hdr *)a;
@@ -572,7 +736,7 @@ static struct rc_hdr *checked_hdr(const void *p, bool is_free)
                                 "overflow from the block before it?); the block is left alone";
   const char *what = is_free ? "invalid free: the pointer was never allocated"
                              : "invalid realloc: the pointer was never allocated";
-  void *base = GC_base((void *)p);
+  void *base = rc_hdr_near((uintptr_t)p);
   if (base) {
     struct rc_hdr *h = base;
     int st = hdr_check(h);
@@ -586,7 +750,7 @@ static struct rc_hdr *checked_hdr(const void *p, bool is_free)
     else if (bits == 0 || (rc_hdr_state(h) == RC_FREED && h->slot < rc_slot_hwm && rc_slot_hdr(h->slot) == h))
       what = is_free ? "double free" : "realloc of freed memory";
     else if ((const char *)p == (const char *)base + RC_HDR_SIZE) what = corrupt;
-  } else if (GC_is_heap_ptr(p) && ((uintptr_t)p & 4095) == RC_HDR_SIZE) {
+  } else if (!rc_slab_at((uintptr_t)p) && GC_is_heap_ptr(p) && ((uintptr_t)p & 4095) == RC_HDR_SIZE) {
     /* A freed large block: Boehm returned its pages to the free block list,
      * so GC_base no longer finds it, but the memory is still its heap. */
     what = is_free ? "double free" : "realloc of freed memory";
@@ -664,7 +828,7 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
   if (!h) return do_alloc(n, 16, caller);
   size_t old = rc_hdr_size(h);
   if (rc_hdr_pad16(h) == 1 && n <= RC_MAX_SIZE) {
-    size_t cap = GC_size(h) - RC_HDR_SIZE;
+    size_t cap = block_cap(h);
     if (n <= cap && n >= cap / 2) {
       unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
       if (!rc_in_runtime) {

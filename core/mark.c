@@ -81,7 +81,7 @@ static inline struct rc_hdr *pop(struct rc_mark *m)
   return v & 0x80000000u ? rc_slot_hdr(v & 0x7fffffffu) : (struct rc_hdr *)(m->alo + ((uintptr_t)v << 4));
 }
 
-/* w is inside the heap bounds and base = GC_base(w) != NULL. Test the mark
+/* w is inside the heap bounds and h = rc_hdr_near(w) != NULL. Test the mark
  * bit of the slot the header names before validating the header: two of
  * three candidates in a typical graph point at marked blocks, and a garbage
  * slot number that hits a set bit only skips a word that is no block. */
@@ -105,7 +105,7 @@ static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *
 static inline void consider(struct rc_mark *m, uintptr_t w)
 {
   if (w < rc_heap_lo || w >= rc_heap_hi) return;
-  struct rc_hdr *h = GC_base((void *)w);
+  struct rc_hdr *h = rc_hdr_near(w);
   if (h) consider_base(m, w, h);
 }
 
@@ -116,7 +116,7 @@ static inline void flush(struct rc_mark *m, const uintptr_t *cand, int n)
 {
   struct rc_hdr *b[BATCH];
   for (int i = 0; i < n; i++) {
-    b[i] = GC_base((void *)cand[i]);
+    b[i] = rc_hdr_near(cand[i]);
     if (b[i]) __builtin_prefetch(b[i]);
   }
   for (int i = 0; i < n; i++)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <gc/gc.h>
 
 #define RC_HIDDEN __attribute__((visibility("hidden")))
 #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -114,9 +115,69 @@ extern uintptr_t rc_win_base[4096];
 #define RC_WIN_SHIFT 24
 static inline struct rc_hdr *rc_slot_decode(uint32_t e)
 { return e ? (struct rc_hdr *)(rc_win_base[e >> 20] + ((uintptr_t)(e & 0xfffff) << 4)) : NULL; }
-/* Header in slot i if the entry is set (tag not checked), else NULL. */
+/* Slabs. Blocks up to 2 KiB (with their header) live in 64 KiB Boehm
+ * objects of one size class each, so Boehm keeps one heap-block header per
+ * 64 KiB instead of one per 4 KiB page. A slab owns a range of slots, one per
+ * object, so an object's slot is its position and needs no entry in
+ * rc_slots. Slots are handed out in groups of 32: rc_slot_slab says which
+ * group belongs to which slab (0: slots of single blocks), rc_page_slab which
+ * 4 KiB page does (by window and page in it). Objects are carved in address
+ * order; past `carved` a slab's memory holds no header yet. Slabs are never
+ * freed. */
+#define RC_SLAB_BYTES (64u << 10)
+#define RC_SLOT_GROUP 32u
+struct rc_slab {
+  uintptr_t base;      /* the first object's header */
+  uint32_t first;      /* its slot */
+  uint32_t carved;     /* objects with a header */
+  uint32_t recip;      /* 2^32 / size + 1: offset -> object index without a division */
+  uint16_t size;       /* bytes per object, header included */
+  uint16_t nobj;
+};
+extern struct rc_slab *rc_slabs;   /* by id; id 0 is none */
+extern uint32_t *rc_slot_slab;     /* slot / RC_SLOT_GROUP -> slab id */
+extern uint32_t *rc_page_slab;     /* window << 12 | page in window -> slab id */
+extern uint16_t *rc_win_of;        /* address >> RC_WIN_SHIFT -> window number, 0: none */
+
+static inline const struct rc_slab *rc_slab_of_slot(uint32_t i)
+{
+  uint32_t id = __atomic_load_n(&rc_slot_slab[i / RC_SLOT_GROUP], __ATOMIC_ACQUIRE);
+  return id ? &rc_slabs[id] : NULL;
+}
+/* The slab whose pages hold address a, or NULL. */
+static inline const struct rc_slab *rc_slab_at(uintptr_t a)
+{
+  if (RC_UNLIKELY(a >> 47)) return NULL;
+  uint32_t w = __atomic_load_n(&rc_win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
+  if (!w) return NULL;
+  uint32_t id = __atomic_load_n(&rc_page_slab[(size_t)w << (RC_WIN_SHIFT - 12) | ((a >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1))], __ATOMIC_ACQUIRE);
+  return id ? &rc_slabs[id] : NULL;
+}
+/* Header of slab object k, NULL if it was never carved. */
+static inline struct rc_hdr *rc_slab_obj(const struct rc_slab *s, uint32_t k)
+{
+  if (k >= __atomic_load_n(&s->carved, __ATOMIC_ACQUIRE)) return NULL;
+  return (struct rc_hdr *)(s->base + (uintptr_t)k * s->size);
+}
+/* Header in slot i if there is one (tag not checked), else NULL. */
 static inline struct rc_hdr *rc_slot_hdr(uint32_t i)
-{ return rc_slot_decode(__atomic_load_n(&rc_slots[i], __ATOMIC_ACQUIRE)); }
+{
+  const struct rc_slab *s = rc_slab_of_slot(i);
+  if (s) return rc_slab_obj(s, i - s->first);
+  return rc_slot_decode(__atomic_load_n(&rc_slots[i], __ATOMIC_ACQUIRE));
+}
+/* Where the header of a block holding address a would be, if a is in the
+ * tracked heap: the slab object's, or the base of Boehm's object. NULL when
+ * neither (not validated: see rc_block_of). */
+static inline struct rc_hdr *rc_hdr_near(uintptr_t a)
+{
+  const struct rc_slab *s = rc_slab_at(a);
+  if (s) {
+    if (a < s->base) return NULL;
+    return rc_slab_obj(s, (uint32_t)(((uint64_t)(a - s->base) * s->recip) >> 32));
+  }
+  return GC_base((void *)a);
+}
 extern uint64_t rc_corrupt_seen;   /* blocks found with a rewritten header */
 extern uint32_t rc_slot_hwm;
 extern uintptr_t rc_heap_lo, rc_heap_hi;  /* bounds of every block ever served */

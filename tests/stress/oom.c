@@ -4,7 +4,8 @@
  * is freed, and the at-exit report must still be written.
  *   oom free   exhaust, free everything, exit (report: direct 1 / 77)
  *   oom hold   exhaust and exit while still out of memory: the check runs
- *              with no address space left (report or one clear message)
+ *              with no address space left (report or one clear message);
+ *              more than 200 blocks (1 MiB each) are held then
  * stdout: "exhausted after N MiB" is not printed (N varies); "ok". */
 #include "stress.h"
 #include <sys/resource.h>
@@ -69,8 +70,20 @@ int main(int argc, char **argv)
     g_hold = c;
     small_n++;
   }
+  /* then 16-byte blocks: the rest of the current slab, and no new slab */
+  size_t tiny_n = 0;
+  for (;;) {
+    struct chunk *c = malloc(16);
+    if (!c) {
+      RC_CHECK(errno == ENOMEM);
+      break;
+    }
+    c->next = g_hold;
+    g_hold = c;
+    RC_CHECK(++tiny_n < 100000000);
+  }
   RC_CHECK(mib > 16);
-  fprintf(stderr, "exhausted after %zu MiB and %zu small blocks\n", mib, small_n);
+  fprintf(stderr, "exhausted after %zu MiB, %zu 4000-byte and %zu 16-byte blocks\n", mib, small_n, tiny_n);
 
   if (!strcmp(mode, "free")) {
     while (g_hold) {

@@ -4,7 +4,8 @@
  *   invalid        free of a stack address, of a global, and of p+8 (interior
  *                  of a live block); 16-byte aligned interior pointers, where
  *                  the 16 bytes in front are user data: zeros, a copy of a
- *                  real header, a page of a large block that holds no header
+ *                  real header, a page of a large block that holds no header;
+ *                  and the place of a slab object never handed out
  *   realloc_freed  realloc of a freed pointer
  * Nothing leaks: direct 0, indirect 0, exit 0, "continued" on stdout.
  * With abort_on_error=1 the double free aborts instead. */
@@ -32,6 +33,9 @@ int main(int argc, char **argv)
     char *page = (char *)(((uintptr_t)big + 2 * 4096) & ~(uintptr_t)4095);
     free(page + 16);                                     /* a page that holds no header */
     free(big);
+    char *q = malloc(1500);   /* 1520-byte slab objects: a class nothing else here uses */
+    free(q + 16 * 1520);      /* an object of q's slab that was never handed out */
+    free(q);
     free(p);
   } else if (strcmp(mode, "realloc_freed") == 0) {
     free(p);

@@ -1062,6 +1062,14 @@ static void child_after_fork(void) { cache_lock = 0; }
 __attribute__((constructor)) static void unwind_init(void)
 {
   cache_create();
+  /* libunwind's default global cache of register states is a mutex held
+   * with signals blocked, around dl_iterate_phdr. A thread holding it waits
+   * for ld.so's lock; if the thread holding that one (inside our own rule
+   * lookup, or the program's exception unwinding) takes a signal whose
+   * handler mallocs from a signal frame, its capture falls back to libunwind
+   * and waits for the mutex: deadlock (seen in rc.unwind.signals). Per-thread
+   * caches take no lock. */
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   /* a child forked while another thread held the insert lock would never
    * cache again */
   pthread_atfork(NULL, NULL, child_after_fork);

@@ -2,6 +2,7 @@
 """Real programs under reachcheck, LeakSanitizer and valgrind.
 
   compare.py --launcher BUILD/reachcheck --cxx BUILD/.../rc_real_cxx [--only NAME,...]
+             [--rc-option KEY=VALUE ...]
       Runs every program plainly, under reachcheck, under LeakSanitizer
       (gcc's liblsan.so.0 preloaded) and under valgrind --leak-check=full, and
       prints the markdown table of docs/compare.md (top-level process only:
@@ -28,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 INPUTS = os.path.join(HERE, 'inputs')
 LSAN = '/usr/lib/x86_64-linux-gnu/liblsan.so.0'
+RC_OPTIONS = []   # --rc-option KEY=VALUE: more reachcheck options for every run
 
 
 # ---- the programs -------------------------------------------------------
@@ -198,9 +200,10 @@ def normalized(p, out):
     return text
 
 
-def rc_wrap(launcher, jdir):
+def rc_wrap(ctx, jdir):
     def wrap(argv, env):
-        return [launcher, '--exitcode=0', '--json=' + os.path.join(jdir, 'rc.%p.json'), '--'] + argv, env
+        return ([ctx['launcher'], '--exitcode=0', '--json=' + os.path.join(jdir, 'rc.%p.json')]
+                + ['--' + o for o in RC_OPTIONS] + ['--'] + argv, env)
     return wrap
 
 
@@ -229,7 +232,7 @@ def check(p, ctx, work):
     jdir = os.path.join(work, 'json')
     shutil.rmtree(jdir, ignore_errors=True)
     os.makedirs(jdir)
-    rc = run_one(p, ctx, work, wrap=rc_wrap(ctx['launcher'], jdir))
+    rc = run_one(p, ctx, work, wrap=rc_wrap(ctx, jdir))
     if rc.timed_out:
         fails.append('hang: killed after %d s' % p['timeout'])
     if rc.rc != plain.rc:
@@ -351,7 +354,7 @@ def compare(names, ctx, work):
         jdir = os.path.join(work, 'json')
         shutil.rmtree(jdir, ignore_errors=True)
         os.makedirs(jdir)
-        rc = run_one(p, ctx, work, wrap=rc_wrap(ctx['launcher'], jdir))
+        rc = run_one(p, ctx, work, wrap=rc_wrap(ctx, jdir))
         reps, _ = rc_reports(jdir)
         top = reps.get(rc.pid, {}).get('summary')
         same = 'yes' if (rc.rc == plain.rc and normalized(p, rc.out) == normalized(p, plain.out)) else \
@@ -404,6 +407,8 @@ def main():
     ap.add_argument('--only')
     ap.add_argument('--list', action='store_true')
     ap.add_argument('--keep', action='store_true')
+    ap.add_argument('--rc-option', action='append', default=[], metavar='KEY=VALUE',
+                    help='also pass --KEY=VALUE to reachcheck (e.g. thread_cache=0)')
     a = ap.parse_args()
     if a.list:
         for p in PROGRAMS:
@@ -411,6 +416,7 @@ def main():
         return 0
     if not a.launcher or not a.cxx:
         ap.error('--launcher and --cxx are required')
+    RC_OPTIONS[:] = a.rc_option
     ctx = {'inputs': INPUTS, 'cxx': os.path.abspath(a.cxx), 'launcher': os.path.abspath(a.launcher)}
     work = tempfile.mkdtemp(prefix='rc_real_')
     try:

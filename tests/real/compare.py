@@ -200,9 +200,9 @@ def normalized(p, out):
     return text
 
 
-def rc_wrap(ctx, jdir):
+def rc_wrap(launcher, jdir):
     def wrap(argv, env):
-        return ([ctx['launcher'], '--exitcode=0', '--json=' + os.path.join(jdir, 'rc.%p.json')]
+        return ([launcher, '--exitcode=0', '--json=' + os.path.join(jdir, 'rc.%p.json')]
                 + ['--' + o for o in RC_OPTIONS] + ['--'] + argv, env)
     return wrap
 
@@ -232,7 +232,7 @@ def check(p, ctx, work):
     jdir = os.path.join(work, 'json')
     shutil.rmtree(jdir, ignore_errors=True)
     os.makedirs(jdir)
-    rc = run_one(p, ctx, work, wrap=rc_wrap(ctx, jdir))
+    rc = run_one(p, ctx, work, wrap=rc_wrap(ctx['launcher'], jdir))
     if rc.timed_out:
         fails.append('hang: killed after %d s' % p['timeout'])
     if rc.rc != plain.rc:
@@ -354,7 +354,7 @@ def compare(names, ctx, work):
         jdir = os.path.join(work, 'json')
         shutil.rmtree(jdir, ignore_errors=True)
         os.makedirs(jdir)
-        rc = run_one(p, ctx, work, wrap=rc_wrap(ctx, jdir))
+        rc = run_one(p, ctx, work, wrap=rc_wrap(ctx['launcher'], jdir))
         reps, _ = rc_reports(jdir)
         top = reps.get(rc.pid, {}).get('summary')
         same = 'yes' if (rc.rc == plain.rc and normalized(p, rc.out) == normalized(p, plain.out)) else \

@@ -81,11 +81,33 @@ static inline struct rc_hdr *pop(struct rc_mark *m)
   return v & 0x80000000u ? rc_slot_hdr(v & 0x7fffffffu) : (struct rc_hdr *)(m->alo + ((uintptr_t)v << 4));
 }
 
-/* w is inside the heap bounds and h = rc_hdr_near(w) != NULL. Test the mark
+/* Where the header of the block holding w would be (rc_hdr_near), and for
+ * a slab object the slot its position gives (*slot; else 0). The last slab
+ * found is tried first: neighbouring blocks point at each other, and a hit
+ * saves the window and page lookups in front of the header's cache miss. */
+static inline struct rc_hdr *near(struct rc_mark *m, uintptr_t w, uint32_t *slot)
+{
+  const struct rc_slab *s = m->last_slab;
+  if (!s || w - s->base >= RC_SLAB_BYTES) {
+    s = rc_slab_at(w);
+    if (!s) {
+      *slot = 0;
+      return GC_base((void *)w);
+    }
+    m->last_slab = s;
+  }
+  uint32_t k = (uint32_t)(((uint64_t)(w - s->base) * s->recip) >> 32);
+  *slot = s->first + k;
+  return rc_slab_obj(s, k);
+}
+
+/* w is inside the heap bounds and h = near(w, &want) != NULL. Test the mark
  * bit of the slot the header names before validating the header: two of
  * three candidates in a typical graph point at marked blocks, and a garbage
- * slot number that hits a set bit only skips a word that is no block. */
-static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *h)
+ * slot number that hits a set bit only skips a word that is no block. A slab
+ * object's slot must be the one its position gives (want); any other
+ * header's slot must lead back to it. */
+static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *h, uint32_t want)
 {
   size_t ai = ((uintptr_t)h - m->alo) >> 4;   /* wraps for h < alo: fails the bound */
   bool abit = m->abits && ai < (m->abytes << 3);
@@ -94,7 +116,7 @@ static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *
   if (slot == 0 || slot >= m->nslots || test(m->marked, slot)) return;
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
   if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return;
-  if (rc_slot_hdr(slot) != h || !rc_hdr_intact(h, bits)) return;
+  if ((want ? slot != want : rc_slot_hdr(slot) != h) || !rc_hdr_intact(h, bits)) return;
   uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
   if (w < u || !(w - u < sz || (sz == 0 && w == u))) return;
   test_set(m->marked, slot);
@@ -105,23 +127,18 @@ static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *
 static inline void consider(struct rc_mark *m, uintptr_t w)
 {
   if (w < rc_heap_lo || w >= rc_heap_hi) return;
-  struct rc_hdr *h = rc_hdr_near(w);
-  if (h) consider_base(m, w, h);
+  uint32_t want;
+  struct rc_hdr *h = near(m, w, &want);
+  if (h) consider_base(m, w, h, want);
 }
 
-/* Candidates of one scanned range in batches: look up every base first and
- * prefetch its header, so the cache misses of a batch overlap. */
-#define BATCH 16
-static inline void flush(struct rc_mark *m, const uintptr_t *cand, int n)
-{
-  struct rc_hdr *b[BATCH];
-  for (int i = 0; i < n; i++) {
-    b[i] = rc_hdr_near(cand[i]);
-    if (b[i]) __builtin_prefetch(b[i]);
-  }
-  for (int i = 0; i < n; i++)
-    if (b[i]) consider_base(m, cand[i], b[i]);
-}
+/* Candidates of a scanned range are looked up and their headers prefetched
+ * AHEAD candidates before they are considered, so the cache misses of
+ * neighbouring candidates overlap (a lookup is a few loads from small
+ * tables: a batch of 16 lookups then 16 considers left the first header
+ * still in flight). */
+#define AHEAD 16
+struct pending { uintptr_t w; struct rc_hdr *h; uint32_t want; };
 
 static void drain(struct rc_mark *m);
 
@@ -144,23 +161,25 @@ static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
   }
   lo = (lo + 7) & ~(uintptr_t)7;
   const uintptr_t *p = (const uintptr_t *)lo, *e = (const uintptr_t *)(hi & ~(uintptr_t)7);
-  uintptr_t cand[BATCH], lo_b = rc_heap_lo, hi_b = rc_heap_hi;
-  int nc = 0;
+  uintptr_t lo_b = rc_heap_lo, hi_b = rc_heap_hi;
+  struct pending q[AHEAD];
+  unsigned n = 0;
   for (; p < e; p++) {
     uintptr_t w = *p;
     if (w < lo_b || w >= hi_b) continue;
-    cand[nc++] = w;
-    if (nc == BATCH) {
-      flush(m, cand, nc);
-      nc = 0;
-      if (RC_UNLIKELY(m->stack.len > DRAIN_AT) && m->depth < 2) {
-        m->depth++;
-        drain(m);
-        m->depth--;
-      }
+    struct pending *x = &q[n % AHEAD];
+    if (n >= AHEAD && x->h) consider_base(m, x->w, x->h, x->want);   /* candidate n - AHEAD */
+    x->w = w;
+    x->h = near(m, w, &x->want);
+    if (x->h) __builtin_prefetch(x->h);
+    if (++n % AHEAD == 0 && RC_UNLIKELY(m->stack.len > DRAIN_AT) && m->depth < 2) {
+      m->depth++;
+      drain(m);
+      m->depth--;
     }
   }
-  if (nc) flush(m, cand, nc);
+  for (unsigned i = n > AHEAD ? n - AHEAD : 0; i < n; i++)
+    if (q[i % AHEAD].h) consider_base(m, q[i % AHEAD].w, q[i % AHEAD].h, q[i % AHEAD].want);
   m->scanned += hi - lo;
 }
 

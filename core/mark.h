@@ -20,6 +20,7 @@ struct rc_mark {
   uint64_t reach_blocks, reach_bytes, ign_blocks, ign_bytes;   /* counted when marked */
   uintptr_t alo;
   size_t abytes;
+  const struct rc_slab *last_slab;   /* the slab the last candidate was in */
 };
 int rc_mark_init(struct rc_mark *m);
 void rc_mark_free(struct rc_mark *m);

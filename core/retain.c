@@ -583,9 +583,37 @@ static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind k
   rc_rootset_range(&X.rs, lo, hi, kind, what, thread);
 }
 
+/* Will the at-exit report print nothing? It prints retention only next to
+ * leaks or an overwritten header (or with verbose / show_reachable), and
+ * the JSON report always carries it; otherwise the dominator tree of a
+ * clean program's whole heap would be computed for nobody. Mirrors init.c's
+ * "say" from the mark alone (a leak that a suppression later hides still
+ * counts: then retention is computed and not shown). */
+static bool exit_report_silent(const struct rc_mark *m)
+{
+  if (rc_opt.json[0] || rc_opt.verbose || rc_opt.show_reachable) return false;
+  for (uint32_t i = 1; i < m->nslots; i++) {
+    if (!(i & 63) && i + 64 <= m->nslots && ((const uint64_t *)m->marked)[i >> 6] == ~0ull) {
+      i += 63;   /* 64 marked blocks */
+      continue;
+    }
+    if (rc_mark_is_marked(m, i)) continue;
+    struct rc_hdr *h = rc_slot_hdr(i);
+    if (!h) continue;
+    uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+    if (h->slot != i || !rc_hdr_intact(h, bits)) return false;   /* overwritten header */
+    if ((bits & 0xf) == RC_LIVE && !((bits >> 4) & (RC_F_INTERNAL | RC_F_IGNORED))) return false;   /* a leak */
+  }
+  return true;
+}
+
 static void exit_after_mark(void *ctx, struct rc_mark *m)
 {
   (void)ctx;
+  if (exit_report_silent(m)) {
+    rc_rootset_free(&X.rs);
+    return;
+  }
   double t0 = rc_now_ms();
   X.ran = true;
   struct rc_graph g;

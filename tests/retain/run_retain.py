@@ -94,6 +94,10 @@ def sc_globals(a, tmp):
                     err, re.M), 'text report lacks "#1 global g_big (...): retains 5000 bytes in 1 block" + its site')
     check(re.search(r'^  root: global g_s2 \(%s\), pointer at offset 0$' % re.escape(base), err, re.M),
           'text why lacks "root: global g_s2"')
+    # no JSON report: retention is computed only when the text report prints (it leaks 1 block)
+    rc, out, err = under(a, ['retainers=10'], prog)
+    check(rc == 23 and re.search(r'^  #1 global g_big \(%s\): retains 5000 bytes in 1 block$' % re.escape(base), err, re.M),
+          'without JSON: status %d, text report lacks "#1 global g_big"' % rc)
     # retainers=2: the two biggest; retainers=0 and no why: no retention at all
     rc, out, err = under(a, ['json=' + j, 'retainers=2'], prog)
     d = load(j)

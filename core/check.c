@@ -225,20 +225,29 @@ int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
   rc_vec_init(&res->groups, sizeof(struct rc_leak_group));
   rc_in_runtime++;
   double t0 = rc_now_ms();
-  struct check_ctx c;
-  memset(&c, 0, sizeof c);
-  c.res = res;
-  c.mode = mode;
-  c.min_epoch = req->min_epoch;
-  c.hooks = req->hooks;
-  dl_iterate_phdr(check_cb, &c);
-  wipe_dead_stack();
-  for (size_t i = 0; i < c.tab_cap; i++) {
-    if (!c.tab[i].blocks) continue;
-    struct rc_leak_group *g = rc_vec_push(&res->groups);
-    if (g) *g = c.tab[i];
+  /* Not on the stack: the checking thread's stack is a root, and the mark
+   * state holds heap addresses (the address bitmap's base is the lowest
+   * heap page): a copy of one that is a block's first byte would keep the
+   * block alive. */
+  struct check_ctx *c = rc_mmap(sizeof *c);
+  if (!c) {
+    rc_in_runtime--;
+    return -1;
   }
-  rc_munmap(c.tab, c.tab_cap * sizeof *c.tab);
+  c->res = res;
+  c->mode = mode;
+  c->min_epoch = req->min_epoch;
+  c->hooks = req->hooks;
+  dl_iterate_phdr(check_cb, c);
+  wipe_dead_stack();
+  for (size_t i = 0; i < c->tab_cap; i++) {
+    if (!c->tab[i].blocks) continue;
+    struct rc_leak_group *g = rc_vec_push(&res->groups);
+    if (g) *g = c->tab[i];
+  }
+  rc_munmap(c->tab, c->tab_cap * sizeof *c->tab);
+  int err = c->err;
+  rc_munmap(c, sizeof *c);
   struct rc_leak_group *g = (struct rc_leak_group *)res->groups.data;
   for (size_t i = 0; i < res->groups.len; i++) {
     if (g[i].kind == RC_KIND_REACHABLE) continue;
@@ -258,7 +267,7 @@ int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
   if (res->groups.len) qsort(g, res->groups.len, sizeof *g, by_bytes);
   res->ms_total = rc_now_ms() - t0;
   rc_in_runtime--;
-  return c.err ? -1 : 0;
+  return err ? -1 : 0;
 }
 
 void rc_result_free(struct rc_result *res) { rc_vec_free(&res->groups); }

@@ -378,10 +378,17 @@ __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_r
   getcontext(&uc);
   pid_t tid = my_tid();
   snprintf(what, sizeof what, "thread %d registers", (int)tid);
-  for (int i = 0; i < NGREG; i++)
+  /* Only the callee-saved registers: this thread called into reachcheck
+   * (exit, the API, a handler's frame is on the stack), so by the ABI the
+   * program's values in the others are dead, and what they hold now is
+   * reachcheck's own (an address it just computed may be a block's). */
+  static const int callee_saved[] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15};
+  for (size_t k = 0; k < sizeof callee_saved / sizeof callee_saved[0]; k++) {
+    int i = callee_saved[k];
     fn(ctx, (uintptr_t)&uc.uc_mcontext.gregs[i], (uintptr_t)&uc.uc_mcontext.gregs[i + 1], RC_ROOT_REGISTER, reg_names[i], tid);
+  }
   struct thread_rec *r = find_rec(tid);
-  uintptr_t sp = (uintptr_t)&uc;
+  uintptr_t sp = (uintptr_t)(&uc + 1);   /* above the saved registers: the others are not roots */
   if (r && r->stack_lo == 0) main_bounds(maps, r);
   stack_roots(maps, fn, ctx, tid, sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, false);
   rc_tls_roots(maps, fn, ctx, (uintptr_t)pthread_self(), tid, false);

@@ -432,8 +432,16 @@ static unsigned slab_refill(size_t cls, unsigned want)
       slab_cur[cls] = id;
     }
     struct rc_slab *s = &rc_slabs[id];
-    while (n < want && s->carved < s->nobj) {
-      uint32_t k = s->carved;
+    /* Pushed from the last, so that they are handed out in address order:
+     * objects allocated one after the other lie one after the other. A
+     * program that walks them in that order (python3's cyclic collector
+     * walks its objects so) pays for a sawtooth of descending 4 KiB runs:
+     * bench/run's python3 script under PYTHONMALLOC=malloc took 2.4 s
+     * instead of 1.95 (plain: 1.3). */
+    uint32_t c = s->nobj - s->carved;
+    if (c > want - n) c = want - n;
+    for (uint32_t j = c; j-- > 0;) {
+      uint32_t k = s->carved + j;
       struct rc_hdr *h = (struct rc_hdr *)(s->base + (uintptr_t)k * s->size);
       h->slot = s->first + k;
       h->stack = 0;
@@ -442,9 +450,9 @@ static unsigned slab_refill(size_t cls, unsigned want)
       char *user = (char *)h + RC_HDR_SIZE;
       *(void **)user = cache_head[cls];
       cache_head[cls] = user;
-      __atomic_store_n(&s->carved, k + 1, __ATOMIC_RELEASE);
-      n++;
     }
+    __atomic_store_n(&s->carved, s->carved + c, __ATOMIC_RELEASE);
+    n += c;
   }
   spin_unlock(&slab_lock);
   cache_n[cls] += (uint16_t)n;

@@ -495,11 +495,11 @@ static size_t block_cap(const struct rc_hdr *h)
  * arena, untracked, instead of deadlocking on a lock this thread holds. */
 static RC_TLS int in_critical;
 
-static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, bool *fresh);
-static void *alloc_block(size_t size, size_t align, uintptr_t caller, bool *fresh)
+static void *alloc_block_locked(size_t size, size_t align, const struct rc_at *at, bool *fresh);
+static void *alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fresh)
 {
   in_critical++;
-  void *p = alloc_block_locked(size, align, caller, fresh);
+  void *p = alloc_block_locked(size, align, at, fresh);
   in_critical--;
   return p;
 }
@@ -508,7 +508,7 @@ static void *alloc_block(size_t size, size_t align, uintptr_t caller, bool *fres
  * zeroed from Boehm. Plain malloc takes Boehm's atomic kind, which Boehm
  * neither clears nor scans (reachcheck scans blocks itself; BOEHM.md: ~20%
  * faster); calloc takes the cleared kind, so fresh pages are not touched. */
-static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, bool *fresh)
+static void *alloc_block_locked(size_t size, size_t align, const struct rc_at *at, bool *fresh)
 {
   if (RC_UNLIKELY(size > RC_MAX_SIZE)) { errno = ENOMEM; return NULL; }
   if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
@@ -516,8 +516,8 @@ static void *alloc_block_locked(size_t size, size_t align, uintptr_t caller, boo
   uint32_t stack = 0;
   if (!flags) {
     rc_in_runtime++;
-    stack = rc_depot_capture(2);
-    if (rc_opt.scan_libc && rc_pc_in_ldso(caller)) flags |= RC_F_LDSO;
+    stack = rc_depot_capture_at(at);
+    if (rc_opt.scan_libc && rc_pc_in_ldso(at->pc)) flags |= RC_F_LDSO;
     rc_in_runtime--;
   }
   size_t eff = size ? size : 1;   /* malloc(0): keep the user pointer inside our object */
@@ -770,17 +770,20 @@ static struct rc_hdr *checked_hdr(const void *p, bool is_free)
   return NULL;
 }
 
-static void *do_alloc(size_t n, size_t align, uintptr_t caller)
+static void *do_alloc(size_t n, size_t align, const struct rc_at *at)
 {
   bool fresh = false;
   if (RC_UNLIKELY(rc_in_runtime | in_critical) && (!rc_heap_ready() || rc_world_stopped || in_critical))
     return arena_alloc(n, align);
-  return alloc_block(n, align, caller, &fresh);
+  return alloc_block(n, align, at, &fresh);
 }
 
+/* Each entry point records the program's frame (RC_AT_HERE): the stack is
+ * walked from there, never through the runtime's own frames. */
 EXPORT void *malloc(size_t n)
 {
-  return do_alloc(n, 16, (uintptr_t)__builtin_return_address(0));
+  RC_AT_HERE(at);
+  return do_alloc(n, 16, &at);
 }
 
 EXPORT void free(void *p)
@@ -803,17 +806,18 @@ EXPORT void *calloc(size_t n, size_t m)
   if (RC_UNLIKELY(rc_in_runtime | in_critical) && (!rc_heap_ready() || rc_world_stopped || in_critical))
     return arena_alloc(t, 16);  /* never reused: zero */
   bool fresh = true;
-  void *p = alloc_block(t, 16, (uintptr_t)__builtin_return_address(0), &fresh);
+  RC_AT_HERE(at);
+  void *p = alloc_block(t, 16, &at, &fresh);
   if (p && !fresh) memset(p, 0, t);
   return p;
 }
 
-static void *do_realloc(void *p, size_t n, uintptr_t caller)
+static void *do_realloc(void *p, size_t n, const struct rc_at *at)
 {
-  if (!p) return do_alloc(n, 16, caller);
+  if (!p) return do_alloc(n, 16, at);
   if (in_arena(p)) {
     size_t old = ((size_t *)p)[-1];
-    void *q = do_alloc(n, 16, caller);
+    void *q = do_alloc(n, 16, at);
     if (q) memcpy(q, p, old < n ? old : n);
     return q;
   }
@@ -833,7 +837,7 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
     return NULL;
   }
   struct rc_hdr *h = checked_hdr(p, false);
-  if (!h) return do_alloc(n, 16, caller);
+  if (!h) return do_alloc(n, 16, at);
   size_t old = rc_hdr_size(h);
   if (rc_hdr_pad16(h) == 1 && n <= RC_MAX_SIZE) {
     size_t cap = block_cap(h);
@@ -841,7 +845,7 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
       unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
       if (!rc_in_runtime) {
         rc_in_runtime++;
-        h->stack = rc_depot_capture(2);
+        h->stack = rc_depot_capture_at(at);
         rc_in_runtime--;
       }
       note_epoch(h->slot);
@@ -851,20 +855,25 @@ static void *do_realloc(void *p, size_t n, uintptr_t caller)
       return p;
     }
   }
-  void *q = do_alloc(n, 16, caller);
+  void *q = do_alloc(n, 16, at);
   if (!q) return NULL;  /* p stays valid, as in glibc */
   memcpy(q, p, old < n ? old : n);
   release_block(h);
   return q;
 }
 
-EXPORT void *realloc(void *p, size_t n) { return do_realloc(p, n, (uintptr_t)__builtin_return_address(0)); }
+EXPORT void *realloc(void *p, size_t n)
+{
+  RC_AT_HERE(at);
+  return do_realloc(p, n, &at);
+}
 
 EXPORT void *reallocarray(void *p, size_t n, size_t m)
 {
   size_t t;
   if (__builtin_mul_overflow(n, m, &t)) { errno = ENOMEM; return NULL; }
-  return do_realloc(p, t, (uintptr_t)__builtin_return_address(0));
+  RC_AT_HERE(at);
+  return do_realloc(p, t, &at);
 }
 
 static bool pow2(size_t a) { return a && !(a & (a - 1)); }
@@ -872,20 +881,23 @@ static bool pow2(size_t a) { return a && !(a & (a - 1)); }
 EXPORT void *memalign(size_t align, size_t n)
 {
   if (!pow2(align)) { errno = EINVAL; return NULL; }
-  return do_alloc(n, align, (uintptr_t)__builtin_return_address(0));
+  RC_AT_HERE(at);
+  return do_alloc(n, align, &at);
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t n)
 {
   if (!pow2(align)) { errno = EINVAL; return NULL; }
-  return do_alloc(n, align, (uintptr_t)__builtin_return_address(0));
+  RC_AT_HERE(at);
+  return do_alloc(n, align, &at);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
   if (!pow2(align) || align % sizeof(void *)) return EINVAL;
   int e = errno;
-  void *p = do_alloc(n, align, (uintptr_t)__builtin_return_address(0));
+  RC_AT_HERE(at);
+  void *p = do_alloc(n, align, &at);
   if (!p) { errno = e; return ENOMEM; }
   *out = p;
   return 0;
@@ -893,7 +905,8 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 EXPORT void *valloc(size_t n)
 {
-  return do_alloc(n, (size_t)sysconf(_SC_PAGESIZE), (uintptr_t)__builtin_return_address(0));
+  RC_AT_HERE(at);
+  return do_alloc(n, (size_t)sysconf(_SC_PAGESIZE), &at);
 }
 
 EXPORT void *pvalloc(size_t n)
@@ -901,7 +914,8 @@ EXPORT void *pvalloc(size_t n)
   size_t pg = (size_t)sysconf(_SC_PAGESIZE);
   size_t r = (n + pg - 1) & ~(pg - 1);
   if (r < n) { errno = ENOMEM; return NULL; }
-  return do_alloc(r ? r : pg, pg, (uintptr_t)__builtin_return_address(0));
+  RC_AT_HERE(at);
+  return do_alloc(r ? r : pg, pg, &at);
 }
 
 /* The requested size, not Boehm's rounded one: bytes past it are not scanned. */

@@ -209,6 +209,14 @@ void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on);
 /* ---- stack depot (core/depot.c) ---- */
 struct rc_stack { uint32_t hash, depth, gen, next; uintptr_t pc[]; };
 uint32_t rc_depot_capture(int skip);      /* current stack -> id (0 = none) */
+/* The frame of the program's call into an allocation function: its return
+ * address, its stack pointer and rbp there. RC_AT_HERE(at) in the exported
+ * function itself (which then keeps a frame pointer). */
+struct rc_at { uintptr_t pc, sp, rbp; };
+#define RC_AT_HERE(at)                                                                   \
+  const uintptr_t *at##_fp = __builtin_frame_address(0);                                 \
+  const struct rc_at at = {at##_fp[1], (uintptr_t)(at##_fp + 2), at##_fp[0]}
+uint32_t rc_depot_capture_at(const struct rc_at *at);   /* stack from there -> id */
 const struct rc_stack *rc_depot_get(uint32_t id);
 uint32_t rc_depot_count(void);
 void rc_depot_lock(void);

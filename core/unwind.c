@@ -927,12 +927,9 @@ static __attribute__((noinline)) int unwind_plain(struct walk *w, uintptr_t *pcs
   }
 }
 
-__attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
+/* The walk from the frame of pc (stack pointer sp, rbp as there). */
+static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_t sp, uintptr_t rbp)
 {
-  /* rc_unwind's own frame (forced by __builtin_frame_address) gives the
-   * caller's rbp, pc and rsp. */
-  const uintptr_t *fp = __builtin_frame_address(0);
-  uintptr_t pc = fp[1], sp = (uintptr_t)(fp + 2), rbp = fp[0];
   if (max <= 0) return 0;
   /* Bounds: a glibc thread's descriptor (tp) sits at the top of its stack
    * block (glibc 2.36 allocate_stack, also for user-supplied stacks); the
@@ -989,6 +986,19 @@ done:
   __asm__ volatile("" ::: "memory");
   memo_busy = 0;
   return n;
+}
+
+__attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
+{
+  /* rc_unwind's own frame (forced by __builtin_frame_address) gives the
+   * caller's rbp, pc and rsp. */
+  const uintptr_t *fp = __builtin_frame_address(0);
+  return unwind_from(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0]);
+}
+
+int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp)
+{
+  return unwind_from(pcs, max, 0, pc, sp, rbp);
 }
 
 int rc_unwind_rule_test(uintptr_t pc, int *cfa_rbp, int *cfa_off, int *rbp_slot)

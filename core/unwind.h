@@ -12,6 +12,9 @@
  * a stack it does not know): the caller then uses libunwind for the whole
  * capture. Never allocates; the cache hit path takes no lock. */
 int rc_unwind(uintptr_t *pcs, int max, int skip);
+/* The same from a given frame: pc is its return address into it (pcs[0]),
+ * sp the stack pointer there (the CFA of its callee), rbp its rbp. */
+int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp);
 
 /* A module was unloaded: a new one may be mapped at the same addresses, so
  * every cached rule is dropped. Call after the real dlclose returns. */

@@ -84,9 +84,7 @@ static void collect(struct check_ctx *c)
     }
     struct rc_hdr *h = rc_mark_live(i);
     if (!h) {
-      struct rc_hdr *x = rc_slot_hdr(i);
-      uint64_t bits = x ? __atomic_load_n(&x->bits, __ATOMIC_ACQUIRE) : 0;
-      if (x && (x->slot != i || !rc_hdr_intact(x, bits))) r->corrupt_blocks++;
+      if (rc_mark_corrupt(i)) r->corrupt_blocks++;
       continue;
     }
     if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;

@@ -293,9 +293,9 @@ static uint32_t win_get(uintptr_t a)
  * collect, so free can read the 16 bytes in front of a pointer there. */
 static inline uint64_t *page_word(uint32_t w, uintptr_t a, uint64_t *bit)
 {
-  uintptr_t pg = (a >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1);
-  *bit = 1ull << (pg & 63);
-  return &win_pages[((size_t)w << (RC_WIN_SHIFT - 12 - 6)) + (pg >> 6)];
+  size_t i = rc_page_index(w, a);
+  *bit = 1ull << (i & 63);
+  return &win_pages[i >> 6];
 }
 static inline void note_page(uint32_t w, uintptr_t a)
 {
@@ -403,7 +403,7 @@ static uint32_t slab_new(size_t cls)
     __atomic_store_n(&rc_slot_slab[first / RC_SLOT_GROUP + g], id, __ATOMIC_RELEASE);
   for (uintptr_t pg = a; pg < a + RC_SLAB_BYTES; pg += 4096) {
     uint32_t w = pg >> RC_WIN_SHIFT == a >> RC_WIN_SHIFT ? w0 : w1;
-    __atomic_store_n(&rc_page_slab[(size_t)w << (RC_WIN_SHIFT - 12) | ((pg >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1))], id, __ATOMIC_RELEASE);
+    __atomic_store_n(&rc_page_slab[rc_page_index(w, pg)], id, __ATOMIC_RELEASE);
     note_page(w, pg);
   }
   note_bounds(a, a + RC_SLAB_BYTES);

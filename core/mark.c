@@ -81,6 +81,14 @@ static inline struct rc_hdr *pop(struct rc_mark *m)
   return v & 0x80000000u ? rc_slot_hdr(v & 0x7fffffffu) : (struct rc_hdr *)(m->alo + ((uintptr_t)v << 4));
 }
 
+/* Bit of header h in the address bitmap, or SIZE_MAX when h is outside it
+ * (h < alo wraps and fails the bound too). */
+static inline size_t abit_of(const struct rc_mark *m, const struct rc_hdr *h)
+{
+  size_t ai = ((uintptr_t)h - m->alo) >> 4;
+  return m->abits && ai < (m->abytes << 3) ? ai : SIZE_MAX;
+}
+
 /* Where the header of the block holding w would be (rc_hdr_near), and for
  * a slab object the slot its position gives (*slot; else 0). The last slab
  * found is tried first: neighbouring blocks point at each other, and a hit
@@ -96,7 +104,7 @@ static inline struct rc_hdr *near(struct rc_mark *m, uintptr_t w, uint32_t *slot
     }
     m->last_slab = s;
   }
-  uint32_t k = (uint32_t)(((uint64_t)(w - s->base) * s->recip) >> 32);
+  uint32_t k = rc_slab_index(s, w);
   *slot = s->first + k;
   return rc_slab_obj(s, k);
 }
@@ -109,9 +117,8 @@ static inline struct rc_hdr *near(struct rc_mark *m, uintptr_t w, uint32_t *slot
  * header's slot must lead back to it. */
 static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *h, uint32_t want)
 {
-  size_t ai = ((uintptr_t)h - m->alo) >> 4;   /* wraps for h < alo: fails the bound */
-  bool abit = m->abits && ai < (m->abytes << 3);
-  if (abit && test(m->abits, ai)) return;
+  size_t ai = abit_of(m, h);
+  if (ai != SIZE_MAX && test(m->abits, ai)) return;
   uint32_t slot = h->slot;
   if (slot == 0 || slot >= m->nslots || test(m->marked, slot)) return;
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
@@ -120,7 +127,7 @@ static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *
   uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
   if (w < u || !(w - u < sz || (sz == 0 && w == u))) return;
   test_set(m->marked, slot);
-  if (abit) test_set(m->abits, ai);
+  if (ai != SIZE_MAX) test_set(m->abits, ai);
   push(m, h);
 }
 
@@ -214,8 +221,8 @@ void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
 void rc_mark_block(struct rc_mark *m, struct rc_hdr *h)
 {
   if (h->slot < m->nslots && !test_set(m->marked, h->slot)) {
-    size_t ai = ((uintptr_t)h - m->alo) >> 4;
-    if (m->abits && ai < (m->abytes << 3)) test_set(m->abits, ai);
+    size_t ai = abit_of(m, h);
+    if (ai != SIZE_MAX) test_set(m->abits, ai);
     push(m, h);
   }
   drain(m);
@@ -230,6 +237,16 @@ struct rc_hdr *rc_mark_live(uint32_t i)
   if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return NULL;
   if (!rc_hdr_intact(h, bits)) return NULL;
   return h;
+}
+
+/* Does slot i hold a header that was overwritten (not pointing back at
+ * its slot, or not matching its tag)? */
+bool rc_mark_corrupt(uint32_t i)
+{
+  struct rc_hdr *x = rc_slot_hdr(i);
+  if (!x) return false;
+  uint64_t bits = __atomic_load_n(&x->bits, __ATOMIC_ACQUIRE);
+  return x->slot != i || !rc_hdr_intact(x, bits);
 }
 
 bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot) { return slot < m->nslots && test(m->marked, slot); }

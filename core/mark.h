@@ -29,6 +29,7 @@ void rc_mark_reset(struct rc_mark *m);
 void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi);
 void rc_mark_block(struct rc_mark *m, struct rc_hdr *h);
 struct rc_hdr *rc_mark_live(uint32_t slot);
+bool rc_mark_corrupt(uint32_t slot);
 bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot);
 bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot);
 void rc_mark_classify(struct rc_mark *m);

@@ -144,15 +144,21 @@ static inline const struct rc_slab *rc_slab_of_slot(uint32_t i)
   uint32_t id = __atomic_load_n(&rc_slot_slab[i / RC_SLOT_GROUP], __ATOMIC_ACQUIRE);
   return id ? &rc_slabs[id] : NULL;
 }
+/* Index of address a's 4 KiB page in tables by (window w, page in it). */
+static inline size_t rc_page_index(uint32_t w, uintptr_t a)
+{ return (size_t)w << (RC_WIN_SHIFT - 12) | ((a >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1)); }
 /* The slab whose pages hold address a, or NULL. */
 static inline const struct rc_slab *rc_slab_at(uintptr_t a)
 {
   if (RC_UNLIKELY(a >> 47)) return NULL;
   uint32_t w = __atomic_load_n(&rc_win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
   if (!w) return NULL;
-  uint32_t id = __atomic_load_n(&rc_page_slab[(size_t)w << (RC_WIN_SHIFT - 12) | ((a >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1))], __ATOMIC_ACQUIRE);
+  uint32_t id = __atomic_load_n(&rc_page_slab[rc_page_index(w, a)], __ATOMIC_ACQUIRE);
   return id ? &rc_slabs[id] : NULL;
 }
+/* Index of the object of slab s that holds address a (a in its pages). */
+static inline uint32_t rc_slab_index(const struct rc_slab *s, uintptr_t a)
+{ return (uint32_t)(((uint64_t)(a - s->base) * s->recip) >> 32); }
 /* Header of slab object k, NULL if it was never carved. */
 static inline struct rc_hdr *rc_slab_obj(const struct rc_slab *s, uint32_t k)
 {
@@ -172,10 +178,7 @@ static inline struct rc_hdr *rc_slot_hdr(uint32_t i)
 static inline struct rc_hdr *rc_hdr_near(uintptr_t a)
 {
   const struct rc_slab *s = rc_slab_at(a);
-  if (s) {
-    if (a < s->base) return NULL;
-    return rc_slab_obj(s, (uint32_t)(((uint64_t)(a - s->base) * s->recip) >> 32));
-  }
+  if (s) return rc_slab_obj(s, rc_slab_index(s, a));
   return GC_base((void *)a);
 }
 extern uint64_t rc_corrupt_seen;   /* blocks found with a rewritten header */

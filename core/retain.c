@@ -598,11 +598,8 @@ static bool exit_report_silent(const struct rc_mark *m)
       continue;
     }
     if (rc_mark_is_marked(m, i)) continue;
-    struct rc_hdr *h = rc_slot_hdr(i);
-    if (!h) continue;
-    uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
-    if (h->slot != i || !rc_hdr_intact(h, bits)) return false;   /* overwritten header */
-    if ((bits & 0xf) == RC_LIVE && !((bits >> 4) & (RC_F_INTERNAL | RC_F_IGNORED))) return false;   /* a leak */
+    struct rc_hdr *h = rc_mark_live(i);
+    if (h ? !(rc_hdr_flags(h) & RC_F_IGNORED) : rc_mark_corrupt(i)) return false;   /* a leak, or an overwritten header */
   }
   return true;
 }

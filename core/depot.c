@@ -134,67 +134,20 @@ static void self_range(void)
     }
 }
 
-
-/* pcs[0..n) captured: the runtime's own frames dropped, cut to
- * stack_depth, and looked up. */
-static uint32_t intern(const uintptr_t *pc, int n)
-{
-  while (n > 0 && pc[0] >= self_lo && pc[0] < self_hi) pc++, n--;
-  if (n > rc_opt.stack_depth) n = (int)rc_opt.stack_depth;
-  if (n <= 0) return 0;
-  if (!depot_init()) return 0;
-  uint32_t gen = rc_modules_generation();
-  /* Allocation loops capture the same stack again and again. */
-  if (n == last_n && gen == last_gen && !memcmp(pc, last_pc, sizeof(uintptr_t) * (size_t)n)) return last_id;
-  uint32_t id = depot_find(pc, n, gen);
-  if (id) {
-    last_n = n, last_gen = gen, last_id = id;
-    memcpy(last_pc, pc, sizeof(uintptr_t) * (size_t)n);
-  }
-  return id;
-}
-
-__attribute__((noinline)) uint32_t rc_depot_capture(int skip)
-{
-  uintptr_t pcs[RC_MAX_FRAMES];
-  if (RC_UNLIKELY(!self_hi)) self_range();
-  /* Capture a few more frames than asked: the runtime's own are dropped. */
-  int want = rc_opt.stack_depth < 1 ? 1 : (int)rc_opt.stack_depth + 4;
-  int depth = want > RC_MAX_FRAMES ? RC_MAX_FRAMES : want;
-  int n = rc_unwind(pcs, depth, skip + 1);   /* pcs[0] would be this function */
-  if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
-    void *buf[RC_MAX_FRAMES + 8];
-    int ask = depth + skip + 1;
-    if (ask > RC_MAX_FRAMES + 8) ask = RC_MAX_FRAMES + 8;
-    int m = unw_backtrace(buf, ask);
-    int first = skip + 1;   /* frame 0 is this function */
-    m = m <= first ? 0 : m - first;
-    if (m > depth) m = depth;
-    if (n >= 0) {
-      rc_unwind_verify_check(pcs, n, (const uintptr_t *)(buf + first), m, skip);
-    } else {
-      memcpy(pcs, buf + first, sizeof(uintptr_t) * (size_t)m);
-      n = m;
-    }
-  }
-  return intern(pcs, n);
-}
-
-/* From the program's frame the entry point recorded (struct rc_at): the
- * runtime's own frames are not walked at all. */
-__attribute__((noinline)) uint32_t rc_depot_capture_at(const struct rc_at *at)
+__attribute__((noinline)) uint32_t rc_depot_capture(const struct rc_at *at)
 {
   uintptr_t pcs[RC_MAX_FRAMES];
   if (RC_UNLIKELY(!self_hi)) self_range();
   int depth = rc_opt.stack_depth < 1 ? 1 : rc_opt.stack_depth > RC_MAX_FRAMES ? RC_MAX_FRAMES : (int)rc_opt.stack_depth;
-  int n = rc_unwind_at(pcs, depth, at->pc, at->sp, at->rbp);
+  const uintptr_t pc = at->fp[1];
+  int n = rc_unwind_at(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0]);
   if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
     void *buf[RC_MAX_FRAMES + 16];
     int m = unw_backtrace(buf, RC_MAX_FRAMES + 16);
     /* the program's frame: the first with the recorded return address */
     int first = 1;
-    while (first < m && first < 16 && (uintptr_t)buf[first] != at->pc) first++;
-    if (first >= m || (uintptr_t)buf[first] != at->pc) first = 1;   /* not found: drop by address */
+    while (first < m && first < 16 && (uintptr_t)buf[first] != pc) first++;
+    if (first >= m || (uintptr_t)buf[first] != pc) first = 1;   /* not found: drop by address */
     m = m <= first ? 0 : m - first;
     if (m > depth) m = depth;
     if (n >= 0) {
@@ -204,7 +157,21 @@ __attribute__((noinline)) uint32_t rc_depot_capture_at(const struct rc_at *at)
       n = m;
     }
   }
-  return intern(pcs, n);
+  /* libunwind's frames when the caller's return address was not among
+   * them: the runtime's own first */
+  const uintptr_t *p = pcs;
+  while (n > 0 && p[0] >= self_lo && p[0] < self_hi) p++, n--;
+  if (n <= 0) return 0;
+  if (!depot_init()) return 0;
+  uint32_t gen = rc_modules_generation();
+  /* Allocation loops capture the same stack again and again. */
+  if (n == last_n && gen == last_gen && !memcmp(p, last_pc, sizeof(uintptr_t) * (size_t)n)) return last_id;
+  uint32_t id = depot_find(p, n, gen);
+  if (id) {
+    last_n = n, last_gen = gen, last_id = id;
+    memcpy(last_pc, p, sizeof(uintptr_t) * (size_t)n);
+  }
+  return id;
 }
 
 /* Id of the stack pc[0..n) of generation gen, added if new (0: out of memory). */

@@ -516,8 +516,8 @@ static void *alloc_block_locked(size_t size, size_t align, const struct rc_at *a
   uint32_t stack = 0;
   if (!flags) {
     rc_in_runtime++;
-    stack = rc_depot_capture_at(at);
-    if (rc_opt.scan_libc && rc_pc_in_ldso(at->pc)) flags |= RC_F_LDSO;
+    stack = rc_depot_capture(at);
+    if (rc_opt.scan_libc && rc_pc_in_ldso(at->fp[1])) flags |= RC_F_LDSO;
     rc_in_runtime--;
   }
   size_t eff = size ? size : 1;   /* malloc(0): keep the user pointer inside our object */
@@ -736,7 +736,7 @@ static inline struct rc_hdr *fast_hdr(const void *p)
   return hdr_check(h) == HDR_OK && rc_hdr_pad16(h) == 1 ? h : NULL;
 }
 
-static struct rc_hdr *checked_hdr(const void *p, bool is_free)
+static struct rc_hdr *checked_hdr(const void *p, bool is_free, const struct rc_at *at)
 {
   struct rc_hdr *fh = fast_hdr(p);
   if (RC_LIKELY(fh)) return fh;
@@ -765,7 +765,7 @@ static struct rc_hdr *checked_hdr(const void *p, bool is_free)
   }
   if (what == corrupt) __atomic_fetch_add(&rc_corrupt_seen, 1, __ATOMIC_RELAXED);
   rc_in_runtime++;
-  rc_report_bad(what, p, rc_depot_capture(2));
+  rc_report_bad(what, p, rc_depot_capture(at));
   rc_in_runtime--;
   return NULL;
 }
@@ -795,7 +795,8 @@ EXPORT void free(void *p)
     if (x) set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     return;
   }
-  struct rc_hdr *h = checked_hdr(p, true);
+  RC_AT_HERE(at);
+  struct rc_hdr *h = checked_hdr(p, true, &at);
   if (h) release_block(h);
 }
 
@@ -836,7 +837,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
     free(p);
     return NULL;
   }
-  struct rc_hdr *h = checked_hdr(p, false);
+  struct rc_hdr *h = checked_hdr(p, false, at);
   if (!h) return do_alloc(n, 16, at);
   size_t old = rc_hdr_size(h);
   if (rc_hdr_pad16(h) == 1 && n <= RC_MAX_SIZE) {
@@ -845,7 +846,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
       unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
       if (!rc_in_runtime) {
         rc_in_runtime++;
-        h->stack = rc_depot_capture_at(at);
+        h->stack = rc_depot_capture(at);
         rc_in_runtime--;
       }
       note_epoch(h->slot);

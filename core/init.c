@@ -94,7 +94,8 @@ __attribute__((constructor(101))) static void rc_ctor(void)
    * do that now, before the program creates keys: a key index >= 32 would
    * make glibc calloc a second-level key array from inside reachcheck, where
    * it would be invisible, and the program's own keys share that array. */
-  (void)rc_depot_capture(0);
+  RC_AT_HERE(at);
+  (void)rc_depot_capture(&at);
   rc_tls_init();
   rc_threads_init();
   rc_modules_refresh();

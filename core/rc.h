@@ -211,15 +211,15 @@ void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on);
 
 /* ---- stack depot (core/depot.c) ---- */
 struct rc_stack { uint32_t hash, depth, gen, next; uintptr_t pc[]; };
-uint32_t rc_depot_capture(int skip);      /* current stack -> id (0 = none) */
-/* The frame of the program's call into an allocation function: its return
- * address, its stack pointer and rbp there. RC_AT_HERE(at) in the exported
- * function itself (which then keeps a frame pointer). */
-struct rc_at { uintptr_t pc, sp, rbp; };
-#define RC_AT_HERE(at)                                                                   \
-  const uintptr_t *at##_fp = __builtin_frame_address(0);                                 \
-  const struct rc_at at = {at##_fp[1], (uintptr_t)(at##_fp + 2), at##_fp[0]}
-uint32_t rc_depot_capture_at(const struct rc_at *at);   /* stack from there -> id */
+/* Where the program called into reachcheck: the frame pointer of the
+ * function it called (RC_AT_HERE(at) there, which then keeps one). fp[0]
+ * is the caller's rbp, fp[1] the return address into the caller, fp + 2
+ * the caller's stack pointer. */
+struct rc_at { const uintptr_t *fp; };
+#define RC_AT_HERE(at) const struct rc_at at = {__builtin_frame_address(0)}
+/* The stack from the caller recorded in at -> id (0 = none); the runtime's
+ * own frames are never walked. */
+uint32_t rc_depot_capture(const struct rc_at *at);
 const struct rc_stack *rc_depot_get(uint32_t id);
 uint32_t rc_depot_count(void);
 void rc_depot_lock(void);

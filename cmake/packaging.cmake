@@ -5,12 +5,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-# The SARIF writer overrides a weak default of core/init.c.
-if(NOT "core/sarif.c" IN_LIST RC_RUNTIME_SOURCES)
-  target_sources(reachcheck_rt PRIVATE ${PROJECT_SOURCE_DIR}/core/sarif.c)
-endif()
-
-# The launcher looks for the runtime in ../lib next to bin/ (core/launcher.c),
+# The launcher looks for the runtime in ../lib next to bin/ (tools/launcher.c),
 # so the library goes to lib/, not to Debian's multiarch libdir.
 set(RC_INSTALL_LIBDIR lib CACHE STRING "where libreachcheck.so is installed (relative to the prefix)")
 set(RC_INSTALL_CMAKEDIR ${RC_INSTALL_LIBDIR}/cmake/reachcheck)

@@ -10,7 +10,7 @@
 #include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include "rc.h"
+#include "scanners/scanners.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -64,27 +64,3 @@ void rc_globals_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
   struct scan_ctx c = {maps, fn, ctx};
   dl_iterate_phdr(module_cb, &c);
 }
-
-/* ld.so's own allocations (link maps, scopes, DTVs, dynamic TLS) hang off
- * memory ld.so took before malloc was usable (its minimal malloc), which is
- * neither a module segment nor a block: like LeakSanitizer, treat every block
- * whose immediate caller is in ld.so as a root. */
-static uintptr_t ldso_lo, ldso_hi;
-
-void rc_ldso_init(void)
-{
-  /* Read ld.so's program headers straight from its mapped ELF header: this
-   * runs from the first malloc, before dl_iterate_phdr is safe to call. */
-  uintptr_t base = getauxval(AT_BASE);
-  if (!base) return;
-  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
-  if (memcmp(eh->e_ident, ELFMAG, SELFMAG)) return;
-  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
-  for (int i = 0; i < eh->e_phnum; i++) {
-    if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
-    ldso_lo = base + ph[i].p_vaddr;
-    ldso_hi = ldso_lo + ph[i].p_memsz;
-  }
-}
-
-bool rc_pc_in_ldso(uintptr_t pc) { return pc >= ldso_lo && pc < ldso_hi; }

@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
-#include "rc.h"
+#include "scanners/scanners.h"
 
 static uintptr_t hex(const char **p)
 {

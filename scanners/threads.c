@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
-#include "rc.h"
+#include "scanners/scanners.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_THREADS 16384
@@ -31,7 +31,7 @@ struct thread_rec {
 };
 static struct thread_rec *threads;
 static int nthreads;
-static int reg_lock;
+static rc_spinlock reg_lock = RC_SPINLOCK_INIT;
 static unsigned long exit_seq;
 static RC_TLS struct thread_rec *self_rec;
 
@@ -50,14 +50,8 @@ static int stop_sig;
 
 static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
 
-static void lock(int *l)
-{
-  while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-    while (__atomic_load_n(l, __ATOMIC_RELAXED)) __builtin_ia32_pause();
-}
-static void unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
-void rc_threads_lock(void) { lock(&reg_lock); }
-void rc_threads_unlock(void) { unlock(&reg_lock); }
+void rc_threads_lock(void) { rc_spin_lock(&reg_lock); }
+void rc_threads_unlock(void) { rc_spin_unlock(&reg_lock); }
 int rc_stop_signal(void) { return stop_sig; }
 
 /* ---- registry ---- */
@@ -88,21 +82,21 @@ static struct thread_rec *reg_add_locked(pid_t tid, uintptr_t tp, uintptr_t lo, 
 
 static void register_self(uintptr_t lo, uintptr_t hi)
 {
-  lock(&reg_lock);
+  rc_spin_lock(&reg_lock);
   self_rec = reg_add_locked(my_tid(), (uintptr_t)pthread_self(), lo, hi);
-  unlock(&reg_lock);
+  rc_spin_unlock(&reg_lock);
 }
 
 static void self_exited(void *unused)
 {
   (void)unused;
   rc_in_runtime++;
-  lock(&reg_lock);
+  rc_spin_lock(&reg_lock);
   if (self_rec) {
     self_rec->state = T_EXITED;
     self_rec->exit_seq = ++exit_seq;
   }
-  unlock(&reg_lock);
+  rc_spin_unlock(&reg_lock);
   self_rec = NULL;
   rc_heap_thread_exit();
   rc_in_runtime--;
@@ -114,14 +108,14 @@ static void self_exited(void *unused)
  * block later reuses its memory look reachable. */
 struct start { void *(*fn)(void *); void *arg; struct start *next; };
 static struct start *start_free;
-static int start_lock;
+static rc_spinlock start_lock = RC_SPINLOCK_INIT;
 static struct start *start_pages[256];
 static int start_npages;
 #define START_PER_PAGE (65536 / sizeof(struct start))
 
 static struct start *start_get(void)
 {
-  lock(&start_lock);
+  rc_spin_lock(&start_lock);
   struct start *s = start_free;
   if (!s) {
     struct start *page = start_npages < 256 ? rc_mmap(65536) : NULL;
@@ -136,17 +130,17 @@ static struct start *start_get(void)
   } else {
     start_free = s->next;
   }
-  unlock(&start_lock);
+  rc_spin_unlock(&start_lock);
   return s;
 }
 
 static void start_put(struct start *s)
 {
-  lock(&start_lock);
+  rc_spin_lock(&start_lock);
   s->fn = NULL;   /* no longer in flight: its arg is stale */
   s->next = start_free;
   start_free = s;
-  unlock(&start_lock);
+  rc_spin_unlock(&start_lock);
 }
 
 static void *trampoline(void *p)
@@ -446,7 +440,7 @@ void rc_threads_after_fork_child(void)
     }
   }
   nstops = 0;
-  unlock(&reg_lock);
+  rc_spin_unlock(&reg_lock);
 }
 
 void rc_threads_init(void)

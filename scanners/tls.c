@@ -10,7 +10,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
-#include "rc.h"
+#include "scanners/scanners.h"
 
 static size_t static_size = 4096, tcb_size = 2304;
 

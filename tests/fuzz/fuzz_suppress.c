@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "../../core/suppress.c"
+#include "../../core/report/suppress.c"
 
 static char g_names[3][256];
 static union { struct rc_stack s; char raw[sizeof(struct rc_stack) + 3 * sizeof(uintptr_t)]; } g_stack;

@@ -6,7 +6,8 @@ that a killed process never leaves a half-written JSON report.
 
 Cases:
   unwritable          --json=/nonexistent/dir/x.json: exactly one stderr line
-                      naming the path, the full JSON report on stderr instead
+                      naming the path and the private file (mode 0600) the
+                      report went to instead; no JSON dumped on stderr
   json_is_dir         --json=<an existing directory>: the same, and no
                       temporary file left beside it
   json_symlink        --json=<a symlink to a file>: the report lands in the
@@ -23,6 +24,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -45,17 +47,32 @@ def json_lines(err):
     return out
 
 
-def expect_one_line_and_stderr_json(fails, err, path, blocks):
+def expect_one_line_and_fallback(fails, err, path, blocks):
     lines = [l for l in err.splitlines() if 'cannot write JSON report' in l]
     if len(lines) != 1:
         fails.append('expected exactly one "cannot write JSON report" line, got %d' % len(lines))
-    elif path not in lines[0]:
+        return
+    if path not in lines[0]:
         fails.append('the line does not name %s: %r' % (path, lines[0]))
-    reps = json_lines(err)
-    if len(reps) != 1:
-        fails.append('expected the JSON report on stderr once, found %d' % len(reps))
-    elif reps[0]['summary']['direct']['blocks'] != blocks:
-        fails.append('JSON on stderr: direct.blocks %r, expected %d' % (reps[0]['summary']['direct']['blocks'], blocks))
+    if json_lines(err):
+        fails.append('the JSON report was dumped on stderr')
+    m = re.search(r'wrote it to (\S+)$', lines[0])
+    if not m:
+        fails.append('the line does not say where the report went: %r' % lines[0])
+        return
+    fb = m.group(1)
+    try:
+        st = os.lstat(fb)
+        if not stat.S_ISREG(st.st_mode) or stat.S_IMODE(st.st_mode) != 0o600 or st.st_uid != os.geteuid():
+            fails.append('fallback %s: mode %o uid %d, expected a regular file 0600 of ours' %
+                         (fb, stat.S_IMODE(st.st_mode), st.st_uid))
+        with open(fb) as f:
+            rep = json.load(f)
+        if rep['summary']['direct']['blocks'] != blocks:
+            fails.append('fallback: direct.blocks %r, expected %d' % (rep['summary']['direct']['blocks'], blocks))
+        os.unlink(fb)
+    except (OSError, ValueError) as ex:
+        fails.append('fallback %s unreadable: %s' % (fb, ex))
 
 
 def main():
@@ -74,7 +91,7 @@ def main():
         rc, out, err = run([L, '--json=' + path, '--max_leaks=1', '--', P, 'exit'])
         if rc != 23:
             fails.append('exit status %s, expected 23' % rc)
-        expect_one_line_and_stderr_json(fails, err, path, NLEAK)
+        expect_one_line_and_fallback(fails, err, path, NLEAK)
         if os.path.exists('/nonexistent'):
             fails.append('/nonexistent was created')
 
@@ -82,7 +99,7 @@ def main():
         d = os.path.join(tmp, 'adir')
         os.mkdir(d)
         rc, out, err = run([L, '--json=' + d, '--max_leaks=1', '--', P, 'exit'])
-        expect_one_line_and_stderr_json(fails, err, d, NLEAK)
+        expect_one_line_and_fallback(fails, err, d, NLEAK)
         left = [f for f in os.listdir(tmp) if f != 'adir'] + os.listdir(d)
         if left:
             fails.append('files left behind: %s' % left)
@@ -143,7 +160,7 @@ def main():
             p = subprocess.Popen([L, '--json=' + path, '--max_leaks=1', '--', P, 'exit'],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             t0 = time.time()
-            while p.poll() is None and not glob.glob(path + '.tmp.*') and time.time() - t0 < 60:
+            while p.poll() is None and not glob.glob(os.path.join(d, '.r.json.*.tmp')) and time.time() - t0 < 60:
                 time.sleep(0.0005)
             time.sleep(delay)
             if p.poll() is None:

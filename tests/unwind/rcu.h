@@ -17,7 +17,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "unwind.h"
+#include "stack/unwind.h"
 
 #define RCU_MAX 64
 #define RCU_NOINLINE __attribute__((noinline))

@@ -1,0 +1,273 @@
+/* One leak check: lock the runtime, stop the world from inside a
+ * dl_iterate_phdr callback (so ld.so's lock is ours and no thread is stopped
+ * while holding it, the trick LeakSanitizer uses), collect roots, mark,
+ * classify, aggregate leaks by allocation stack, resume. Symbolization and
+ * suppressions run after the world is resumed. */
+#define _GNU_SOURCE
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "check/mark.h"
+
+static rc_suppress_fn suppressor;
+void rc_check_set_suppressor(rc_suppress_fn fn) { suppressor = fn; }
+
+
+struct check_ctx {
+  struct rc_result *res;
+  struct rc_mark mark;
+  struct rc_vec maps;
+  int mode;
+  uint32_t min_epoch;
+  const struct rc_check_hooks *hooks;
+  int done, err;
+  /* leak groups by (stack, kind): open addressing in an mmap'd table */
+  struct rc_leak_group *tab;
+  size_t tab_cap;
+};
+
+static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+{
+  (void)what;
+  (void)thread;
+  struct check_ctx *c = ctx;
+  if (kind == RC_ROOT_GLOBAL && !rc_opt.scan_globals) return;
+  if ((kind == RC_ROOT_STACK || kind == RC_ROOT_REGISTER) && !rc_opt.scan_stacks) return;
+  if (kind == RC_ROOT_TLS && !rc_opt.scan_tls) return;
+  c->res->roots++;
+  if (c->hooks && c->hooks->root) c->hooks->root(c->hooks->ctx, lo, hi, kind, what, thread);
+  rc_mark_range(&c->mark, lo, hi);
+}
+
+static struct rc_leak_group *group_of(struct check_ctx *c, uint32_t stack, int kind)
+{
+  uint64_t key = ((uint64_t)stack << 1) | (unsigned)kind;
+  size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull) & (c->tab_cap - 1);
+  for (;; i = (i + 1) & (c->tab_cap - 1)) {
+    struct rc_leak_group *g = &c->tab[i];
+    if (!g->blocks) {
+      g->stack = stack;
+      g->kind = kind;
+      return g;
+    }
+    if (g->stack == stack && g->kind == kind) return g;
+  }
+}
+
+static void collect(struct check_ctx *c)
+{
+  struct rc_mark *m = &c->mark;
+  struct rc_result *r = c->res;
+  /* Marked blocks were counted while marking. Groups are (stack, kind)
+   * pairs: never more than three per depot stack. */
+  r->reachable_blocks += m->reach_blocks;
+  r->reachable_bytes += m->reach_bytes;
+  r->ignored_blocks += m->ign_blocks;
+  r->ignored_bytes += m->ign_bytes;
+  size_t most = (size_t)rc_depot_count() * 3 + 3;
+  size_t cap = 64;
+  while (cap < most * 2 + 16) cap *= 2;
+  c->tab = rc_mmap(cap * sizeof *c->tab);
+  c->tab_cap = c->tab ? cap : 0;
+  for (uint32_t i = 1; i < m->nslots; i++) {
+    if (rc_mark_is_marked(m, i)) {
+      if (!rc_opt.show_reachable || !c->tab) continue;
+      struct rc_hdr *h = rc_mark_live(i);
+      if (h && !(rc_hdr_flags(h) & RC_F_IGNORED)) {
+        struct rc_leak_group *g = group_of(c, h->stack, RC_KIND_REACHABLE);
+        g->blocks++;
+        g->bytes += rc_hdr_size(h);
+      }
+      continue;
+    }
+    struct rc_hdr *h = rc_mark_live(i);
+    if (!h) {
+      if (rc_mark_corrupt(i)) r->corrupt_blocks++;
+      continue;
+    }
+    if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
+    if (!c->tab) continue;
+    int kind = rc_mark_is_indirect(m, i) ? 1 : 0;
+    uint64_t sz = rc_hdr_size(h);
+    bool seen = rc_hdr_flags(h) & RC_F_REPORTED;
+    if ((c->mode & RC_CHECK_ONLY_NEW) && seen) continue;
+    if (kind) {
+      r->indirect_blocks++;
+      r->indirect_bytes += sz;
+    } else {
+      r->direct_blocks++;
+      r->direct_bytes += sz;
+    }
+    struct rc_leak_group *g = group_of(c, h->stack, kind);
+    g->blocks++;
+    g->bytes += sz;
+    g->is_new = !seen;
+    if (c->mode & RC_CHECK_ONLY_NEW) rc_heap_set_flag(h, RC_F_REPORTED, true);
+  }
+}
+
+/* Roots, mark, classify, aggregate: the part that needs a frozen heap. */
+static void analyse(struct check_ctx *c)
+{
+  if (rc_maps_read(&c->maps) || rc_mark_init(&c->mark)) {
+    c->err = 1;
+    return;
+  }
+  rc_globals_roots(&c->maps, root_cb, c);
+  rc_threads_roots(&c->maps, root_cb, c);
+  /* Blocks that are roots themselves: ld.so's own allocations and blocks
+   * the program asked us to ignore. */
+  extern uint64_t *rc_root_slots;
+  for (uint32_t wi = 0; wi < (c->mark.nslots + 63) / 64; wi++) {
+    for (uint64_t bits = __atomic_load_n(&rc_root_slots[wi], __ATOMIC_ACQUIRE); bits; bits &= bits - 1) {
+      uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
+      if (!i || i >= c->mark.nslots) continue;
+      struct rc_hdr *h = rc_mark_live(i);
+      if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(&c->mark, h);
+    }
+  }
+  rc_mark_classify(&c->mark);
+  if (c->hooks && c->hooks->after_mark) c->hooks->after_mark(c->hooks->ctx, &c->mark);
+  if (!(c->mode & RC_CHECK_NO_GROUPS)) collect(c);
+  rc_mark_free(&c->mark);
+  rc_vec_free(&c->maps);
+}
+
+static void unlock_runtime(void)
+{
+  __atomic_store_n(&rc_world_stopped, 0, __ATOMIC_RELEASE);
+  rc_threads_unlock();
+  rc_heap_unlock_gc();
+  rc_heap_unlock_all();
+  rc_depot_unlock();
+}
+
+static int check_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+  (void)info;
+  (void)size;
+  struct check_ctx *c = arg;
+  if (c->done++) return 1;
+  struct rc_result *r = c->res;
+  double t0 = rc_now_ms();
+  /* No signal handler may run on this thread while it holds the runtime's
+   * locks and Boehm's: a handler that calls malloc or free would wait for a
+   * lock this thread holds, or that a stopped thread holds. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc_depot_lock();
+  rc_heap_lock_all();
+  __atomic_store_n(&rc_world_stopped, 1, __ATOMIC_RELEASE);   /* from here on, our allocations use the arena */
+  rc_heap_lock_gc();
+  rc_threads_lock();
+  int n = rc_world_stop();
+  r->threads = n < 0 ? 1 : (uint32_t)n + 1;
+  double t1 = rc_now_ms();
+  r->ms_stop = t1 - t0;
+  if (c->mode & RC_CHECK_FORK) {
+    /* A raw fork: glibc's would run the atfork handlers, ours included,
+     * which take the locks this thread already holds. The child has this
+     * thread only, plus every stopped thread's saved registers and stack. */
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+      rc_in_runtime++;   /* the child never touches Boehm: stopped threads may hold its lock */
+      analyse(c);
+      if (c->hooks && c->hooks->in_child) c->hooks->in_child(c->hooks->ctx, r);
+      _exit(c->err ? 1 : 0);
+    }
+    r->child = pid;
+    if (pid < 0) c->err = 1;
+  } else {
+    analyse(c);
+  }
+  r->ms_mark = rc_now_ms() - t1;
+  rc_world_start();
+  unlock_runtime();
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return 1;
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+  const struct rc_leak_group *x = a, *y = b;
+  if (x->kind != y->kind) return x->kind - y->kind;
+  if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+  if (x->blocks != y->blocks) return x->blocks < y->blocks ? 1 : -1;
+  return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* The mark phase leaves copies of block addresses in dead stack slots below
+ * rc_check_run's frame. A later check, whose frames reuse that stack, would
+ * find them in its own uninitialised locals and keep leaked blocks alive
+ * (ROOTS.md, "stale copies": the checker must not add its own). Wipe them. */
+__attribute__((noinline)) static void wipe_dead_stack(void)
+{
+  volatile char buf[16384];
+  memset((char *)buf, 0, sizeof buf);
+  __asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
+int rc_check(struct rc_result *res, int mode)
+{
+  struct rc_check_req req = {.mode = mode};
+  return rc_check_run(&req, res);
+}
+
+int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
+{
+  int mode = req->mode;
+  memset(res, 0, sizeof *res);
+  rc_vec_init(&res->groups, sizeof(struct rc_leak_group));
+  rc_in_runtime++;
+  double t0 = rc_now_ms();
+  /* Not on the stack: the checking thread's stack is a root, and the mark
+   * state holds heap addresses (the address bitmap's base is the lowest
+   * heap page): a copy of one that is a block's first byte would keep the
+   * block alive. */
+  struct check_ctx *c = rc_mmap(sizeof *c);
+  if (!c) {
+    rc_in_runtime--;
+    return -1;
+  }
+  c->res = res;
+  c->mode = mode;
+  c->min_epoch = req->min_epoch;
+  c->hooks = req->hooks;
+  dl_iterate_phdr(check_cb, c);
+  wipe_dead_stack();
+  for (size_t i = 0; i < c->tab_cap; i++) {
+    if (!c->tab[i].blocks) continue;
+    struct rc_leak_group *g = rc_vec_push(&res->groups);
+    if (g) *g = c->tab[i];
+  }
+  rc_munmap(c->tab, c->tab_cap * sizeof *c->tab);
+  int err = c->err;
+  rc_munmap(c, sizeof *c);
+  struct rc_leak_group *g = (struct rc_leak_group *)res->groups.data;
+  for (size_t i = 0; i < res->groups.len; i++) {
+    if (g[i].kind == RC_KIND_REACHABLE) continue;
+    g[i].suppressed_by = suppressor ? suppressor(g[i].stack) : NULL;
+    g[i].suppressed = g[i].suppressed_by != NULL;
+    if (!g[i].suppressed) continue;
+    res->suppressed_blocks += g[i].blocks;
+    res->suppressed_bytes += g[i].bytes;
+    if (g[i].kind) {
+      res->indirect_blocks -= g[i].blocks;
+      res->indirect_bytes -= g[i].bytes;
+    } else {
+      res->direct_blocks -= g[i].blocks;
+      res->direct_bytes -= g[i].bytes;
+    }
+  }
+  if (res->groups.len) qsort(g, res->groups.len, sizeof *g, by_bytes);
+  res->ms_total = rc_now_ms() - t0;
+  rc_in_runtime--;
+  return err ? -1 : 0;
+}
+
+void rc_result_free(struct rc_result *res) { rc_vec_free(&res->groups); }

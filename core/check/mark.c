@@ -1,0 +1,275 @@
+/* The mark phase: from root ranges through tracked blocks with an explicit
+ * mark stack (a 1M-node list must not recurse), then classification of the
+ * unmarked blocks into direct and indirect leaks. Runs with the world
+ * stopped: no locks, no allocation from the checked heap. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <gc/gc.h>
+#include "check/mark.h"
+
+static inline bool test_set(uint8_t *bits, uint32_t i)
+{
+  uint8_t m = (uint8_t)(1u << (i & 7));
+  if (bits[i >> 3] & m) return true;
+  bits[i >> 3] |= m;
+  return false;
+}
+static inline bool test(const uint8_t *bits, uint32_t i) { return bits[i >> 3] & (1u << (i & 7)); }
+
+int rc_mark_init(struct rc_mark *m)
+{
+  memset(m, 0, sizeof *m);
+  m->nslots = __atomic_load_n(&rc_slot_hwm, __ATOMIC_ACQUIRE);
+  m->bytes = ((size_t)m->nslots + 7) / 8 + 4096;
+  m->marked = rc_mmap(m->bytes);
+  m->indirect = rc_mmap(m->bytes);
+  rc_vec_init(&m->stack, sizeof(uint32_t));
+  uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)4095;
+  uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);
+  if (hi > lo && hi - lo <= (64ull << 30)) {   /* at most 512 MiB of bitmap, untouched pages free */
+    m->alo = lo;
+    m->abytes = ((hi - lo) >> 7) + 4096;
+    m->abits = rc_mmap(m->abytes);
+  }
+  m->tty = -1;
+  return m->marked && m->indirect ? 0 : -1;
+}
+
+void rc_mark_reset(struct rc_mark *m)
+{
+  memset(m->marked, 0, ((size_t)m->nslots + 7) / 8);
+  if (m->abits) memset(m->abits, 0, m->abytes);
+  m->reach_blocks = m->reach_bytes = m->ign_blocks = m->ign_bytes = 0;
+}
+
+void rc_mark_free(struct rc_mark *m)
+{
+  if (m->tty > 0) (void)!write(rc_err_fd, "\r\033[K", 4);
+  rc_munmap(m->marked, m->bytes);
+  rc_munmap(m->indirect, m->bytes);
+  rc_munmap(m->abits, m->abytes);
+  rc_vec_free(&m->stack);
+}
+
+/* The mark stack holds headers as 32-bit granule indexes from alo (the
+ * address bitmap's base, so heap spans up to 64 GiB), or slot numbers with
+ * the top bit set when there is no address bitmap. */
+static inline void account(struct rc_mark *m, const struct rc_hdr *h)
+{
+  if (rc_hdr_flags(h) & RC_F_IGNORED) {
+    m->ign_blocks++;
+    m->ign_bytes += rc_hdr_size(h);
+  } else {
+    m->reach_blocks++;
+    m->reach_bytes += rc_hdr_size(h);
+  }
+}
+
+static inline void push(struct rc_mark *m, struct rc_hdr *h)
+{
+  account(m, h);
+  uint32_t *s = rc_vec_push(&m->stack);
+  if (!s) { m->overflow = true; return; }   /* out of memory for the stack: rescan later */
+  size_t ai = ((uintptr_t)h - m->alo) >> 4;
+  *s = m->abits && ai < 0x80000000u ? (uint32_t)ai : (h->slot | 0x80000000u);
+}
+static inline struct rc_hdr *pop(struct rc_mark *m)
+{
+  uint32_t v = ((uint32_t *)m->stack.data)[--m->stack.len];
+  return v & 0x80000000u ? rc_slot_hdr(v & 0x7fffffffu) : (struct rc_hdr *)(m->alo + ((uintptr_t)v << 4));
+}
+
+/* Bit of header h in the address bitmap, or SIZE_MAX when h is outside it
+ * (h < alo wraps and fails the bound too). */
+static inline size_t abit_of(const struct rc_mark *m, const struct rc_hdr *h)
+{
+  size_t ai = ((uintptr_t)h - m->alo) >> 4;
+  return m->abits && ai < (m->abytes << 3) ? ai : SIZE_MAX;
+}
+
+/* Where the header of the block holding w would be (rc_hdr_near), and for
+ * a slab object the slot its position gives (*slot; else 0). The last slab
+ * found is tried first: neighbouring blocks point at each other, and a hit
+ * saves the window and page lookups in front of the header's cache miss. */
+static inline struct rc_hdr *near(struct rc_mark *m, uintptr_t w, uint32_t *slot)
+{
+  const struct rc_slab *s = m->last_slab;
+  if (!s || w - s->base >= RC_SLAB_BYTES) {
+    s = rc_slab_at(w);
+    if (!s) {
+      *slot = 0;
+      return GC_base((void *)w);
+    }
+    m->last_slab = s;
+  }
+  uint32_t k = rc_slab_index(s, w);
+  *slot = s->first + k;
+  return rc_slab_obj(s, k);
+}
+
+/* w is inside the heap bounds and h = near(w, &want) != NULL. Test the mark
+ * bit of the slot the header names before validating the header: two of
+ * three candidates in a typical graph point at marked blocks, and a garbage
+ * slot number that hits a set bit only skips a word that is no block. A slab
+ * object's slot must be the one its position gives (want); any other
+ * header's slot must lead back to it. */
+static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *h, uint32_t want)
+{
+  size_t ai = abit_of(m, h);
+  if (ai != SIZE_MAX && test(m->abits, ai)) return;
+  uint32_t slot = h->slot;
+  if (slot == 0 || slot >= m->nslots || test(m->marked, slot)) return;
+  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+  if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return;
+  if ((want ? slot != want : rc_slot_hdr(slot) != h) || !rc_hdr_intact(h, bits)) return;
+  uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
+  if (w < u || !(w - u < sz || (sz == 0 && w == u))) return;
+  test_set(m->marked, slot);
+  if (ai != SIZE_MAX) test_set(m->abits, ai);
+  push(m, h);
+}
+
+static inline void consider(struct rc_mark *m, uintptr_t w)
+{
+  if (w < rc_heap_lo || w >= rc_heap_hi) return;
+  uint32_t want;
+  struct rc_hdr *h = near(m, w, &want);
+  if (h) consider_base(m, w, h, want);
+}
+
+/* Candidates of a scanned range are looked up and their headers prefetched
+ * AHEAD candidates before they are considered, so the cache misses of
+ * neighbouring candidates overlap (a lookup is a few loads from small
+ * tables: a batch of 16 lookups then 16 considers left the first header
+ * still in flight). */
+#define AHEAD 16
+struct pending { uintptr_t w; struct rc_hdr *h; uint32_t want; };
+
+static void drain(struct rc_mark *m);
+
+/* A range full of pointers to unmarked blocks (an array of a million
+ * pointers) would push them all before the first pop: past this many
+ * entries a scan drains the stack itself, at most two levels deep, so the
+ * mark stack stays a few hundred KiB instead of 4 bytes per block. */
+#define DRAIN_AT 32768
+
+static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
+{
+  if (hi <= lo) return;
+  if (rc_opt.unaligned) {
+    for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p++) {
+      uintptr_t w;
+      memcpy(&w, (const void *)p, sizeof w);
+      consider(m, w);
+    }
+    return;
+  }
+  lo = (lo + 7) & ~(uintptr_t)7;
+  const uintptr_t *p = (const uintptr_t *)lo, *e = (const uintptr_t *)(hi & ~(uintptr_t)7);
+  uintptr_t lo_b = rc_heap_lo, hi_b = rc_heap_hi;
+  struct pending q[AHEAD];
+  unsigned n = 0;
+  for (; p < e; p++) {
+    uintptr_t w = *p;
+    if (w < lo_b || w >= hi_b) continue;
+    struct pending *x = &q[n % AHEAD];
+    if (n >= AHEAD && x->h) consider_base(m, x->w, x->h, x->want);   /* candidate n - AHEAD */
+    x->w = w;
+    x->h = near(m, w, &x->want);
+    if (x->h) __builtin_prefetch(x->h);
+    if (++n % AHEAD == 0 && RC_UNLIKELY(m->stack.len > DRAIN_AT) && m->depth < 2) {
+      m->depth++;
+      drain(m);
+      m->depth--;
+    }
+  }
+  for (unsigned i = n > AHEAD ? n - AHEAD : 0; i < n; i++)
+    if (q[i % AHEAD].h) consider_base(m, q[i % AHEAD].w, q[i % AHEAD].h, q[i % AHEAD].want);
+  m->scanned += hi - lo;
+}
+
+/* Progress for long marks, only on a terminal (the world is stopped:
+ * write(2) and a stack buffer only). */
+static void progress(struct rc_mark *m)
+{
+  if (++m->popped & 0xfffff) return;
+  if (m->tty < 0) m->tty = rc_opt.progress && m->nslots > (1u << 20) && isatty(rc_err_fd);
+  if (!m->tty) return;
+  char buf[96];
+  int n = snprintf(buf, sizeof buf, "\rreachcheck: marked %llu of %u blocks", (unsigned long long)m->popped, m->nslots);
+  if (n > 0) (void)!write(rc_err_fd, buf, (size_t)n);
+}
+
+static void drain(struct rc_mark *m)
+{
+  while (m->stack.len) {
+    progress(m);
+    struct rc_hdr *h = pop(m);
+    uintptr_t u = (uintptr_t)rc_hdr_user(h);
+    scan(m, u, u + rc_hdr_size(h));
+  }
+}
+
+void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
+{
+  scan(m, lo, hi);
+  drain(m);
+}
+
+void rc_mark_block(struct rc_mark *m, struct rc_hdr *h)
+{
+  if (h->slot < m->nslots && !test_set(m->marked, h->slot)) {
+    size_t ai = abit_of(m, h);
+    if (ai != SIZE_MAX) test_set(m->abits, ai);
+    push(m, h);
+  }
+  drain(m);
+}
+
+/* Live, visible (not internal) block in slot i, or NULL. */
+struct rc_hdr *rc_mark_live(uint32_t i)
+{
+  struct rc_hdr *h = rc_slot_hdr(i);
+  if (!h || h->slot != i) return NULL;
+  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+  if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return NULL;
+  if (!rc_hdr_intact(h, bits)) return NULL;
+  return h;
+}
+
+/* Does slot i hold a header that was overwritten (not pointing back at
+ * its slot, or not matching its tag)? */
+bool rc_mark_corrupt(uint32_t i)
+{
+  struct rc_hdr *x = rc_slot_hdr(i);
+  if (!x) return false;
+  uint64_t bits = __atomic_load_n(&x->bits, __ATOMIC_ACQUIRE);
+  return x->slot != i || !rc_hdr_intact(x, bits);
+}
+
+bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot) { return slot < m->nslots && test(m->marked, slot); }
+bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot) { return slot < m->nslots && test(m->indirect, slot); }
+
+/* Blocks the roots reach are done; flag every unmarked block that another
+ * unmarked block points into as indirect (self-pointers do not count, so a
+ * pure cycle of two or more is all indirect). */
+void rc_mark_classify(struct rc_mark *m)
+{
+  for (uint32_t i = 1; i < m->nslots; i++) {
+    if (test(m->marked, i)) continue;
+    struct rc_hdr *h = rc_mark_live(i);
+    if (!h) continue;
+    uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
+    uintptr_t step = rc_opt.unaligned ? 1 : 8;
+    uintptr_t p = rc_opt.unaligned ? u : (u + 7) & ~(uintptr_t)7;
+    for (; p + 8 <= e; p += step) {
+      uintptr_t w;
+      memcpy(&w, (const void *)p, sizeof w);
+      if (w < rc_heap_lo || w >= rc_heap_hi) continue;
+      struct rc_hdr *t = rc_block_of(w);
+      if (t && t != h && t->slot < m->nslots && !test(m->marked, t->slot)) test_set(m->indirect, t->slot);
+    }
+  }
+}

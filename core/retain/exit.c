@@ -1,0 +1,275 @@
+/* Retention in the at-exit report: the roots that retain the most memory,
+ * with their top allocation sites (text and JSON), and the why-paths asked
+ * for with why_size / why_site. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "retain/retain.h"
+
+#define TOP_SITES 5
+
+/* ---- the at-exit report ---- */
+struct retainer {
+  struct rc_root root;
+  uint64_t blocks, bytes;
+  uint32_t nsites;
+  struct rc_site_sum sites[TOP_SITES];
+};
+
+static struct {
+  struct rc_rootset rs;
+  struct rc_check_hooks hooks;
+  bool want_ret, want_why, ran, failed;
+  uint8_t *why_stacks;
+  uint32_t why_nstacks;
+  struct rc_vec ret;   /* struct retainer, by bytes */
+  struct rc_vec why;   /* struct rc_why */
+  uint64_t graph_blocks, graph_bytes, shared_blocks, shared_bytes;
+  uint32_t nretaining;
+  double ms, ms_graph, ms_dom;
+  uint64_t nodes, edges;
+} X;
+
+/* Insert into a descending top-k array. */
+static void top_insert(struct rc_site_sum *a, uint32_t *n, uint32_t k, const struct rc_site_sum *e)
+{
+  uint32_t i = *n < k ? (*n)++ : k;
+  if (i == k) {
+    if (e->bytes <= a[k - 1].bytes) return;
+    i = k - 1;
+  }
+  while (i > 0 && (a[i - 1].bytes < e->bytes || (a[i - 1].bytes == e->bytes && a[i - 1].blocks < e->blocks))) {
+    a[i] = a[i - 1];
+    i--;
+  }
+  a[i] = *e;
+}
+
+static void exit_retainers(const struct rc_graph *g, const struct rc_dom *d)
+{
+  uint32_t want = (uint32_t)(rc_opt.retainers > 100000 ? 100000 : rc_opt.retainers);
+  uint32_t *rank = rc_map_array(g->nroots, 4);   /* root -> rank + 1 */
+  uint32_t *order = rc_map_array(want, 4);
+  uint32_t nsel = 0;
+  if (!rank || !order) {
+    X.failed = true;
+    goto out;
+  }
+  for (uint32_t r = 0; r < g->nroots; r++) {
+    if (!d->rblocks[r + 1]) continue;
+    X.nretaining++;
+    /* insertion into the top-`want` list, biggest first */
+    uint32_t i = nsel < want ? nsel++ : want;
+    if (i == want) {
+      if (d->rbytes[r + 1] <= d->rbytes[order[want - 1] + 1]) continue;
+      i = want - 1;
+    }
+    while (i > 0 && d->rbytes[order[i - 1] + 1] < d->rbytes[r + 1]) {
+      order[i] = order[i - 1];
+      i--;
+    }
+    order[i] = r;
+  }
+  for (uint32_t i = 0; i < nsel; i++) {
+    rank[order[i]] = i + 1;
+    struct retainer *rt = rc_vec_push(&X.ret);
+    if (!rt) {
+      X.failed = true;
+      goto out;
+    }
+    rt->root = *rc_rootset_at(g->rs, order[i]);
+    rt->bytes = d->rbytes[order[i] + 1];
+    rt->blocks = d->rblocks[order[i] + 1];
+  }
+  /* Allocation sites under each selected root, and what no root owns. */
+  struct rc_site_tab tab;
+  uint64_t bound = (uint64_t)nsel * (rc_depot_count() + 1);
+  if (rc_site_tab_init(&tab, bound < g->nblocks ? bound : g->nblocks)) {
+    X.failed = true;
+    goto out;
+  }
+  for (uint32_t v = 1; v <= g->nblocks; v++) {
+    X.graph_blocks++;
+    X.graph_bytes += rc_graph_size(g, v);
+    uint32_t t = d->top[v];
+    if (t <= g->nblocks) {
+      X.shared_blocks++;
+      X.shared_bytes += rc_graph_size(g, v);
+      continue;
+    }
+    uint32_t rk = rank[t - g->nblocks - 1];
+    if (!rk) continue;
+    struct rc_site_sum *e = rc_site_add(&tab, rk, rc_graph_hdr(g, v)->stack);
+    e->blocks++;
+    e->bytes += rc_graph_size(g, v);
+  }
+  struct retainer *rt = (struct retainer *)X.ret.data;
+  for (size_t i = 0; i < tab.cap; i++)
+    if (tab.e[i].blocks) top_insert(rt[tab.e[i].owner - 1].sites, &rt[tab.e[i].owner - 1].nsites, TOP_SITES, &tab.e[i]);
+  rc_site_tab_free(&tab);
+out:
+  rc_unmap_array(rank, g->nroots, 4);
+  rc_unmap_array(order, want, 4);
+}
+
+static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+{
+  (void)ctx;
+  rc_rootset_range(&X.rs, lo, hi, kind, what, thread);
+}
+
+/* Will the at-exit report print nothing? It prints retention only next to
+ * leaks or an overwritten header (or with verbose / show_reachable), and
+ * the JSON report always carries it; otherwise the dominator tree of a
+ * clean program's whole heap would be computed for nobody. Mirrors init.c's
+ * "say" from the mark alone (a leak that a suppression later hides still
+ * counts: then retention is computed and not shown). */
+static bool exit_report_silent(const struct rc_mark *m)
+{
+  if (rc_opt.json[0] || rc_opt.verbose || rc_opt.show_reachable) return false;
+  for (uint32_t i = 1; i < m->nslots; i++) {
+    if (!(i & 63) && i + 64 <= m->nslots && ((const uint64_t *)m->marked)[i >> 6] == ~0ull) {
+      i += 63;   /* 64 marked blocks */
+      continue;
+    }
+    if (rc_mark_is_marked(m, i)) continue;
+    struct rc_hdr *h = rc_mark_live(i);
+    if (h ? !(rc_hdr_flags(h) & RC_F_IGNORED) : rc_mark_corrupt(i)) return false;   /* a leak, or an overwritten header */
+  }
+  return true;
+}
+
+static void exit_after_mark(void *ctx, struct rc_mark *m)
+{
+  (void)ctx;
+  if (exit_report_silent(m)) {
+    rc_rootset_free(&X.rs);
+    return;
+  }
+  double t0 = rc_now_ms();
+  X.ran = true;
+  struct rc_graph g;
+  if (rc_graph_build(&g, m, &X.rs)) {
+    X.failed = true;
+    rc_graph_free(&g);
+    return;
+  }
+  X.ms_graph = rc_now_ms() - t0;
+  X.nodes = g.n;
+  X.edges = g.nedges;
+  if (X.want_ret) {
+    struct rc_dom d;
+    double t1 = rc_now_ms();
+    if (rc_dom_compute(&g, &d)) X.failed = true;
+    X.ms_dom = rc_now_ms() - t1;
+    if (!X.failed) exit_retainers(&g, &d);
+    rc_dom_free(&d);
+  }
+  if (X.want_why) {
+    uint8_t *want = rc_map_array(g.nslots / 8 + 1, 1);
+    if (want) {
+      for (uint32_t v = 1; v <= g.nblocks; v++) {
+        bool hit = rc_opt.why_size > 0 && rc_graph_size(&g, v) == (uint64_t)rc_opt.why_size;
+        uint32_t st = rc_graph_hdr(&g, v)->stack;
+        if (X.why_stacks && st < X.why_nstacks && (X.why_stacks[st >> 3] >> (st & 7) & 1)) hit = true;
+        if (hit) want[g.slot_of[v] >> 3] |= (uint8_t)(1u << (g.slot_of[v] & 7));
+      }
+      if (rc_why_paths(&g, want, 32, &X.why, NULL)) X.failed = true;
+      rc_unmap_array(want, g.nslots / 8 + 1, 1);
+    } else {
+      X.failed = true;
+    }
+  }
+  if (X.rs.failed) X.failed = true;
+  rc_graph_free(&g);
+  rc_rootset_free(&X.rs);
+  X.ms = rc_now_ms() - t0;
+}
+
+const struct rc_check_hooks *rc_retain_exit_hooks(void)
+{
+  X.want_ret = rc_opt.retainers > 0;
+  X.want_why = rc_opt.why_size > 0 || rc_opt.why_site[0];
+  if (!X.want_ret && !X.want_why) return NULL;
+  rc_modules_refresh();   /* dlopen'ed modules: names at check time need them */
+  if (rc_opt.why_site[0]) X.why_stacks = rc_why_site_stacks(&X.why_nstacks);
+  rc_rootset_init(&X.rs);
+  rc_vec_init(&X.ret, sizeof(struct retainer));
+  rc_vec_init(&X.why, sizeof(struct rc_why));
+  X.hooks.ctx = NULL;
+  X.hooks.root = exit_root;
+  X.hooks.after_mark = exit_after_mark;
+  return &X.hooks;
+}
+
+static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
+
+void rc_retain_exit_text(int fd)
+{
+  if (!X.ran) return;
+  struct rc_buf b;
+  rc_buf_init(&b, fd);
+  if (X.failed) rc_buf_printf(&b, "reachcheck: warning: out of memory in the retention analysis; results are incomplete\n");
+  if (X.want_ret && X.ret.len) {
+    rc_buf_printf(&b, "\n==%d== reachcheck: retained memory, top %zu of %u root%s (dominator tree: what freeing the root "
+                      "would free); %llu reachable byte%s in %llu block%s, of which %llu in %llu block%s reachable from "
+                      "several roots and retained by none\n",
+                  (int)getpid(), X.ret.len, X.nretaining, X.nretaining == 1 ? "" : "s",
+                  (unsigned long long)X.graph_bytes, plural(X.graph_bytes), (unsigned long long)X.graph_blocks,
+                  plural(X.graph_blocks), (unsigned long long)X.shared_bytes, (unsigned long long)X.shared_blocks,
+                  plural(X.shared_blocks));
+    const struct retainer *rt = (const struct retainer *)X.ret.data;
+    for (size_t i = 0; i < X.ret.len; i++) {
+      rc_buf_printf(&b, "  #%zu ", i + 1);
+      rc_root_text(&b, &rt[i].root);
+      rc_buf_printf(&b, ": retains %llu byte%s in %llu block%s\n", (unsigned long long)rt[i].bytes,
+                    plural(rt[i].bytes), (unsigned long long)rt[i].blocks, plural(rt[i].blocks));
+      for (uint32_t k = 0; k < rt[i].nsites && k < 3; k++) {
+        const struct rc_site_sum *st = &rt[i].sites[k];
+        rc_buf_printf(&b, "      %llu byte%s in %llu block%s from ", (unsigned long long)st->bytes, plural(st->bytes),
+                      (unsigned long long)st->blocks, plural(st->blocks));
+        rc_stack_format(&b, st->stack, RC_STACK_LINE, NULL, 3);
+        rc_buf_put(&b, "\n", 1);
+      }
+      if (rt[i].nsites > 3) rc_buf_printf(&b, "      ... more sites and full stacks in the JSON report\n");
+    }
+  }
+  for (size_t i = 0; i < X.why.len; i++) rc_why_text(&b, &((const struct rc_why *)X.why.data)[i]);
+  if (rc_opt.verbose)
+    rc_buf_printf(&b, "reachcheck: retention: %llu nodes, %llu edges; graph %.2f ms, dominators %.2f ms, total %.2f ms\n",
+                  (unsigned long long)X.nodes, (unsigned long long)X.edges, X.ms_graph, X.ms_dom, X.ms);
+  rc_buf_flush(&b);
+}
+
+void rc_retain_exit_json(struct rc_buf *b)
+{
+  if (!X.ran) return;
+  rc_buf_put(b, ",\"retainers\":[", 14);
+  const struct retainer *rt = (const struct retainer *)X.ret.data;
+  for (size_t i = 0; i < X.ret.len; i++) {
+    rc_buf_put(b, i ? ",{\"root\":" : "{\"root\":", i ? 9 : 8);
+    rc_root_json(b, &rt[i].root, true, -1);
+    rc_buf_printf(b, ",\"retained\":{\"blocks\":%llu,\"bytes\":%llu},\"top_sites\":[", (unsigned long long)rt[i].blocks,
+                  (unsigned long long)rt[i].bytes);
+    for (uint32_t k = 0; k < rt[i].nsites; k++) {
+      const struct rc_site_sum *s = &rt[i].sites[k];
+      rc_buf_printf(b, "%s{\"blocks\":%llu,\"bytes\":%llu,\"stack\":", k ? "," : "", (unsigned long long)s->blocks,
+                    (unsigned long long)s->bytes);
+      rc_stack_format(b, s->stack, RC_STACK_JSON, NULL, 0);
+      rc_buf_put(b, "}", 1);
+    }
+    rc_buf_put(b, "]}", 2);
+  }
+  rc_buf_printf(b, "],\"retention\":{\"reachable\":{\"blocks\":%llu,\"bytes\":%llu},\"shared\":{\"blocks\":%llu,"
+                   "\"bytes\":%llu},\"roots\":%u,\"ms\":%.3f,\"complete\":%s},\"why\":[",
+                (unsigned long long)X.graph_blocks, (unsigned long long)X.graph_bytes,
+                (unsigned long long)X.shared_blocks, (unsigned long long)X.shared_bytes, X.nretaining, X.ms,
+                X.failed ? "false" : "true");
+  for (size_t i = 0; i < X.why.len; i++) {
+    if (i) rc_buf_put(b, ",", 1);
+    rc_why_json(b, &((const struct rc_why *)X.why.data)[i]);
+  }
+  rc_buf_put(b, "]", 1);
+}
+

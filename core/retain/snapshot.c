@@ -1,0 +1,396 @@
+/* Heap snapshots for a running program: stop the threads, fork, resume
+ * (the way Android's libmemunreachable does); the forked copy marks, builds
+ * the graph and its dominator tree and writes live blocks by allocation
+ * site and retained sizes by root as JSON. The copy has only the forking
+ * thread while stopped ones may hold Boehm's or libdw's locks, so it never
+ * mallocs or symbolizes: frames are written as pc + module + offset (+ the
+ * ELF symbol), and `reachcheck diff` / `reachcheck graph` symbolize later.
+ * snapshot_signal=SIG: a background thread, woken by an async-signal-safe
+ * handler (sem_post), takes the snapshot to snapshot_path. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "retain/retain.h"
+#include "reachcheck.h"
+
+#define SITES_PER_ROOT 100
+
+struct snap {
+  char path[4096];
+  unsigned seq;
+  pid_t pid;
+  long parent_tid;
+  double t0;
+  struct rc_rootset rs;
+  /* filled in the forked copy */
+  struct rc_graph g;
+  struct rc_dom d;
+  struct rc_site_tab sites;   /* owner 0: live blocks, 1: the reachable ones */
+  struct rc_site_tab rsites;  /* owner root + 1; 0: no single root */
+  uint64_t live_blocks, live_bytes, reach_blocks, reach_bytes, ign_blocks, ign_bytes;
+  bool ok;
+};
+
+/* ---- in the forked copy ---- */
+static void snap_root(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+{
+  struct snap *s = ctx;
+  if (!s->rs.rename_from) s->rs.rename_from = (long)syscall(SYS_gettid);
+  rc_rootset_range(&s->rs, lo, hi, kind, what, thread);
+}
+
+static void snap_after_mark(void *ctx, struct rc_mark *m)
+{
+  struct snap *s = ctx;
+  if (rc_graph_build(&s->g, m, &s->rs) || rc_dom_compute(&s->g, &s->d)) return;
+  uint32_t nstacks = rc_depot_count() + 1;
+  if (rc_site_tab_init(&s->sites, (size_t)nstacks * 2) ||
+      rc_site_tab_init(&s->rsites, s->g.nblocks < (uint64_t)nstacks * (s->g.nroots + 1) ? s->g.nblocks
+                                                                                       : (size_t)nstacks * (s->g.nroots + 1)))
+    return;
+  for (uint32_t i = 1; i < m->nslots; i++) {
+    struct rc_hdr *h = rc_mark_live(i);
+    if (!h) continue;
+    uint64_t sz = rc_hdr_size(h);
+    if (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED)) {
+      s->ign_blocks++;
+      s->ign_bytes += sz;
+      continue;
+    }
+    s->live_blocks++;
+    s->live_bytes += sz;
+    struct rc_site_sum *e = rc_site_add(&s->sites, 0, h->stack);
+    e->blocks++;
+    e->bytes += sz;
+    if (!rc_mark_is_marked(m, i)) continue;
+    s->reach_blocks++;
+    s->reach_bytes += sz;
+    e = rc_site_add(&s->sites, 1, h->stack);
+    e->blocks++;
+    e->bytes += sz;
+  }
+  for (uint32_t v = 1; v <= s->g.nblocks; v++) {
+    uint32_t t = s->d.top[v];
+    struct rc_site_sum *e = rc_site_add(&s->rsites, t > s->g.nblocks ? t - s->g.nblocks : 0, rc_graph_hdr(&s->g, v)->stack);
+    e->blocks++;
+    e->bytes += rc_graph_size(&s->g, v);
+  }
+  s->ok = true;
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+  const struct rc_site_sum *x = a, *y = b;
+  if (x->owner != y->owner) return x->owner < y->owner ? -1 : 1;
+  if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
+  if (x->blocks != y->blocks) return x->blocks > y->blocks ? -1 : 1;
+  return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+struct root_order { uint64_t bytes, blocks; uint32_t root; };
+static int root_cmp(const void *a, const void *b)
+{
+  const struct root_order *x = a, *y = b;
+  if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+  if (x->blocks != y->blocks) return x->blocks < y->blocks ? 1 : -1;
+  return x->root > y->root ? 1 : x->root < y->root ? -1 : 0;
+}
+
+/* Sorted copy of a site table's entries (owner ascending, bytes descending). */
+static struct rc_site_sum *sorted_sites(const struct rc_site_tab *t, size_t *n)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < t->cap; i++) k += t->e[i].blocks != 0;
+  struct rc_site_sum *a = rc_mmap((k ? k : 1) * sizeof *a);
+  if (!a) return NULL;
+  k = 0;
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->e[i].blocks) a[k++] = t->e[i];
+  rc_heapsort(a, k, sizeof *a, by_bytes_desc);
+  *n = k;
+  return a;
+}
+
+static void json_sites(struct rc_buf *b, const struct rc_site_sum *a, size_t from, size_t to, uint64_t blocks, uint64_t bytes)
+{
+  rc_buf_printf(b, "{\"retained\":{\"blocks\":%llu,\"bytes\":%llu},\"top_sites\":[", (unsigned long long)blocks,
+                (unsigned long long)bytes);
+  uint64_t rest_blocks = 0, rest_bytes = 0;
+  for (size_t i = from; i < to; i++) {
+    if (i - from >= SITES_PER_ROOT) {
+      rest_blocks += a[i].blocks;
+      rest_bytes += a[i].bytes;
+      continue;
+    }
+    rc_buf_printf(b, "%s{\"site\":%u,\"blocks\":%llu,\"bytes\":%llu}", i > from ? "," : "", a[i].stack,
+                  (unsigned long long)a[i].blocks, (unsigned long long)a[i].bytes);
+  }
+  if (rest_blocks)
+    rc_buf_printf(b, ",{\"site\":0,\"other_sites\":true,\"blocks\":%llu,\"bytes\":%llu}", (unsigned long long)rest_blocks,
+                  (unsigned long long)rest_bytes);
+  rc_buf_put(b, "]", 1);
+}
+
+static bool write_snapshot(struct snap *s, int fd)
+{
+  struct rc_buf b;
+  rc_buf_init(&b, fd);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char exe[4096];
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[k > 0 ? k : 0] = 0;
+  size_t nsites = 0, nrs = 0;
+  struct rc_site_sum *sites = sorted_sites(&s->sites, &nsites);
+  struct rc_site_sum *rsites = sorted_sites(&s->rsites, &nrs);
+  struct root_order *order = rc_mmap(((size_t)s->g.nroots + 1) * sizeof *order);
+  size_t *first = rc_mmap(((size_t)s->g.nroots + 2) * sizeof *first);
+  if (!sites || !rsites || !order || !first) return false;
+  uint64_t shared_blocks = s->d.rblocks[0], shared_bytes = s->d.rbytes[0];
+  uint32_t nret = 0;
+  for (uint32_t r = 0; r < s->g.nroots; r++) {
+    shared_blocks -= s->d.rblocks[r + 1];
+    shared_bytes -= s->d.rbytes[r + 1];
+    if (!s->d.rblocks[r + 1]) continue;
+    order[nret].bytes = s->d.rbytes[r + 1];
+    order[nret].blocks = s->d.rblocks[r + 1];
+    order[nret++].root = r;
+  }
+  rc_heapsort(order, nret, sizeof *order, root_cmp);
+  /* first[o]: index of owner o's first entry in rsites (nrs: none) */
+  for (size_t o = 0; o < (size_t)s->g.nroots + 2; o++) first[o] = nrs;
+  for (size_t i = nrs; i-- > 0;) first[rsites[i].owner] = i;
+
+  rc_buf_printf(&b, "{\"tool\":\"reachcheck\",\"format\":\"snapshot\",\"version\":1,\"pid\":%d,\"seq\":%u,"
+                    "\"time_ms\":%lld,\"exe\":",
+                (int)s->pid, s->seq, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+  rc_buf_json_str(&b, exe);
+  rc_buf_printf(&b, ",\"summary\":{\"live\":{\"blocks\":%llu,\"bytes\":%llu},\"reachable\":{\"blocks\":%llu,\"bytes\":%llu},"
+                    "\"leaked\":{\"blocks\":%llu,\"bytes\":%llu},\"ignored\":{\"blocks\":%llu,\"bytes\":%llu},"
+                    "\"shared\":{\"blocks\":%llu,\"bytes\":%llu},\"roots\":%u,\"complete\":%s},\"sites\":[",
+                (unsigned long long)s->live_blocks, (unsigned long long)s->live_bytes,
+                (unsigned long long)s->reach_blocks, (unsigned long long)s->reach_bytes,
+                (unsigned long long)(s->live_blocks - s->reach_blocks), (unsigned long long)(s->live_bytes - s->reach_bytes),
+                (unsigned long long)s->ign_blocks, (unsigned long long)s->ign_bytes, (unsigned long long)shared_blocks,
+                (unsigned long long)shared_bytes, nret, s->rs.failed ? "false" : "true");
+  for (size_t i = 0; i < nsites && sites[i].owner == 0; i++) {
+    struct rc_site_sum *r = rc_site_add(&s->sites, 1, sites[i].stack);
+    rc_buf_printf(&b, "%s{\"id\":%u,\"blocks\":%llu,\"bytes\":%llu,\"reachable\":{\"blocks\":%llu,\"bytes\":%llu},\"stack\":",
+                  i ? "," : "", sites[i].stack, (unsigned long long)sites[i].blocks, (unsigned long long)sites[i].bytes,
+                  (unsigned long long)(r ? r->blocks : 0), (unsigned long long)(r ? r->bytes : 0));
+    rc_stack_format(&b, sites[i].stack, RC_STACK_JSON_RAW, NULL, 0);
+    rc_buf_put(&b, "}", 1);
+  }
+  rc_buf_put(&b, "],\"retainers\":[", 15);
+  for (uint32_t i = 0; i < nret; i++) {
+    uint32_t r = order[i].root;
+    rc_buf_put(&b, i ? ",{\"root\":" : "{\"root\":", i ? 9 : 8);
+    rc_root_json(&b, rc_rootset_at(&s->rs, r), false, -1);
+    rc_buf_put(&b, ",", 1);
+    size_t lo = first[r + 1], hi = lo;
+    while (hi < nrs && rsites[hi].owner == r + 1) hi++;
+    rc_buf_printf(&b, "\"retained\":{\"blocks\":%llu,\"bytes\":%llu},\"top_sites\":[", (unsigned long long)order[i].blocks,
+                  (unsigned long long)order[i].bytes);
+    uint64_t rest_blocks = 0, rest_bytes = 0;
+    for (size_t j = lo; j < hi; j++) {
+      if (j - lo >= SITES_PER_ROOT) {
+        rest_blocks += rsites[j].blocks;
+        rest_bytes += rsites[j].bytes;
+        continue;
+      }
+      rc_buf_printf(&b, "%s{\"site\":%u,\"blocks\":%llu,\"bytes\":%llu}", j > lo ? "," : "", rsites[j].stack,
+                    (unsigned long long)rsites[j].blocks, (unsigned long long)rsites[j].bytes);
+    }
+    if (rest_blocks)
+      rc_buf_printf(&b, ",{\"site\":0,\"other_sites\":true,\"blocks\":%llu,\"bytes\":%llu}",
+                    (unsigned long long)rest_blocks, (unsigned long long)rest_bytes);
+    rc_buf_put(&b, "]}", 2);
+  }
+  rc_buf_put(&b, "],\"shared\":", 11);
+  size_t lo = first[0], hi = lo;
+  while (hi < nrs && rsites[hi].owner == 0) hi++;
+  json_sites(&b, rsites, lo, hi, shared_blocks, shared_bytes);
+  rc_buf_put(&b, "}}\n", 3);
+  rc_buf_flush(&b);
+  return true;
+}
+
+static void snap_in_child(void *ctx, struct rc_result *res)
+{
+  (void)res;
+  struct snap *s = ctx;
+  /* the exit status carries errno back: 16 + errno, or 3 for ENOMEM */
+  if (!s->ok) _exit(3);
+  struct rc_out o;
+  if (rc_out_open(&o, s->path, false)) _exit(16 + (errno > 0 && errno < 200 ? errno : EIO));
+  bool ok = write_snapshot(s, o.fd);
+  if (!ok) {
+    rc_out_abort(&o);
+    _exit(3);
+  }
+  if (rc_out_commit(&o)) _exit(16 + (errno > 0 && errno < 200 ? errno : EIO));
+}
+
+/* ---- in the program ---- */
+int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
+{
+  if (path_out && n) path_out[0] = 0;
+  if (!rc_heap_ready()) {
+    errno = EAGAIN;
+    return -1;
+  }
+  struct snap *s = rc_mmap(sizeof *s);
+  if (!s) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (rc_path_expand(tmpl && *tmpl ? tmpl : "reachcheck-%p-%n.snap.json", seq, s->path, sizeof s->path) < 0) {
+    rc_munmap(s, sizeof *s);
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  if (path_out) snprintf(path_out, n, "%s", s->path);
+  s->seq = seq;
+  s->pid = getpid();
+  rc_modules_refresh();
+  rc_rootset_init(&s->rs);
+  s->rs.rename_to = (long)syscall(SYS_gettid);
+  struct rc_check_hooks hooks = {.ctx = s, .root = snap_root, .after_mark = snap_after_mark, .in_child = snap_in_child};
+  struct rc_check_req req = {.mode = RC_CHECK_FORK | RC_CHECK_NO_GROUPS, .hooks = &hooks};
+  struct rc_result res;
+  int err = rc_check_run(&req, &res);
+  rc_result_free(&res);
+  pid_t child = res.child;
+  if (rc_opt.verbose)
+    rc_log("snapshot: threads stopped for %.2f ms (stop %.2f ms + fork %.2f ms); the copy writes %s", res.ms_stop + res.ms_mark,
+           res.ms_stop, res.ms_mark, s->path);
+  int ret = 0, e = 0;
+  if (err || child <= 0) {
+    ret = -1;
+    e = EAGAIN;
+  } else {
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
+    if (w < 0) {
+      /* reaped by the program's own SIGCHLD handler, or SIGCHLD ignored */
+      if (access(s->path, F_OK)) ret = -1, e = EIO;
+    } else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+      ret = -1;
+      int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+      e = code == 3 ? ENOMEM : code >= 16 ? code - 16 : EIO;
+    }
+  }
+  rc_rootset_free(&s->rs);
+  rc_munmap(s, sizeof *s);
+  if (ret) errno = e;
+  return ret;
+}
+
+static unsigned api_seq;
+
+REACHCHECK_API int reachcheck_snapshot(const char *path)
+{
+  return rc_snapshot_take(path, __atomic_add_fetch(&api_seq, 1, __ATOMIC_RELAXED), NULL, 0);
+}
+
+/* ---- snapshot_signal ---- */
+static sem_t snap_sem;
+static unsigned snap_seq;
+
+static void snap_handler_async(int sig)
+{
+  (void)sig;
+  int e = errno;
+  sem_post(&snap_sem);
+  errno = e;
+}
+
+static void *snap_thread(void *arg)
+{
+  (void)arg;
+  rc_in_runtime++;   /* this thread is reachcheck's: its allocations are internal */
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, NULL);   /* the stop signal stays open (scanners/threads.c) */
+  for (;;) {
+    if (sem_wait(&snap_sem)) {
+      if (errno == EINTR) continue;
+      return NULL;
+    }
+    unsigned seq = ++snap_seq;
+    char path[4096];
+    if (rc_snapshot_take(rc_opt.snapshot_path, seq, path, sizeof path) == 0)
+      rc_log("snapshot %u written to %s", seq, path);
+    else
+      rc_log("snapshot %u to %s failed (errno %d)", seq, path, errno);
+  }
+}
+
+static int parse_signal(const char *s)
+{
+  static const struct { const char *name; int sig; } names[] = {
+    {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
+    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG}, {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"SYS", SIGSYS},
+  };
+  if (!strncmp(s, "SIG", 3)) s += 3;
+  char *end;
+  long v;
+  if (*s >= '0' && *s <= '9') {
+    v = strtol(s, &end, 10);
+    if (*end) return -1;
+  } else if (!strncmp(s, "RTMIN", 5) || !strncmp(s, "RTMAX", 5)) {
+    long k = 0;
+    if (s[5]) {
+      if ((s[5] != '+' && s[5] != '-') || !s[6]) return -1;
+      k = strtol(s + 5, &end, 10);
+      if (*end) return -1;
+    }
+    v = s[4] == 'N' ? SIGRTMIN + k : SIGRTMAX + k;
+    if (v < SIGRTMIN || v > SIGRTMAX) return -1;
+  } else {
+    v = -1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+      if (!strcmp(s, names[i].name)) v = names[i].sig;
+  }
+  if (v < 1 || v > SIGRTMAX) return -1;
+  /* never: uncatchable, fault signals, the stop signal, Boehm's two */
+  if (v == SIGKILL || v == SIGSTOP || v == SIGSEGV || v == SIGBUS || v == SIGILL || v == SIGFPE || v == SIGPWR ||
+      v == SIGXCPU || v == rc_stop_signal())
+    return -1;
+  return (int)v;
+}
+
+void rc_snapshot_init(void)
+{
+  if (!rc_opt.snapshot_signal[0]) return;
+  int sig = parse_signal(rc_opt.snapshot_signal);
+  if (sig < 0) {
+    rc_log("bad value for option 'snapshot_signal=%s' (want a catchable signal such as SIGUSR2, not the stop "
+           "signal %d)", rc_opt.snapshot_signal, rc_stop_signal());
+    _exit(2);
+  }
+  sem_init(&snap_sem, 0, 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = snap_handler_async;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL)) rc_die("cannot install the snapshot signal handler for signal %d", sig);
+  pthread_t t;
+  if (pthread_create(&t, NULL, snap_thread, NULL)) rc_die("cannot start the snapshot thread");
+  pthread_setname_np(t, "rc-snapshot");
+  pthread_detach(t);
+}

@@ -1,0 +1,35 @@
+/* The symbols layer: loaded modules and their history (symbols/modules.c),
+ * pc -> function, file, line (symbols/symbolize.c, libdw), ELF symbol
+ * tables read by hand for the world-stopped and forked paths
+ * (symbols/elfsyms.c) and C++ demangling (symbols/demangle.c). Uses base/
+ * and stack/. */
+#ifndef RC_SYMBOLS_H
+#define RC_SYMBOLS_H
+#include "base/base.h"
+#include "stack/stack.h"
+
+struct rc_frame_info {
+  uintptr_t pc;
+  const char *module;      /* path, never NULL ("?" if unknown) */
+  uintptr_t offset;        /* pc - module load bias */
+  char function[256];      /* demangled, "" if unknown */
+  const char *file;        /* NULL if unknown */
+  int line;
+};
+void rc_modules_refresh(void);             /* dl_iterate_phdr; call after dlopen/dlclose */
+/* Module containing pc for a stack captured in depot generation gen. */
+bool rc_module_lookup(uintptr_t pc, uint32_t gen, const char **path, uintptr_t *bias);
+void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out);
+void rc_modules_lock(void);               /* held across fork */
+void rc_modules_unlock(void);
+
+/* Symbol classes of rc_elf_sym (symbols/elfsyms.c). */
+enum { RC_SYM_DATA, RC_SYM_TLS, RC_SYM_FUNC };
+/* The symbol of class cls containing vaddr in the ELF file at path (.symtab,
+ * else .dynsym), read with open+mmap and cached for the process: usable with
+ * the world stopped and in a forked copy. *name stays valid forever. */
+bool rc_elf_sym(const char *path, int cls, uintptr_t vaddr, const char **name, uintptr_t *start);
+/* Demangle a C++ symbol name into out (a copy of name when it is not one,
+ * or no C++ runtime is loaded). Never allocates from the checked heap. */
+void rc_demangle(const char *name, char *out, size_t n);
+#endif

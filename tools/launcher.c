@@ -1,0 +1,122 @@
+/* `reachcheck [--key=value ...] [--] PROG ARGS`: validate the options, preload
+ * libreachcheck.so and exec the program. Options are the ones of
+ * core/base/options.inc, merged after REACHCHECK_OPTIONS (flags win). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "base/base.h"
+#include "tool_common.h"
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: reachcheck [--OPTION=VALUE ...] [--] PROGRAM [ARGS...]\n"
+          "       reachcheck diff OLD.snap.json NEW.snap.json [--json]\n"
+          "       reachcheck graph SNAPSHOT_OR_REPORT.json --dot|--html -o FILE\n"
+          "       reachcheck --help | --version\n"
+          "Runs PROGRAM with libreachcheck.so preloaded; at exit, leaked blocks are\n"
+          "reported on stderr (and as JSON with --json=PATH). Exit status 23 if leaks\n"
+          "were found (--exitcode=N), the program's own status otherwise.\n\n");
+  fflush(f);
+  rc_options_help(fileno(f));
+}
+
+static int find_runtime(char *out, size_t n)
+{
+  char self[PATH_MAX];
+  ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (k <= 0) return -1;
+  self[k] = 0;
+  const char *dir = dirname(self);
+  const char *cands[] = {"%s/libreachcheck.so", "%s/../lib/libreachcheck.so", "%s/../lib/reachcheck/libreachcheck.so"};
+  for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+    snprintf(out, n, cands[i], dir);
+    if (!access(out, R_OK)) {
+      char real[PATH_MAX];
+      if (realpath(out, real)) snprintf(out, n, "%s", real);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int main(int argc, char **argv)
+{
+  /* Offline tools on snapshots and reports (a program named diff or graph
+   * runs as `reachcheck -- diff ...`). */
+  if (argc > 1 && !strcmp(argv[1], "diff")) return rc_tool_diff(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "graph")) return rc_tool_graph(argc - 1, argv + 1);
+  static char opts[65536];
+  const char *env = getenv("REACHCHECK_OPTIONS");
+  size_t len = (size_t)snprintf(opts, sizeof opts, "%s", env ? env : "");
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) {
+      i++;
+      break;
+    }
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--help-markdown")) {
+      rc_options_markdown(1);
+      return 0;
+    }
+    if (!strcmp(a, "--version")) {
+      printf("reachcheck %s\n", rc_version);
+      return 0;
+    }
+    if (a[0] != '-') break;
+    if (a[1] != '-' || !strchr(a, '=')) {
+      fprintf(stderr, "reachcheck: bad flag '%s' (want --option=value; see --help)\n", a);
+      return 2;
+    }
+    const char *kv = a + 2;
+    if (strchr(kv, ':') && strncmp(kv, "json=", 5) && strncmp(kv, "suppressions=", 13)) {
+      fprintf(stderr, "reachcheck: bad flag '%s' (':' separates options)\n", a);
+      return 2;
+    }
+    len += (size_t)snprintf(opts + len, sizeof opts - len, "%s%s", len ? ":" : "", kv);
+    if (len >= sizeof opts) {
+      fprintf(stderr, "reachcheck: options too long\n");
+      return 2;
+    }
+  }
+  char err[512];
+  if (rc_options_parse(opts, err, sizeof err)) {
+    fprintf(stderr, "reachcheck: %s (see reachcheck --help)\n", err);
+    return 2;
+  }
+  if (rc_opt.help) {
+    usage(stdout);
+    return 0;
+  }
+  if (i >= argc) {
+    fprintf(stderr, "reachcheck: no program to run (see reachcheck --help)\n");
+    return 2;
+  }
+  if (rc_opt.suppressions[0] && access(rc_opt.suppressions, R_OK)) {
+    fprintf(stderr, "reachcheck: cannot read suppressions file '%s': %s\n", rc_opt.suppressions, strerror(errno));
+    return 2;
+  }
+  char rt[PATH_MAX];
+  if (find_runtime(rt, sizeof rt)) {
+    fprintf(stderr, "reachcheck: cannot find libreachcheck.so next to the launcher\n");
+    return 2;
+  }
+  const char *pre = getenv("LD_PRELOAD");
+  char preload[PATH_MAX * 2];
+  snprintf(preload, sizeof preload, "%s%s%s", rt, pre && *pre ? ":" : "", pre && *pre ? pre : "");
+  setenv("LD_PRELOAD", preload, 1);
+  setenv("REACHCHECK_OPTIONS", opts, 1);
+  execvp(argv[i], argv + i);
+  fprintf(stderr, "reachcheck: cannot run '%s': %s\n", argv[i], strerror(errno));
+  return 127;
+}

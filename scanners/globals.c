@@ -50,11 +50,12 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
   struct scan_ctx *c = arg;
   if (excluded_module(info)) return 0;
   const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "<main executable>";
+  const struct rc_root_range r = {.kind = RC_ROOT_GLOBAL, .part = RC_PART_SEGMENT, .module = name};
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    rc_root_clipped(c->maps, c->fn, c->ctx, lo & ~(uintptr_t)7, lo + ph->p_memsz, RC_ROOT_GLOBAL, name, 0);
+    rc_root_clipped(c->maps, c->fn, c->ctx, lo & ~(uintptr_t)7, lo + ph->p_memsz, &r);
   }
   return 0;
 }

@@ -81,13 +81,13 @@ const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t a)
 }
 
 void rc_root_clipped(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t lo, uintptr_t hi,
-                     enum rc_root_kind kind, const char *what, long thread)
+                     const struct rc_root_range *r)
 {
   const struct rc_map *m = (const struct rc_map *)maps->data;
   for (size_t i = 0; i < maps->len && lo < hi; i++) {
     if (m[i].hi <= lo) continue;
     if (m[i].lo >= hi) break;
     uintptr_t a = lo > m[i].lo ? lo : m[i].lo, b = hi < m[i].hi ? hi : m[i].hi;
-    if ((m[i].prot & 1) && a < b) fn(ctx, a, b, kind, what, thread);
+    if ((m[i].prot & 1) && a < b) fn(ctx, a, b, r);
   }
 }

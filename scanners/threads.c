@@ -315,9 +315,11 @@ void rc_world_start(void)
 }
 
 /* ---- roots ---- */
-static const char *reg_names[NGREG] = {"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp",
+static const char *const reg_names[NGREG] = {"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp",
                                        "rbx", "rdx", "rax", "rcx", "rsp", "rip", "efl", "csgsfs", "err", "trapno",
                                        "oldmask", "cr2"};
+
+const char *rc_reg_name(int reg) { return reg >= 0 && reg < NGREG ? reg_names[reg] : "?"; }
 
 static struct thread_rec *find_rec(pid_t tid)
 {
@@ -332,24 +334,23 @@ static struct thread_rec *find_rec(pid_t tid)
 static void stack_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, pid_t tid, uintptr_t sp,
                         uintptr_t lo, uintptr_t hi, bool red_zone)
 {
-  char what[64];
-  snprintf(what, sizeof what, "thread %d stack", (int)tid);
+  const struct rc_root_range r = {.kind = RC_ROOT_STACK, .part = RC_PART_STACK, .thread = tid};
   /* A stopped thread's 128-byte red zone below SP is live; the checking
    * thread's is reachcheck's own dead callee frames. */
   uintptr_t from = red_zone && sp > 128 ? (sp - 128) & ~(uintptr_t)7 : sp & ~(uintptr_t)7;
   if (lo < hi && sp >= lo && sp < hi) {
-    rc_root_clipped(maps, fn, ctx, from, hi, RC_ROOT_STACK, what, tid);
+    rc_root_clipped(maps, fn, ctx, from, hi, &r);
     return;
   }
   struct rc_hdr *h = rc_block_of(sp);
   if (h) {
     uintptr_t end = (uintptr_t)rc_hdr_user(h) + rc_hdr_size(h);
-    fn(ctx, sp & ~(uintptr_t)7, end, RC_ROOT_STACK, what, tid);
+    fn(ctx, sp & ~(uintptr_t)7, end, &r);
   } else {
     const struct rc_map *m = rc_maps_find(maps, sp);
-    if (m) rc_root_clipped(maps, fn, ctx, from, m->hi, RC_ROOT_STACK, what, tid);
+    if (m) rc_root_clipped(maps, fn, ctx, from, m->hi, &r);
   }
-  if (lo < hi) rc_root_clipped(maps, fn, ctx, lo, hi, RC_ROOT_STACK, what, tid);
+  if (lo < hi) rc_root_clipped(maps, fn, ctx, lo, hi, &r);
 }
 
 static void main_bounds(const struct rc_vec *maps, struct thread_rec *r)
@@ -366,12 +367,9 @@ __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_r
    * stack the mark phase has just used for the globals: clear what getcontext
    * does not fill, or the marker's own stale candidates would be roots. */
   ucontext_t uc;
-  char what[64];
   memset(&uc, 0, sizeof uc);
-  memset(what, 0, sizeof what);
   getcontext(&uc);
   pid_t tid = my_tid();
-  snprintf(what, sizeof what, "thread %d registers", (int)tid);
   /* Only the callee-saved registers: this thread called into reachcheck
    * (exit, the API, a handler's frame is on the stack), so by the ABI the
    * program's values in the others are dead, and what they hold now is
@@ -379,7 +377,8 @@ __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_r
   static const int callee_saved[] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15};
   for (size_t k = 0; k < sizeof callee_saved / sizeof callee_saved[0]; k++) {
     int i = callee_saved[k];
-    fn(ctx, (uintptr_t)&uc.uc_mcontext.gregs[i], (uintptr_t)&uc.uc_mcontext.gregs[i + 1], RC_ROOT_REGISTER, reg_names[i], tid);
+    const struct rc_root_range r = {.kind = RC_ROOT_REGISTER, .part = RC_PART_REGISTER, .reg = i, .thread = tid};
+    fn(ctx, (uintptr_t)&uc.uc_mcontext.gregs[i], (uintptr_t)&uc.uc_mcontext.gregs[i + 1], &r);
   }
   struct thread_rec *r = find_rec(tid);
   uintptr_t sp = (uintptr_t)(&uc + 1);   /* above the saved registers: the others are not roots */
@@ -398,8 +397,10 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
     struct thread_rec *r = find_rec(s->tid);
     if (r && r->stack_lo == 0) main_bounds(maps, r);
     if (st == S_STOPPED) {
-      for (int k = 0; k < NGREG; k++)
-        fn(ctx, (uintptr_t)&s->regs[k], (uintptr_t)&s->regs[k + 1], RC_ROOT_REGISTER, reg_names[k], s->tid);
+      for (int k = 0; k < NGREG; k++) {
+        const struct rc_root_range reg = {.kind = RC_ROOT_REGISTER, .part = RC_PART_REGISTER, .reg = k, .thread = s->tid};
+        fn(ctx, (uintptr_t)&s->regs[k], (uintptr_t)&s->regs[k + 1], &reg);
+      }
       stack_roots(maps, fn, ctx, s->tid, s->sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, true);
       rc_tls_roots(maps, fn, ctx, s->tp, s->tid, false);
     } else if (st == S_SENT && r) {
@@ -413,7 +414,8 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
   for (int p = 0; p < start_npages; p++)
     for (size_t k = 0; k < START_PER_PAGE; k++) {
       struct start *st = &start_pages[p][k];
-      if (st->fn) fn(ctx, (uintptr_t)&st->arg, (uintptr_t)&st->arg + sizeof st->arg, RC_ROOT_OTHER, "thread start argument", 0);
+      static const struct rc_root_range arg = {.kind = RC_ROOT_OTHER, .part = RC_PART_START_ARG};
+      if (st->fn) fn(ctx, (uintptr_t)&st->arg, (uintptr_t)&st->arg + sizeof st->arg, &arg);
     }
   /* Exited threads whose stacks glibc caches: their descriptor and DTV stay
    * allocated and are reachable only through ld.so's stack cache. */

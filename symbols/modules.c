@@ -161,7 +161,7 @@ bool rc_module_lookup(uintptr_t pc, uint32_t gen, const char **path, uintptr_t *
   return false;
 }
 
-/* Held across fork (core/init.c) so the child never inherits a table
+/* Held across fork (runtime/init.c) so the child never inherits a table
  * half-way through a refresh; the child unlocks from the forking thread's
  * copy, which is the owner. */
 void rc_modules_lock(void) { pthread_mutex_lock(&mod_lock); }

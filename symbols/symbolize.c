@@ -41,7 +41,7 @@ static pthread_once_t sym_once = PTHREAD_ONCE_INIT;
 
 /* A fork while another thread symbolizes would leave the child's sym_lock
  * held for good (and its at-exit report hung). Registered on first use, so
- * after core/init.c's handlers: prepare handlers run in reverse order, so
+ * after runtime/init.c's handlers: prepare handlers run in reverse order, so
  * sym_lock is taken before the heap locks, the order rc_symbolize uses
  * (it mallocs while holding sym_lock). */
 static void sym_lock_fork(void) { pthread_mutex_lock(&sym_lock); }

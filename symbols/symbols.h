@@ -32,4 +32,7 @@ bool rc_elf_sym(const char *path, int cls, uintptr_t vaddr, const char **name, u
 /* Demangle a C++ symbol name into out (a copy of name when it is not one,
  * or no C++ runtime is loaded). Never allocates from the checked heap. */
 void rc_demangle(const char *name, char *out, size_t n);
+/* "f::counter" for the static local whose symbol is sym ("counter.0") at
+ * vaddr in the module file at path, from its DWARF; false if not one. */
+bool rc_static_local_name(const char *path, const char *sym, uintptr_t vaddr, char *out, size_t n);
 #endif

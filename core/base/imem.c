@@ -27,6 +27,9 @@ static void *raw_mmap(size_t bytes)
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* The guard that makes this thread's allocations internal (see base.h). */
+RC_TLS int rc_in_runtime;
+
 void *rc_mmap(size_t bytes)
 {
   int expect = 0;

@@ -30,16 +30,15 @@ struct check_ctx {
   size_t tab_cap;
 };
 
-static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
 {
-  (void)what;
-  (void)thread;
   struct check_ctx *c = ctx;
+  enum rc_root_kind kind = r->kind;
   if (kind == RC_ROOT_GLOBAL && !rc_opt.scan_globals) return;
   if ((kind == RC_ROOT_STACK || kind == RC_ROOT_REGISTER) && !rc_opt.scan_stacks) return;
   if (kind == RC_ROOT_TLS && !rc_opt.scan_tls) return;
   c->res->roots++;
-  if (c->hooks && c->hooks->root) c->hooks->root(c->hooks->ctx, lo, hi, kind, what, thread);
+  if (c->hooks && c->hooks->root) c->hooks->root(c->hooks->ctx, lo, hi, r);
   rc_mark_range(&c->mark, lo, hi);
 }
 
@@ -204,7 +203,7 @@ static int by_bytes(const void *a, const void *b)
 /* The mark phase leaves copies of block addresses in dead stack slots below
  * rc_check_run's frame. A later check, whose frames reuse that stack, would
  * find them in its own uninitialised locals and keep leaked blocks alive
- * (ROOTS.md, "stale copies": the checker must not add its own). Wipe them. */
+ * (docs/roots.md, "stale copies": the checker must not add its own). Wipe them. */
 __attribute__((noinline)) static void wipe_dead_stack(void)
 {
   volatile char buf[16384];

@@ -34,7 +34,7 @@ struct rc_mark;
 struct rc_check_hooks {
   void *ctx;
   /* every root range, before it is marked */
-  void (*root)(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread);
+  void (*root)(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r);
   /* after marking and classification, before leaks are aggregated */
   void (*after_mark)(void *ctx, struct rc_mark *m);
   /* RC_CHECK_FORK only: in the child, after collect; the child then _exits */

@@ -46,7 +46,7 @@ void rc_mark_reset(struct rc_mark *m)
 
 void rc_mark_free(struct rc_mark *m)
 {
-  if (m->tty > 0) (void)!write(rc_err_fd, "\r\033[K", 4);
+  if (m->tty > 0) rc_progress(true, "", 1, 1);
   rc_munmap(m->marked, m->bytes);
   rc_munmap(m->indirect, m->bytes);
   rc_munmap(m->abits, m->abytes);
@@ -190,16 +190,13 @@ static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
   m->scanned += hi - lo;
 }
 
-/* Progress for long marks, only on a terminal (the world is stopped:
- * write(2) and a stack buffer only). */
+/* Progress for long marks, only on a terminal (base/progress.c: write(2)
+ * and a stack buffer only, as the world is stopped). */
 static void progress(struct rc_mark *m)
 {
   if (++m->popped & 0xfffff) return;
-  if (m->tty < 0) m->tty = rc_opt.progress && m->nslots > (1u << 20) && isatty(rc_err_fd);
-  if (!m->tty) return;
-  char buf[96];
-  int n = snprintf(buf, sizeof buf, "\rreachcheck: marked %llu of %u blocks", (unsigned long long)m->popped, m->nslots);
-  if (n > 0) (void)!write(rc_err_fd, buf, (size_t)n);
+  if (m->tty < 0) m->tty = rc_progress_tty(m->nslots);
+  rc_progress(m->tty, "marked", m->popped, m->nslots);
 }
 
 static void drain(struct rc_mark *m)

@@ -1,7 +1,7 @@
 /* The tracked heap: malloc and friends served from Boehm GC uncollectable
  * objects, each with a 16-byte header, a slot in a table for enumeration and
  * a per-thread cache of freed blocks in front of Boehm's global lock
- * (see ../shared/BOEHM.md for the measurements behind each choice). */
+ * (docs/boehm.md has the measurements behind each choice). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -73,7 +73,6 @@ uint32_t rc_epoch_advance(void) { return __atomic_add_fetch(&rc_epoch, 1, __ATOM
  * out starts at a multiple of RC_SLOT_GROUP. */
 uint32_t rc_slot_hwm = RC_SLOT_GROUP;
 uintptr_t rc_heap_lo = UINTPTR_MAX, rc_heap_hi;
-RC_TLS int rc_in_runtime;
 RC_TLS int rc_disabled;
 
 static int heap_state;           /* 0 none, 1 initialising, 2 ready */
@@ -92,7 +91,7 @@ static inline bool cache_room(size_t cls)
   if (cache_n[cls] >= rc_opt.thread_cache) return false;
   return cls <= NSMALL || cache_pages + (cls - NSMALL) <= LARGE_CACHE_PAGES;
 }
-/* Slabs (rc.h): every small class carves its objects from one slab at a
+/* Slabs (heap.h): every small class carves its objects from one slab at a
  * time; freed objects a thread's cache has no room for wait on a global list
  * per class. Both under slab_lock, which is taken before Boehm's lock (and
  * before win_lock), never after. */
@@ -182,7 +181,7 @@ void rc_heap_init(void)
   rc_root_slots = rc_mmap((size_t)SLOT_RESERVE / 8);
   if (!rc_slots || !rc_win_of || !win_pages || !free_slots || !rc_slot_epoch || !rc_root_slots ||
       !rc_slabs || !rc_slot_slab || !rc_page_slab) rc_die("cannot reserve the block table");
-  /* Order from BOEHM.md: one marker (no parallel marker threads), keep
+  /* Order from docs/boehm.md: one marker (no parallel marker threads), keep
    * Boehm's fork handlers, init, disable collection, and allow thread
    * registration, without which Boehm takes no allocation lock at all. */
   rc_ldso_init();
@@ -501,7 +500,7 @@ static void *alloc_block(size_t size, size_t align, const struct rc_at *at, bool
 
 /* *fresh: in, the caller wants zeroed memory (calloc); out, the block came
  * zeroed from Boehm. Plain malloc takes Boehm's atomic kind, which Boehm
- * neither clears nor scans (reachcheck scans blocks itself; BOEHM.md: ~20%
+ * neither clears nor scans (reachcheck scans blocks itself; docs/boehm.md: ~20%
  * faster); calloc takes the cleared kind, so fresh pages are not touched. */
 static void *alloc_block_locked(size_t size, size_t align, const struct rc_at *at, bool *fresh)
 {

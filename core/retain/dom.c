@@ -67,150 +67,211 @@ static uint32_t lt_eval(struct lt *t, uint32_t v)
   return t->label[v];
 }
 
-int rc_dom_compute(const struct rc_graph *g, struct rc_dom *d)
-{
-  memset(d, 0, sizeof *d);
-  uint32_t n = g->n, nb = g->nblocks;
-  size_t n1 = (size_t)n + 1;
-  int rc = -1;
-  bool tty = g->tty;
-  /* dfn-indexed arrays (1..n; dfn 1 is the super-root), node-indexed dfn */
-  uint32_t *dfn = rc_map_array(n, 4), *vertex = rc_map_array(n1, 4), *parent = rc_map_array(n1, 4);
-  uint32_t *semi = rc_map_array(n1, 4), *label = rc_map_array(n1, 4), *anc = rc_map_array(n1, 4);
-  uint32_t *idom = rc_map_array(n1, 4);
-  uint32_t *snode = rc_map_array(n1, 4);
-  uint32_t *spos = rc_map_array(n1, 4);
-  uint64_t *acc_bytes = NULL;
-  uint8_t *extra = rc_map_array(nb + 1, 1);
-  uint32_t *poff = rc_map_array(n1 + 1, 4);   /* edges < 2^32: see rc_graph_build */
-  uint32_t *pred = rc_map_array(g->nedges, 4);
-  if (!dfn || !vertex || !parent || !semi || !label || !anc || !idom || !snode || !spos ||
-      !extra || !poff || !pred)
-    goto out;
+/* The work arrays of one computation: dfn-indexed (1..n; dfn 1 is the
+ * super-root) unless said otherwise; each rc_mmap'd and released as soon as
+ * its phase is done (they dominate the peak memory of an exit report). */
+struct dom_work {
+  const struct rc_graph *g;
+  uint32_t n, nb;
+  size_t n1;
+  bool tty;
+  uint32_t *dfn;        /* node -> preorder number */
+  uint32_t *vertex, *parent, *semi, *label, *anc, *idom;
+  uint32_t *snode, *spos;   /* the explicit DFS stack (also lt_eval's) */
+  uint8_t *extra;       /* block node -> no root reaches it */
+  uint32_t *poff, *pred;    /* predecessors by preorder number (CSR) */
+  uint64_t *acc_bytes;
+};
 
-  /* Depth-first preorder from the super-root: roots first, then blocks no
-   * root reaches (each becomes a child of the super-root). */
+static void dom_work_free(struct dom_work *w)
+{
+  size_t n1 = w->n1;
+  rc_unmap_array(w->dfn, w->n, 4);
+  rc_unmap_array(w->vertex, n1, 4);
+  rc_unmap_array(w->parent, n1, 4);
+  rc_unmap_array(w->semi, n1, 4);
+  rc_unmap_array(w->label, n1, 4);
+  rc_unmap_array(w->anc, n1, 4);
+  rc_unmap_array(w->idom, n1, 4);
+  rc_unmap_array(w->snode, n1, 4);
+  rc_unmap_array(w->spos, n1, 4);
+  rc_unmap_array(w->acc_bytes, n1, 8);
+  rc_unmap_array(w->extra, w->nb + 1, 1);
+  rc_unmap_array(w->poff, n1 + 1, 4);
+  rc_unmap_array(w->pred, w->g->nedges, 4);
+}
+
+static bool dom_work_init(struct dom_work *w, const struct rc_graph *g)
+{
+  memset(w, 0, sizeof *w);
+  w->g = g;
+  w->n = g->n;
+  w->nb = g->nblocks;
+  w->n1 = (size_t)g->n + 1;
+  w->tty = g->tty;
+  size_t n1 = w->n1;
+  w->dfn = rc_map_array(w->n, 4);
+  w->vertex = rc_map_array(n1, 4);
+  w->parent = rc_map_array(n1, 4);
+  w->semi = rc_map_array(n1, 4);
+  w->label = rc_map_array(n1, 4);
+  w->anc = rc_map_array(n1, 4);
+  w->idom = rc_map_array(n1, 4);
+  w->snode = rc_map_array(n1, 4);
+  w->spos = rc_map_array(n1, 4);
+  w->extra = rc_map_array(w->nb + 1, 1);
+  w->poff = rc_map_array(n1 + 1, 4);   /* edges < 2^32: see rc_graph_build */
+  w->pred = rc_map_array(g->nedges, 4);
+  return w->dfn && w->vertex && w->parent && w->semi && w->label && w->anc && w->idom && w->snode && w->spos &&
+         w->extra && w->poff && w->pred;
+}
+
+/* Depth-first preorder from the super-root: roots first, then blocks no
+ * root reaches (each becomes a child of the super-root). */
+static void dom_preorder(struct dom_work *w)
+{
+  const struct rc_graph *g = w->g;
   uint32_t cnt = 1;
-  dfn[0] = 1;
-  vertex[1] = 0;
-  for (uint32_t k = 0; k < g->nroots + nb; k++) {
+  w->dfn[0] = 1;
+  w->vertex[1] = 0;
+  for (uint32_t k = 0; k < g->nroots + w->nb; k++) {
     uint32_t start = k < g->nroots ? rc_graph_root_node(g, k) : k - g->nroots + 1;
-    if (dfn[start]) continue;
-    if (start <= nb) extra[start] = 1;
-    dfn[start] = ++cnt;
-    vertex[cnt] = start;
-    parent[cnt] = 1;
+    if (w->dfn[start]) continue;
+    if (start <= w->nb) w->extra[start] = 1;
+    w->dfn[start] = ++cnt;
+    w->vertex[cnt] = start;
+    w->parent[cnt] = 1;
     long sp = 0;
-    snode[0] = start;
-    spos[0] = g->off[start];
+    w->snode[0] = start;
+    w->spos[0] = g->off[start];
     while (sp >= 0) {
-      uint32_t u = snode[sp];
-      if (spos[sp] < g->off[u + 1]) {
-        uint32_t x = g->succ[spos[sp]++];
-        if (dfn[x]) continue;
-        dfn[x] = ++cnt;
-        vertex[cnt] = x;
-        parent[cnt] = dfn[u];
-        snode[++sp] = x;
-        spos[sp] = g->off[x];
-        if (!(cnt & 0xffff)) rc_progress(tty, "dominators: visited", cnt, n);
+      uint32_t u = w->snode[sp];
+      if (w->spos[sp] < g->off[u + 1]) {
+        uint32_t x = g->succ[w->spos[sp]++];
+        if (w->dfn[x]) continue;
+        w->dfn[x] = ++cnt;
+        w->vertex[cnt] = x;
+        w->parent[cnt] = w->dfn[u];
+        w->snode[++sp] = x;
+        w->spos[sp] = g->off[x];
+        if (!(cnt & 0xffff)) rc_progress(w->tty, "dominators: visited", cnt, w->n);
       } else {
         sp--;
       }
     }
   }
+  RC_DCHECK(cnt == w->n);   /* every node is reached from the super-root */
+}
 
-  /* Predecessors in preorder numbers, indexed by preorder number, so the
-   * main loop below walks them sequentially (a root's only predecessor is
-   * the super-root: no list). */
+/* Predecessors in preorder numbers, indexed by preorder number, so the
+ * semidominator loop walks them sequentially (a root's only predecessor is
+ * the super-root: no list). */
+static void dom_predecessors(struct dom_work *w)
+{
+  const struct rc_graph *g = w->g;
+  uint32_t n = w->n, *poff = w->poff;
   for (uint32_t u = 1; u < n; u++)
-    for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++) poff[dfn[g->succ[e]] + 1]++;
-  for (uint32_t w = 1; w <= n + 1; w++) poff[w] += poff[w - 1];
-  for (uint32_t w = 2; w <= n; w++) {
-    uint32_t u = vertex[w];
-    for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++) pred[poff[dfn[g->succ[e]]]++] = w;
+    for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++) poff[w->dfn[g->succ[e]] + 1]++;
+  for (uint32_t v = 1; v <= n + 1; v++) poff[v] += poff[v - 1];
+  for (uint32_t v = 2; v <= n; v++) {
+    uint32_t u = w->vertex[v];
+    for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++) w->pred[poff[w->dfn[g->succ[e]]]++] = v;
   }
-  for (uint32_t w = n + 1; w > 0; w--) poff[w] = poff[w - 1];
+  for (uint32_t v = n + 1; v > 0; v--) poff[v] = poff[v - 1];
   poff[0] = 0;
+}
 
-  for (uint32_t i = 1; i <= n; i++) semi[i] = label[i] = i;
-  struct lt t = {semi, label, anc, snode};
-  for (uint32_t w = n; w >= 2; w--) {
-    uint32_t x = vertex[w];
-    if (x > nb || extra[x]) semi[w] = 1;   /* the super-root is a predecessor */
-    for (uint64_t e = poff[w]; e < poff[w + 1]; e++) {
-      uint32_t u = lt_eval(&t, pred[e]);
-      if (semi[u] < semi[w]) semi[w] = semi[u];
+/* Semidominators (Lengauer-Tarjan's first phase, with path compression),
+ * then immediate dominators by Semi-NCA (Georgiadis, Tarjan): idom(w) is
+ * the nearest common ancestor of parent(w) and semi(w) in the dominator
+ * tree, found by climbing from parent(w); in preorder every ancestor's idom
+ * is known. Needs no buckets: 8 bytes per node less than Lengauer-Tarjan's
+ * second phase. */
+static void dom_idoms(struct dom_work *w)
+{
+  uint32_t n = w->n, *semi = w->semi, *idom = w->idom;
+  for (uint32_t i = 1; i <= n; i++) semi[i] = w->label[i] = i;
+  struct lt t = {semi, w->label, w->anc, w->snode};
+  for (uint32_t v = n; v >= 2; v--) {
+    uint32_t x = w->vertex[v];
+    if (x > w->nb || w->extra[x]) semi[v] = 1;   /* the super-root is a predecessor */
+    for (uint64_t e = w->poff[v]; e < w->poff[v + 1]; e++) {
+      uint32_t u = lt_eval(&t, w->pred[e]);
+      if (semi[u] < semi[v]) semi[v] = semi[u];
     }
-    anc[w] = parent[w];   /* link */
-    if (!(w & 0xffff)) rc_progress(tty, "dominators: remaining", w, n);
+    w->anc[v] = w->parent[v];   /* link */
+    if (!(v & 0xffff)) rc_progress(w->tty, "dominators: remaining", v, n);
   }
-  /* Semi-NCA (Georgiadis, Tarjan): idom(w) is the nearest common ancestor
-   * of parent(w) and semi(w) in the dominator tree, found by climbing from
-   * parent(w); in preorder every ancestor's idom is known. Needs no
-   * buckets: 8 bytes per node less than Lengauer-Tarjan's second phase. */
   idom[1] = 0;
-  for (uint32_t w = 2; w <= n; w++) {
-    uint32_t x = parent[w];
-    while (x > semi[w]) x = idom[x];
-    idom[w] = x;
+  for (uint32_t v = 2; v <= n; v++) {
+    uint32_t x = w->parent[v];
+    while (x > semi[v]) x = idom[x];
+    idom[v] = x;
+    RC_DCHECK(x >= 1 && x < v);   /* a dominator precedes in preorder */
   }
+}
 
-  /* Retained sizes: each node's subtree, children before parents. The
-   * predecessor lists are done with: their pages go first. */
-  rc_unmap_array(pred, g->nedges, 4);
-  rc_unmap_array(poff, n1 + 1, 4);
-  pred = NULL;
-  poff = NULL;
-  acc_bytes = rc_map_array(n1, 8);
-  if (!acc_bytes) goto out;
-  uint32_t *acc_blocks = label;   /* reused: fresh pages cost a fault each */
-  memset(label, 0, n1 * 4);
-  for (uint32_t w = 2; w <= n; w++) {
-    uint32_t x = vertex[w];
+/* Retained sizes: each node's dominator subtree, children before parents;
+ * then each root's totals and, per block, the child of the super-root above
+ * it (its retaining root, or itself). */
+static int dom_sizes(struct dom_work *w, struct rc_dom *d)
+{
+  const struct rc_graph *g = w->g;
+  uint32_t n = w->n, nb = w->nb, *idom = w->idom;
+  size_t n1 = w->n1;
+  /* The predecessor lists are done with: their pages go first. */
+  rc_unmap_array(w->pred, g->nedges, 4);
+  rc_unmap_array(w->poff, n1 + 1, 4);
+  w->pred = w->poff = NULL;
+  uint64_t *acc_bytes = w->acc_bytes = rc_map_array(n1, 8);
+  if (!acc_bytes) return -1;
+  uint32_t *acc_blocks = w->label;   /* reused: fresh pages cost a fault each */
+  memset(acc_blocks, 0, n1 * 4);
+  for (uint32_t v = 2; v <= n; v++) {
+    uint32_t x = w->vertex[v];
     if (x <= nb) {
-      acc_bytes[w] = rc_graph_size(g, x);
-      acc_blocks[w] = 1;
+      acc_bytes[v] = rc_graph_size(g, x);
+      acc_blocks[v] = 1;
     }
   }
-  for (uint32_t w = n; w >= 2; w--) {
-    acc_bytes[idom[w]] += acc_bytes[w];
-    acc_blocks[idom[w]] += acc_blocks[w];
+  for (uint32_t v = n; v >= 2; v--) {
+    acc_bytes[idom[v]] += acc_bytes[v];
+    acc_blocks[idom[v]] += acc_blocks[v];
   }
   /* The super-root's child above each node, in preorder (idom precedes). */
-  uint32_t *top = parent;   /* done with */
-  for (uint32_t w = 2; w <= n; w++) top[w] = idom[w] == 1 ? w : top[idom[w]];
+  uint32_t *top = w->parent;   /* done with */
+  for (uint32_t v = 2; v <= n; v++) top[v] = idom[v] == 1 ? v : top[idom[v]];
   d->nroots = g->nroots;
   d->rbytes = rc_map_array((size_t)g->nroots + 1, 8);
   d->rblocks = rc_map_array((size_t)g->nroots + 1, 8);
-  if (!d->rbytes || !d->rblocks) goto out;
+  if (!d->rbytes || !d->rblocks) return -1;
   d->rbytes[0] = acc_bytes[1];
   d->rblocks[0] = acc_blocks[1];
   for (uint32_t r = 0; r < g->nroots; r++) {
-    uint32_t w = dfn[rc_graph_root_node(g, r)];
-    d->rbytes[r + 1] = acc_bytes[w];
-    d->rblocks[r + 1] = acc_blocks[w];
+    uint32_t v = w->dfn[rc_graph_root_node(g, r)];
+    d->rbytes[r + 1] = acc_bytes[v];
+    d->rblocks[r + 1] = acc_blocks[v];
   }
-  d->top = anc;   /* block node -> node; handed over */
+  d->top = w->anc;   /* block node -> node; handed over */
   d->ntop = n1;
-  for (uint32_t x = 1; x <= nb; x++) anc[x] = vertex[top[dfn[x]]];
-  anc = NULL;
-  rc = 0;
-out:
-  rc_progress(tty, "", 1, 1);
-  rc_unmap_array(dfn, n, 4);
-  rc_unmap_array(vertex, n1, 4);
-  rc_unmap_array(parent, n1, 4);
-  rc_unmap_array(semi, n1, 4);
-  rc_unmap_array(label, n1, 4);
-  rc_unmap_array(anc, n1, 4);
-  rc_unmap_array(idom, n1, 4);
-  rc_unmap_array(snode, n1, 4);
-  rc_unmap_array(spos, n1, 4);
-  rc_unmap_array(acc_bytes, n1, 8);
-  rc_unmap_array(extra, nb + 1, 1);
-  rc_unmap_array(poff, n1 + 1, 4);
-  rc_unmap_array(pred, g->nedges, 4);
+  for (uint32_t x = 1; x <= nb; x++) w->anc[x] = w->vertex[top[w->dfn[x]]];
+  w->anc = NULL;
+  return 0;
+}
+
+int rc_dom_compute(const struct rc_graph *g, struct rc_dom *d)
+{
+  memset(d, 0, sizeof *d);
+  struct dom_work w;
+  int rc = -1;
+  if (dom_work_init(&w, g)) {
+    dom_preorder(&w);
+    dom_predecessors(&w);
+    dom_idoms(&w);
+    rc = dom_sizes(&w, d);
+  }
+  rc_progress(w.tty, "", 1, 1);
+  dom_work_free(&w);
   if (rc) rc_dom_free(d);
   return rc;
 }

@@ -113,10 +113,10 @@ out:
   rc_unmap_array(order, want, 4);
 }
 
-static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
 {
   (void)ctx;
-  rc_rootset_range(&X.rs, lo, hi, kind, what, thread);
+  rc_rootset_range(&X.rs, lo, hi, r);
 }
 
 /* Will the at-exit report print nothing? It prints retention only next to

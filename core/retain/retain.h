@@ -1,4 +1,4 @@
-/* The retain layer: named roots (retain/rootnames.c), the heap graph of
+/* The retain layer: named roots (retain/rootset.c collects them, retain/rootdesc.c names them), the heap graph of
  * reachable blocks (retain/graph.c) and its dominator tree (retain/dom.c),
  * shortest root paths (retain/why.c), heap snapshots (retain/snapshot.c) and
  * retention in the exit report (retain/exit.c). Uses every layer below it. Everything that
@@ -14,7 +14,7 @@
 static inline void *rc_map_array(size_t n, size_t elem) { return rc_mmap((n ? n : 1) * elem); }
 static inline void rc_unmap_array(void *p, size_t n, size_t elem) { rc_munmap(p, (n ? n : 1) * elem); }
 
-/* ---- named roots (retain/rootnames.c) ---- */
+/* ---- named roots (retain/rootset.c collects them, retain/rootdesc.c names them) ---- */
 enum rc_root_sub {
   RC_RS_GLOBAL,       /* a global or static: symbol (sym) or module+vaddr */
   RC_RS_TLS,          /* a __thread variable: symbol (sym) or "TLS of thread N" */
@@ -24,7 +24,7 @@ enum rc_root_sub {
   RC_RS_REGISTER,     /* a saved register of a thread */
   RC_RS_LDSO,         /* blocks ld.so allocated for itself */
   RC_RS_IGNORED,      /* blocks passed to reachcheck_ignore() */
-  RC_RS_OTHER,        /* any other root range (named by its `what`) */
+  RC_RS_OTHER,        /* any other root range (named by its part) */
 };
 
 /* One root node of the graph: every root word with the same identity
@@ -40,7 +40,8 @@ struct rc_root {
   uint32_t gen;          /* module generation of pc and module */
   const char *module;    /* module path (lives as long as the process) or NULL */
   const char *sym;       /* raw (mangled) symbol name from the module file, or NULL */
-  char what[40];         /* register name, or the range's own name for RC_RS_OTHER */
+  int16_t reg;           /* RC_RS_REGISTER: index in ucontext's gregs */
+  uint8_t part;          /* RC_RS_OTHER: enum rc_root_part of its range */
 };
 
 struct rc_root_edge { uint32_t root, slot; uintptr_t word; };
@@ -77,8 +78,7 @@ void rc_rootnames_init(void);   /* constructor: TLS layout constants */
 void rc_rootset_init(struct rc_rootset *s);
 void rc_rootset_free(struct rc_rootset *s);
 /* A root range from the check's root hook. */
-void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind,
-                      const char *what, long thread);
+void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range);
 /* A live block that is a root itself (RC_F_LDSO or RC_F_IGNORED). */
 void rc_rootset_block(struct rc_rootset *s, struct rc_hdr *h);
 static inline struct rc_root *rc_rootset_at(const struct rc_rootset *s, uint32_t i)

@@ -42,11 +42,11 @@ struct snap {
 };
 
 /* ---- in the forked copy ---- */
-static void snap_root(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+static void snap_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
 {
   struct snap *s = ctx;
   if (!s->rs.rename_from) s->rs.rename_from = (long)syscall(SYS_gettid);
-  rc_rootset_range(&s->rs, lo, hi, kind, what, thread);
+  rc_rootset_range(&s->rs, lo, hi, r);
 }
 
 static void snap_after_mark(void *ctx, struct rc_mark *m)

@@ -249,10 +249,10 @@ struct why_ctx {
   struct rc_vec out;
 };
 
-static void why_root(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+static void why_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
 {
   struct why_ctx *c = ctx;
-  rc_rootset_range(&c->rs, lo, hi, kind, what, thread);
+  rc_rootset_range(&c->rs, lo, hi, r);
 }
 
 static void why_after_mark(void *ctx, struct rc_mark *m)

@@ -120,15 +120,14 @@ struct reach_ctx {
   int answer;     /* -1 no block, 0 leaked, 1 reachable */
 };
 
-static void reach_root(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what, long thread)
+static void reach_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *rr)
 {
-  (void)what;
   struct reach_ctx *c = ctx;
   struct root_rec *r = rc_vec_push(&c->roots);
   if (!r) return;   /* out of memory: the second mark misses this root, at worst a false "leaked" */
   r->lo = lo;
   r->hi = hi;
-  r->own = thread == c->tid && (kind == RC_ROOT_STACK || kind == RC_ROOT_REGISTER);
+  r->own = rr->thread == c->tid && (rr->kind == RC_ROOT_STACK || rr->kind == RC_ROOT_REGISTER);
 }
 
 /* Mark [lo, hi) except the aligned words that point into [ulo, uhi]. */

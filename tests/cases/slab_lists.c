@@ -1,4 +1,4 @@
-/* Blocks up to 2 KiB live in slabs (core/heap.c). One freed by another
+/* Blocks up to 2 KiB live in slabs (core/heap/). One freed by another
  * thread waits in that thread's cache, goes on to its class's list when the
  * cache is full or the thread exits, and is served again from there, to any
  * thread. Blocks that took that way must be tracked like any other:

@@ -1,5 +1,5 @@
 /* libFuzzer target: the JSON reader of `reachcheck diff/graph`
- * (core/json_read.c). A parsed document is walked through the lookup
+ * (tools/json_read.c). A parsed document is walked through the lookup
  * helpers and freed; an error is one line naming the input. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: the option parser (core/options.c, rc_options_parse),
+/* libFuzzer target: the option parser (core/base/options.c, rc_options_parse),
  * fed as REACHCHECK_OPTIONS is. Invariants: it never crashes, an error is
  * one NUL-terminated line, and every accepted value is within its range. */
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* libFuzzer target: the suppression-file parser and pattern matcher
- * (core/suppress.c). The file is the input; matching runs against frames
+ * (core/report/suppress.c). The file is the input; matching runs against frames
  * whose names come from the input too. suppress.c is included so that its
  * pattern list can be reset between runs; the symbolizer and the stack depot
  * are stubbed. */

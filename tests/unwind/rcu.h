@@ -1,4 +1,4 @@
-/* Test harness for core/unwind.c: rcu_compare() unwinds its caller's stack
+/* Test harness for core/stack/unwind.c: rcu_compare() unwinds its caller's stack
  * with rc_unwind and with libunwind's unw_backtrace and counts equal
  * results, clean fallbacks (-1) and mismatches. It also mallocs, so under
  * the runtime with RC_UNWIND_VERIFY=1 every capture is checked there too. */

@@ -1,12 +1,11 @@
-/* Names for root words: which global, __thread variable, stack frame or
- * register holds a pointer into the heap. Root words are grouped by name
- * while the world is stopped (or in a snapshot's forked copy), where libdw,
- * dladdr and malloc are off limits (a stopped thread may hold their locks):
- * symbols come straight from the module files (scanners/elfsyms.c), stack
- * frames from return addresses found on the stack,
- * TLS variables from each module's TLS block offset (glibc 2.36, x86-64,
- * TLS_TCB_AT_TP: static TLS blocks sit below the thread pointer).
- * Display names (demangled, file:line) are made at report time. */
+/* The roots of one check, by name (struct rc_rootset): which global,
+ * __thread variable, stack frame or register holds a pointer into the heap.
+ * Root words are grouped by name while the world is stopped (or in a
+ * snapshot's forked copy), where libdw, dladdr and malloc are off limits (a
+ * stopped thread may hold their locks): symbols come straight from the
+ * module files (symbols/elfsyms.c), stack frames from return addresses found
+ * on the stack, TLS variables from each module's TLS block offset
+ * (scanners/glibc.h). Display names are made at report time (rootdesc.c). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
@@ -16,12 +15,11 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <dwarf.h>
-#include <elfutils/libdwfl.h>
+#include <ucontext.h>
 #include "retain/retain.h"
+#include "scanners/glibc.h"
 
 /* ---- TLS layout ---- */
-static size_t tls_static_size = 4096, tls_tcb_size = 2304;   /* glibc 2.36 x86-64 defaults */
 
 /* reachcheck's own code: frames returning into it are the checker's. */
 static uintptr_t self_text_lo, self_text_hi;
@@ -45,15 +43,6 @@ static int self_text_cb(struct dl_phdr_info *info, size_t size, void *arg)
 void rc_rootnames_init(void)
 {
   dl_iterate_phdr(self_text_cb, NULL);
-  /* The same GLIBC_PRIVATE symbols scanners/tls.c reads. */
-  void (*get_info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
-  if (get_info) {
-    size_t sz = 0, al = 0;
-    get_info(&sz, &al);
-    if (sz) tls_static_size = sz;
-  }
-  const unsigned *tsz = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
-  if (tsz && *tsz) tls_tcb_size = *tsz;
 }
 
 struct tlsmod { size_t modid; const char *path; uintptr_t memsz, off; bool is_static; };
@@ -91,7 +80,8 @@ static int tls_cb(struct dl_phdr_info *info, size_t size, void *arg)
   t->path = NULL;
   if (have_load) rc_module_lookup(load, c->s->gen, &t->path, NULL);
   uintptr_t data = (uintptr_t)info->dlpi_tls_data;
-  uintptr_t lo = c->tp + tls_tcb_size > tls_static_size ? c->tp + tls_tcb_size - tls_static_size : 0;
+  const struct rc_tls_layout *l = rc_tls_layout();
+  uintptr_t lo = c->tp + l->tcb_size > l->static_size ? c->tp + l->tcb_size - l->static_size : 0;
   t->is_static = data && data >= lo && data < c->tp;
   t->off = t->is_static ? c->tp - data : 0;
   return 0;
@@ -207,14 +197,14 @@ static uintptr_t thread_rip(const struct rc_rootset *s, long thread)
 static uint64_t root_hash(const struct rc_root *r)
 {
   uint64_t h = ((uint64_t)r->sub << 56) ^ ((uint64_t)(uint32_t)r->thread << 24) ^ r->key;
-  for (const char *c = r->what; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+  h ^= (uint64_t)(uint16_t)r->reg << 40 ^ (uint64_t)r->part << 32;
   h *= 0x9e3779b97f4a7c15ull;
   return h ^ (h >> 29);
 }
 
 static bool root_eq(const struct rc_root *a, const struct rc_root *b)
 {
-  return a->sub == b->sub && a->thread == b->thread && a->key == b->key && !strcmp(a->what, b->what);
+  return a->sub == b->sub && a->thread == b->thread && a->key == b->key && a->reg == b->reg && a->part == b->part;
 }
 
 static bool rehash(struct rc_rootset *s, size_t cap)
@@ -251,22 +241,8 @@ static uint32_t root_intern(struct rc_rootset *s, const struct rc_root *proto)
   return (uint32_t)s->roots.len - 1;
 }
 
-static void copy_what(char *dst, const char *src)
-{
-  size_t n = src ? strlen(src) : 0;
-  if (n > 39) n = 39;
-  if (n) memcpy(dst, src, n);
-  dst[n] = 0;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-  size_t a = s ? strlen(s) : 0, b = strlen(suffix);
-  return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /* ---- naming one root word ---- */
-static void name_global(struct rc_rootset *s, struct rc_root *r, uintptr_t a, const char *what)
+static void name_global(struct rc_rootset *s, struct rc_root *r, uintptr_t a, const char *module)
 {
   r->sub = RC_RS_GLOBAL;
   const char *path;
@@ -287,7 +263,7 @@ static void name_global(struct rc_rootset *s, struct rc_root *r, uintptr_t a, co
   }
   r->key = a;
   r->vaddr = a;
-  copy_what(r->what, what);
+  r->module = module;   /* the scanner's name: the process lives as long as it */
 }
 
 static bool name_tls_block(struct rc_root *r, const struct tlsmod *t, uintptr_t block, uintptr_t a)
@@ -307,14 +283,14 @@ static bool name_tls_block(struct rc_root *r, const struct tlsmod *t, uintptr_t 
   return true;
 }
 
-static void name_tls(struct rc_rootset *s, struct rc_root *r, uintptr_t a, uintptr_t hi, const char *what)
+static void name_tls(struct rc_rootset *s, struct rc_root *r, uintptr_t a, uintptr_t hi, enum rc_root_part part)
 {
-  if (ends_with(what, "DTV")) {
+  if (part == RC_PART_DTV) {
     r->sub = RC_RS_DTV;
     return;
   }
   /* scanners/tls.c: [tp + tcb - static_size, tp + tcb) */
-  uintptr_t tp = hi - tls_tcb_size;
+  uintptr_t tp = hi - rc_tls_layout()->tcb_size;
   if (a >= tp) {
     r->sub = RC_RS_TLS_DESC;
     return;
@@ -389,7 +365,7 @@ static void collect_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, uint
 /* glibc puts a new thread's TLS and descriptor at the top of its stack
  * mapping, so its stack range, scanned first, already recorded those words
  * under stack frames: give them to the TLS root, one root per word. */
-static void retag_stack_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const char *what, long thread)
+static void retag_stack_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, long thread)
 {
   struct rc_root_edge *e = (struct rc_root_edge *)s->edges.data;
   size_t w = s->stack_edges_from;
@@ -400,13 +376,13 @@ static void retag_stack_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, 
     e[w++] = e[i];
   }
   s->edges.len = w;
-  (void)what;
 }
 
-void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind, const char *what,
-                      long thread)
+void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range)
 {
-  if (kind == RC_ROOT_REGISTER && what && !strcmp(what, "rip") && hi - lo >= 8) {
+  enum rc_root_kind kind = range->kind;
+  long thread = range->thread;
+  if (range->part == RC_PART_REGISTER && range->reg == REG_RIP && hi - lo >= 8) {
     struct rip *r = rc_vec_push(&s->rips);
     if (r) {
       r->thread = thread;
@@ -417,12 +393,13 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_
   if (s->rename_from && thread == s->rename_from) thread = s->rename_to;
   bool self = s->skip_tid && thread == s->skip_tid;
   if (self && kind == RC_ROOT_REGISTER) return;
-  if (kind == RC_ROOT_TLS && ends_with(what, "DTV") && hi - lo >= 16) {
+  if (range->part == RC_PART_DTV && hi - lo >= 16) {
     /* [dtv[-1], dtv[n]]: dtv[-1].val is n, dtv[k].val module k's block */
-    size_t n = *(const uintptr_t *)lo;
-    for (size_t k = 1; k <= n && lo + 16 + 16 * k + 8 <= hi; k++) {
-      uintptr_t val = *(const uintptr_t *)(lo + 16 + 16 * k);
-      if (!val || val == UINTPTR_MAX) continue;
+    const struct rc_dtv_entry *dtv = (const struct rc_dtv_entry *)lo + 1;
+    size_t n = dtv[-1].val;
+    for (size_t k = 1; k <= n && (uintptr_t)&dtv[k + 1] <= hi; k++) {
+      uintptr_t val = dtv[k].val;
+      if (!val || val == RC_GLIBC_DTV_UNALLOCATED) continue;
       struct dyntls *d = rc_vec_push(&s->dyntls);
       if (d) {
         d->thread = thread;
@@ -447,7 +424,7 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_
     s->stack_thread = thread;
     s->stack_edges_from = s->edges.len;
   }
-  if (kind == RC_ROOT_TLS && s->stack_thread == thread) retag_stack_words(s, lo, hi, what, thread);
+  if (kind == RC_ROOT_TLS && s->stack_thread == thread) retag_stack_words(s, lo, hi, thread);
   collect_words(s, lo, hi, skip);
   if (!s->scratch.len) return;
   if (kind == RC_ROOT_STACK) find_frames(s, lo, hi);
@@ -460,17 +437,17 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_
     switch (kind) {
     case RC_ROOT_GLOBAL:
       r.thread = 0;
-      name_global(s, &r, pw[i].addr, what);
+      name_global(s, &r, pw[i].addr, range->module);
       break;
-    case RC_ROOT_TLS: name_tls(s, &r, pw[i].addr, hi, what); break;
+    case RC_ROOT_TLS: name_tls(s, &r, pw[i].addr, hi, range->part); break;
     case RC_ROOT_STACK: name_stack(s, &r, pw[i].addr, thread); break;
     case RC_ROOT_REGISTER:
       r.sub = RC_RS_REGISTER;
-      copy_what(r.what, what);
+      r.reg = (int16_t)range->reg;
       break;
     default:
       r.sub = RC_RS_OTHER;
-      copy_what(r.what, what);
+      r.part = (uint8_t)range->part;
       break;
     }
     add_edge(s, root_intern(s, &r), pw[i].slot, pw[i].addr);
@@ -531,216 +508,4 @@ void rc_rootset_free(struct rc_rootset *s)
   rc_munmap(s->hash, s->hcap * sizeof *s->hash);
   s->hash = NULL;
   s->hcap = 0;
-}
-
-/* ---- report time ---- */
-/* gcc names a static local `name.N` in the symbol table; the function it
- * belongs to is only in DWARF: find the DW_TAG_variable whose location is
- * the symbol's address, under its DW_TAG_subprogram. Report time only
- * (libdw mallocs); results are cached. */
-static int local_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                                const char *file, const char *debuglink, GElf_Word crc, char **debuginfo_file)
-{
-  /* build-id under /usr/lib/debug only: never debuginfod (see symbolize.c) */
-  return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc, debuginfo_file);
-}
-
-static const Dwfl_Callbacks local_callbacks = {
-  .find_debuginfo = local_find_debuginfo,
-  .section_address = dwfl_offline_section_address,
-};
-
-static bool die_addr_is(Dwarf_Die *die, Dwarf_Addr want, Dwarf_Addr bias)
-{
-  Dwarf_Attribute attr;
-  Dwarf_Op *ops;
-  size_t nops;
-  if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &ops, &nops) || nops != 1) return false;
-  return ops[0].atom == DW_OP_addr && ops[0].number + bias == want;
-}
-
-static bool find_local(Dwarf_Die *die, Dwarf_Addr want, Dwarf_Addr bias, Dwarf_Die *fn, int depth, char *out, size_t n)
-{
-  Dwarf_Die child;
-  if (depth > 64 || dwarf_child(die, &child)) return false;
-  do {
-    int tag = dwarf_tag(&child);
-    if (tag == DW_TAG_variable && fn && die_addr_is(&child, want, bias)) {
-      const char *fname = NULL;
-      Dwarf_Attribute a;
-      const char *link = dwarf_formstring(dwarf_attr_integrate(fn, DW_AT_linkage_name, &a));
-      char buf[256];
-      if (link) {
-        rc_demangle(link, buf, sizeof buf);
-        fname = buf;
-      } else {
-        fname = dwarf_diename(fn);
-      }
-      const char *vname = dwarf_diename(&child);
-      if (!fname || !vname) return false;
-      snprintf(out, n, "%s::%s", fname, vname);
-      return true;
-    }
-    if (tag == DW_TAG_subprogram || tag == DW_TAG_lexical_block || tag == DW_TAG_namespace ||
-        tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_inlined_subroutine) {
-      Dwarf_Die *scope = tag == DW_TAG_subprogram ? &child : fn;
-      Dwarf_Die copy = child;
-      if (tag == DW_TAG_subprogram) {
-        if (find_local(&copy, want, bias, &copy, depth + 1, out, n)) return true;
-      } else if (find_local(&copy, want, bias, scope, depth + 1, out, n)) {
-        return true;
-      }
-    }
-  } while (!dwarf_siblingof(&child, &child));
-  return false;
-}
-
-struct local_name { const char *path; uintptr_t vaddr; char name[320]; bool found; };
-static struct local_name local_cache[64];
-static int local_n;
-
-static bool static_local_name(const char *path, const char *sym, uintptr_t vaddr, char *out, size_t n)
-{
-  const char *dot = strrchr(sym, '.');
-  if (!dot || dot == sym || !dot[1]) return false;
-  for (const char *c = dot + 1; *c; c++)
-    if (*c < '0' || *c > '9') return false;
-  for (int i = 0; i < local_n; i++)
-    if (local_cache[i].vaddr == vaddr && !strcmp(local_cache[i].path, path)) {
-      if (local_cache[i].found) snprintf(out, n, "%s", local_cache[i].name);
-      return local_cache[i].found;
-    }
-  struct local_name tmp = {path, vaddr, "", false};
-  rc_in_runtime++;
-  Dwfl *dwfl = dwfl_begin(&local_callbacks);
-  if (dwfl) {
-    dwfl_report_begin(dwfl);
-    Dwfl_Module *mod = dwfl_report_elf(dwfl, path, path, -1, 0, true);
-    dwfl_report_end(dwfl, NULL, NULL);
-    Dwarf_Die *cu = NULL;
-    Dwarf_Addr bias = 0;
-    while (mod && !tmp.found && (cu = dwfl_module_nextcu(mod, cu, &bias)))
-      tmp.found = find_local(cu, vaddr, bias, NULL, 0, tmp.name, sizeof tmp.name);
-    dwfl_end(dwfl);
-  }
-  rc_in_runtime--;
-  if (local_n < 64) local_cache[local_n++] = tmp;
-  if (tmp.found) snprintf(out, n, "%s", tmp.name);
-  return tmp.found;
-}
-
-static const char *base_name(const char *path)
-{
-  const char *s = path ? strrchr(path, '/') : NULL;
-  return s ? s + 1 : path ? path : "?";
-}
-
-static const char *kind_name(int kind)
-{
-  switch (kind) {
-  case RC_ROOT_GLOBAL: return "global";
-  case RC_ROOT_TLS: return "tls";
-  case RC_ROOT_STACK: return "stack";
-  case RC_ROOT_REGISTER: return "register";
-  default: return "other";
-  }
-}
-
-void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)
-{
-  memset(d, 0, sizeof *d);
-  d->kind = kind_name(r->kind);
-  d->module = r->module;
-  switch (r->sub) {
-  case RC_RS_GLOBAL:
-    if (r->sym && symbolize && r->module && static_local_name(r->module, r->sym, r->vaddr, d->name, sizeof d->name)) break;
-    if (r->sym && symbolize) rc_demangle(r->sym, d->name, sizeof d->name);
-    else if (r->sym) snprintf(d->name, sizeof d->name, "%s", r->sym);
-    else if (r->module) snprintf(d->name, sizeof d->name, "%s+0x%lx", base_name(r->module), (unsigned long)r->vaddr);
-    else snprintf(d->name, sizeof d->name, "%s+0x%lx", r->what, (unsigned long)r->key);
-    break;
-  case RC_RS_TLS:
-    if (r->sym && symbolize) rc_demangle(r->sym, d->name, sizeof d->name);
-    else if (r->sym) snprintf(d->name, sizeof d->name, "%s", r->sym);
-    else snprintf(d->name, sizeof d->name, "TLS of thread %d", (int)r->thread);
-    break;
-  case RC_RS_TLS_DESC: snprintf(d->name, sizeof d->name, "descriptor of thread %d", (int)r->thread); break;
-  case RC_RS_DTV: snprintf(d->name, sizeof d->name, "DTV of thread %d", (int)r->thread); break;
-  case RC_RS_STACK: {
-    d->name[0] = 0;
-    if (!r->pc) break;
-    if (symbolize) {
-      struct rc_frame_info fi;
-      rc_symbolize(r->pc, r->gen, &fi);
-      snprintf(d->name, sizeof d->name, "%s", fi.function);
-      d->module = fi.module[0] == '?' ? NULL : fi.module;
-      d->file = fi.file;
-      d->line = fi.line;
-    } else {
-      const char *path, *sym;
-      uintptr_t bias, start;
-      if (rc_module_lookup(r->pc, r->gen, &path, &bias)) {
-        d->module = path;
-        if (rc_elf_sym(path, RC_SYM_FUNC, r->pc - bias - (r->frame ? 1 : 0), &sym, &start))
-          snprintf(d->name, sizeof d->name, "%s", sym);
-      }
-    }
-    break;
-  }
-  case RC_RS_REGISTER: snprintf(d->name, sizeof d->name, "%s", r->what); break;
-  case RC_RS_LDSO: snprintf(d->name, sizeof d->name, "ld.so allocations"); break;
-  case RC_RS_IGNORED: snprintf(d->name, sizeof d->name, "reachcheck_ignore()d blocks"); break;
-  default: snprintf(d->name, sizeof d->name, "%s", r->what); break;
-  }
-  if (!d->name[0]) snprintf(d->name, sizeof d->name, "thread %d stack", (int)r->thread);
-}
-
-void rc_root_json(struct rc_buf *b, const struct rc_root *r, bool symbolize, long offset)
-{
-  struct rc_root_desc d;
-  rc_root_describe(r, symbolize, &d);
-  rc_buf_printf(b, "{\"kind\":\"%s\",\"name\":", d.kind);
-  rc_buf_json_str(b, d.name);
-  rc_buf_put(b, ",\"module\":", 10);
-  if (d.module) rc_buf_json_str(b, d.module);
-  else rc_buf_put(b, "null", 4);
-  if (r->thread) rc_buf_printf(b, ",\"thread\":%d", (int)r->thread);
-  else rc_buf_put(b, ",\"thread\":null", 14);
-  if (r->sub == RC_RS_STACK) {
-    const char *path;
-    uintptr_t bias = 0;
-    bool known = r->pc && rc_module_lookup(r->pc, r->gen, &path, &bias);
-    rc_buf_printf(b, ",\"frame\":%u,\"pc\":\"0x%lx\",\"offset_in_module\":\"0x%lx\"", (unsigned)r->frame,
-                  (unsigned long)r->pc, (unsigned long)(known ? r->pc - bias : 0));
-    if (d.file) {
-      rc_buf_put(b, ",\"file\":", 8);
-      rc_buf_json_str(b, d.file);
-      rc_buf_printf(b, ",\"line\":%d", d.line);
-    }
-  }
-  if (r->sub == RC_RS_GLOBAL && !r->sym && r->module) rc_buf_printf(b, ",\"vaddr\":\"0x%lx\"", (unsigned long)r->vaddr);
-  if (offset >= 0) rc_buf_printf(b, ",\"offset\":%ld", offset);
-  rc_buf_put(b, "}", 1);
-}
-
-void rc_root_text(struct rc_buf *b, const struct rc_root *r)
-{
-  struct rc_root_desc d;
-  rc_root_describe(r, true, &d);
-  switch (r->sub) {
-  case RC_RS_GLOBAL:
-    rc_buf_printf(b, "global %s (%s)", d.name, base_name(d.module ? d.module : r->what));
-    break;
-  case RC_RS_TLS:
-    if (r->sym) rc_buf_printf(b, "tls %s (%s) of thread %d", d.name, base_name(d.module), (int)r->thread);
-    else rc_buf_printf(b, "tls %s", d.name);
-    break;
-  case RC_RS_TLS_DESC: case RC_RS_DTV: rc_buf_printf(b, "tls %s", d.name); break;
-  case RC_RS_STACK:
-    rc_buf_printf(b, "stack of thread %d, frame #%u %s", (int)r->thread, (unsigned)r->frame, d.name);
-    if (d.file) rc_buf_printf(b, " %s:%d", d.file, d.line);
-    break;
-  case RC_RS_REGISTER: rc_buf_printf(b, "register %s of thread %d", d.name, (int)r->thread); break;
-  default: rc_buf_printf(b, "other: %s", d.name); break;
-  }
 }

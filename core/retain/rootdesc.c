@@ -1,0 +1,137 @@
+/* Root names for the reader: "global g_cache (prog)", "stack of thread 12,
+ * frame #2 main (a.c:12)", as text and JSON. Report time (world running:
+ * libdw and malloc allowed when symbolize), or raw ELF symbols in a forked
+ * copy. The roots themselves are collected by retain/rootset.c. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include "retain/retain.h"
+
+static const char *base_name(const char *path)
+{
+  const char *s = path ? strrchr(path, '/') : NULL;
+  return s ? s + 1 : path ? path : "?";
+}
+
+static const char *kind_name(int kind)
+{
+  switch (kind) {
+  case RC_ROOT_GLOBAL: return "global";
+  case RC_ROOT_TLS: return "tls";
+  case RC_ROOT_STACK: return "stack";
+  case RC_ROOT_REGISTER: return "register";
+  default: return "other";
+  }
+}
+
+static const char *part_name(int part)
+{
+  switch (part) {
+  case RC_PART_START_ARG: return "thread start argument";
+  case RC_PART_SEGMENT: return "global segment";
+  case RC_PART_STATIC_TLS: return "static TLS";
+  case RC_PART_DTV: return "DTV";
+  case RC_PART_STACK: return "stack";
+  case RC_PART_REGISTER: return "register";
+  default: return "root";
+  }
+}
+
+void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)
+{
+  memset(d, 0, sizeof *d);
+  d->kind = kind_name(r->kind);
+  d->module = r->module;
+  switch (r->sub) {
+  case RC_RS_GLOBAL:
+    if (r->sym && symbolize && r->module && rc_static_local_name(r->module, r->sym, r->vaddr, d->name, sizeof d->name)) break;
+    if (r->sym && symbolize) rc_demangle(r->sym, d->name, sizeof d->name);
+    else if (r->sym) snprintf(d->name, sizeof d->name, "%s", r->sym);
+    else if (r->module) snprintf(d->name, sizeof d->name, "%s+0x%lx", base_name(r->module), (unsigned long)r->vaddr);
+    else snprintf(d->name, sizeof d->name, "0x%lx", (unsigned long)r->key);
+    break;
+  case RC_RS_TLS:
+    if (r->sym && symbolize) rc_demangle(r->sym, d->name, sizeof d->name);
+    else if (r->sym) snprintf(d->name, sizeof d->name, "%s", r->sym);
+    else snprintf(d->name, sizeof d->name, "TLS of thread %d", (int)r->thread);
+    break;
+  case RC_RS_TLS_DESC: snprintf(d->name, sizeof d->name, "descriptor of thread %d", (int)r->thread); break;
+  case RC_RS_DTV: snprintf(d->name, sizeof d->name, "DTV of thread %d", (int)r->thread); break;
+  case RC_RS_STACK: {
+    d->name[0] = 0;
+    if (!r->pc) break;
+    if (symbolize) {
+      struct rc_frame_info fi;
+      rc_symbolize(r->pc, r->gen, &fi);
+      snprintf(d->name, sizeof d->name, "%s", fi.function);
+      d->module = fi.module[0] == '?' ? NULL : fi.module;
+      d->file = fi.file;
+      d->line = fi.line;
+    } else {
+      const char *path, *sym;
+      uintptr_t bias, start;
+      if (rc_module_lookup(r->pc, r->gen, &path, &bias)) {
+        d->module = path;
+        if (rc_elf_sym(path, RC_SYM_FUNC, r->pc - bias - (r->frame ? 1 : 0), &sym, &start))
+          snprintf(d->name, sizeof d->name, "%s", sym);
+      }
+    }
+    break;
+  }
+  case RC_RS_REGISTER: snprintf(d->name, sizeof d->name, "%s", rc_reg_name(r->reg)); break;
+  case RC_RS_LDSO: snprintf(d->name, sizeof d->name, "ld.so allocations"); break;
+  case RC_RS_IGNORED: snprintf(d->name, sizeof d->name, "reachcheck_ignore()d blocks"); break;
+  default: snprintf(d->name, sizeof d->name, "%s", part_name(r->part)); break;
+  }
+  if (!d->name[0]) snprintf(d->name, sizeof d->name, "thread %d stack", (int)r->thread);
+}
+
+void rc_root_json(struct rc_buf *b, const struct rc_root *r, bool symbolize, long offset)
+{
+  struct rc_root_desc d;
+  rc_root_describe(r, symbolize, &d);
+  rc_buf_printf(b, "{\"kind\":\"%s\",\"name\":", d.kind);
+  rc_buf_json_str(b, d.name);
+  rc_buf_put(b, ",\"module\":", 10);
+  if (d.module) rc_buf_json_str(b, d.module);
+  else rc_buf_put(b, "null", 4);
+  if (r->thread) rc_buf_printf(b, ",\"thread\":%d", (int)r->thread);
+  else rc_buf_put(b, ",\"thread\":null", 14);
+  if (r->sub == RC_RS_STACK) {
+    const char *path;
+    uintptr_t bias = 0;
+    bool known = r->pc && rc_module_lookup(r->pc, r->gen, &path, &bias);
+    rc_buf_printf(b, ",\"frame\":%u,\"pc\":\"0x%lx\",\"offset_in_module\":\"0x%lx\"", (unsigned)r->frame,
+                  (unsigned long)r->pc, (unsigned long)(known ? r->pc - bias : 0));
+    if (d.file) {
+      rc_buf_put(b, ",\"file\":", 8);
+      rc_buf_json_str(b, d.file);
+      rc_buf_printf(b, ",\"line\":%d", d.line);
+    }
+  }
+  if (r->sub == RC_RS_GLOBAL && !r->sym && r->module) rc_buf_printf(b, ",\"vaddr\":\"0x%lx\"", (unsigned long)r->vaddr);
+  if (offset >= 0) rc_buf_printf(b, ",\"offset\":%ld", offset);
+  rc_buf_put(b, "}", 1);
+}
+
+void rc_root_text(struct rc_buf *b, const struct rc_root *r)
+{
+  struct rc_root_desc d;
+  rc_root_describe(r, true, &d);
+  switch (r->sub) {
+  case RC_RS_GLOBAL:
+    rc_buf_printf(b, "global %s (%s)", d.name, base_name(d.module));
+    break;
+  case RC_RS_TLS:
+    if (r->sym) rc_buf_printf(b, "tls %s (%s) of thread %d", d.name, base_name(d.module), (int)r->thread);
+    else rc_buf_printf(b, "tls %s", d.name);
+    break;
+  case RC_RS_TLS_DESC: case RC_RS_DTV: rc_buf_printf(b, "tls %s", d.name); break;
+  case RC_RS_STACK:
+    rc_buf_printf(b, "stack of thread %d, frame #%u %s", (int)r->thread, (unsigned)r->frame, d.name);
+    if (d.file) rc_buf_printf(b, " %s:%d", d.file, d.line);
+    break;
+  case RC_RS_REGISTER: rc_buf_printf(b, "register %s of thread %d", d.name, (int)r->thread); break;
+  default: rc_buf_printf(b, "other: %s", d.name); break;
+  }
+}

@@ -1,7 +1,8 @@
 /* `reachcheck graph SNAPSHOT_OR_REPORT (--dot | --html) [-o FILE]`: the
  * retention tree (super-root -> roots -> allocation sites, sized by retained
  * bytes) as Graphviz dot, or as one self-contained HTML page with a zoomable
- * squarified treemap (inline script and style, no external resources). */
+ * squarified treemap (tools/assets/: inline script and style, no external
+ * resources). */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -114,98 +115,24 @@ static void html_json_str(FILE *f, const char *s)
   fputc('"', f);
 }
 
-static const char page_head[] =
-  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
-static const char page_style[] =
-  "</title>\n<style>\n"
-  "body{font:13px/1.35 system-ui,-apple-system,\"Segoe UI\",Helvetica,Arial,sans-serif;margin:0;color:#222;background:#fafafa}\n"
-  "header{padding:10px 14px;background:#2d3e50;color:#fff}\nheader h1{font-size:16px;margin:0 0 4px}\n"
-  "header p{margin:0;opacity:.85}\n#crumbs{padding:6px 14px;background:#e9edf1;min-height:18px}\n"
-  "#crumbs a{color:#1a5fb4;cursor:pointer;text-decoration:underline}\n"
-  "#map{position:relative;margin:8px 14px;height:70vh;min-height:320px;background:#fff;border:1px solid #ccc}\n"
-  ".cell{position:absolute;box-sizing:border-box;border:1px solid #fff;overflow:hidden;cursor:pointer}\n"
-  ".cell .lbl{position:absolute;left:3px;top:2px;right:3px;font-size:11px;white-space:nowrap;overflow:hidden;"
-  "text-overflow:ellipsis;pointer-events:none}\n"
-  ".site{background:rgba(255,255,255,.55);border-color:rgba(0,0,0,.18)}\n.site:hover,.root:hover>.lbl{outline:2px solid #333}\n"
-  "#detail{margin:0 14px 8px;padding:8px;background:#fff;border:1px solid #ccc;min-height:40px;white-space:pre-wrap;"
-  "font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}\n"
-  "table{border-collapse:collapse;margin:0 14px 20px}\ntd,th{border:1px solid #ddd;padding:3px 8px;text-align:left}\n"
-  "td.n{text-align:right;font-variant-numeric:tabular-nums}\n#err{color:#b00;margin:0 14px}\n"
-  "</style>\n</head>\n<body>\n";
-static const char page_script[] =
-  "<script>\n\"use strict\";\n"
-  "(function(){\n"
-  "var data=JSON.parse(document.getElementById(\"rc-data\").textContent);\n"
-  "var colors={global:\"#7aa6d6\",tls:\"#f2a65a\",stack:\"#7cc173\",register:\"#ea7f83\",other:\"#86c9c2\",shared:\"#c9c1b9\"};\n"
-  "var map=document.getElementById(\"map\"),crumbs=document.getElementById(\"crumbs\"),detail=document.getElementById(\"detail\");\n"
-  "var focus=null;\n"
-  "function fmt(n){if(n>=1073741824)return(n/1073741824).toFixed(1)+\" GiB\";if(n>=1048576)return(n/1048576).toFixed(1)+\" MiB\";"
-  "if(n>=1024)return(n/1024).toFixed(1)+\" KiB\";return n+\" B\";}\n"
-  "function worst(row,side,sum){var mx=0,mn=Infinity;for(var i=0;i<row.length;i++){mx=Math.max(mx,row[i].a);mn=Math.min(mn,row[i].a);}"
-  "var s2=sum*sum,w2=side*side;return Math.max(w2*mx/s2,s2/(w2*mn));}\n"
-  "function squarify(items,x,y,w,h){var total=0,out=[],i;for(i=0;i<items.length;i++)total+=items[i].value;"
-  "if(total<=0||w<=0||h<=0)return out;var scale=w*h/total,rest=[];for(i=0;i<items.length;i++)if(items[i].value>0)"
-  "rest.push({item:items[i],a:items[i].value*scale});\n"
-  "while(rest.length){var side=Math.min(w,h),row=[rest[0]],sum=rest[0].a,k=1;"
-  "while(k<rest.length){var cand=row.concat([rest[k]]);if(worst(cand,side,sum+rest[k].a)<=worst(row,side,sum)){row=cand;sum+=rest[k].a;k++;}else break;}"
-  "rest=rest.slice(k);var thick=sum/side,off=0;\n"
-  "for(var j=0;j<row.length;j++){var len=row[j].a/thick;if(w>=h)out.push({item:row[j].item,x:x,y:y+off,w:thick,h:len});"
-  "else out.push({item:row[j].item,x:x+off,y:y,w:len,h:thick});off+=len;}\n"
-  "if(w>=h){x+=thick;w-=thick;}else{y+=thick;h-=thick;}}return out;}\n"
-  "function cell(parent,r,cls,color,label,title){var d=document.createElement(\"div\");d.className=\"cell \"+cls;"
-  "d.style.left=r.x+\"px\";d.style.top=r.y+\"px\";d.style.width=Math.max(0,r.w)+\"px\";d.style.height=Math.max(0,r.h)+\"px\";"
-  "if(color)d.style.background=color;d.title=title;var l=document.createElement(\"div\");l.className=\"lbl\";"
-  "l.textContent=label;d.appendChild(l);parent.appendChild(d);return d;}\n"
-  "function describe(root,site){var t=root.label+\"\\nretains \"+fmt(root.value)+\" in \"+root.blocks+\" blocks\";"
-  "if(site){t+=\"\\n\\n\"+site.label+\": \"+fmt(site.value)+\" in \"+site.blocks+\" blocks\";"
-  "if(site.stack&&site.stack.length)t+=\"\\n  \"+site.stack.join(\"\\n  \");}return t;}\n"
-  "function showSites(box,root,rect,top){var n=0;var rs=squarify(root.children,rect.x,rect.y+top,rect.w,rect.h-top);"
-  "for(var i=0;i<rs.length;i++){(function(s,r){var c=cell(box,{x:r.x-rect.x,y:r.y-rect.y,w:r.w,h:r.h},\"site\",null,"
-  "s.label+\" \"+fmt(s.value),describe(root,s));c.addEventListener(\"click\",function(ev){ev.stopPropagation();"
-  "detail.textContent=describe(root,s);});})(rs[i].item,rs[i]);n++;}return n;}\n"
-  "function render(){map.textContent=\"\";var W=map.clientWidth,H=map.clientHeight,n=0;crumbs.textContent=\"\";"
-  "var all=document.createElement(\"a\");all.textContent=\"all roots\";all.addEventListener(\"click\",function(){focus=null;render();});"
-  "crumbs.appendChild(all);\n"
-  "if(focus===null){crumbs.appendChild(document.createTextNode(\" \\u2014 click a root to zoom in, a site for its stack\"));"
-  "var rs=squarify(data.roots,0,0,W,H);for(var i=0;i<rs.length;i++){(function(root,r,idx){"
-  "var box=cell(map,r,\"root\",colors[root.kind]||colors.other,root.label+\" \\u2014 \"+fmt(root.value),describe(root,null));"
-  "box.addEventListener(\"click\",function(){focus=idx;render();});n++;"
-  "if(r.w>40&&r.h>40)n+=showSites(box,root,{x:r.x,y:r.y,w:r.w,h:r.h},16);})(rs[i].item,rs[i],data.roots.indexOf(rs[i].item));}}\n"
-  "else{var root=data.roots[focus];crumbs.appendChild(document.createTextNode(\" \\u203a \"+root.label));"
-  "var box=cell(map,{x:0,y:0,w:W,h:H},\"root\",colors[root.kind]||colors.other,root.label+\" \\u2014 \"+fmt(root.value),describe(root,null));"
-  "box.addEventListener(\"click\",function(){focus=null;render();});n++;n+=showSites(box,root,{x:0,y:0,w:W,h:H},18);"
-  "detail.textContent=describe(root,null);}\n"
-  "document.body.setAttribute(\"data-rendered\",String(n));}\n"
-  "function table(){var t=document.getElementById(\"roots\");for(var i=0;i<data.roots.length;i++){var r=data.roots[i],"
-  "tr=document.createElement(\"tr\");var cells=[String(i+1),r.label,r.kind,fmt(r.value),String(r.blocks)];"
-  "for(var k=0;k<cells.length;k++){var td=document.createElement(\"td\");td.textContent=cells[k];if(k===0||k>2)td.className=\"n\";"
-  "tr.appendChild(td);}t.appendChild(tr);}}\n"
-  "document.addEventListener(\"keydown\",function(e){if(e.key===\"Escape\"||e.key===\"Backspace\"){focus=null;render();}});\n"
-  "window.addEventListener(\"resize\",render);\n"
-  "var hm=/^#root=([0-9]+)$/.exec(location.hash);if(hm&&+hm[1]<data.roots.length)focus=+hm[1];\n"
-  "table();render();\n"
-  "})();\n</script>\n";
+/* The page: tools/assets/treemap.html with treemap.css and treemap.js inlined
+ * at build time (tools/embed.cmake), NUL-terminated. */
+extern const char rc_treemap_html[];
 
-static void write_html(FILE *f, const struct tmodel *m, struct groot *g, size_t ng)
+static void html_text(FILE *f, const char *s)
 {
-  char title[600];
-  snprintf(title, sizeof title, "reachcheck: retained memory of %s", tbase(m->path));
-  fputs(page_head, f);
-  for (const char *c = title; *c; c++) {   /* HTML-escape */
-    if (*c == '<') fputs("&lt;", f);
-    else if (*c == '>') fputs("&gt;", f);
-    else if (*c == '&') fputs("&amp;", f);
-    else fputc(*c, f);
+  for (; *s; s++) {
+    if (*s == '<') fputs("&lt;", f);
+    else if (*s == '>') fputs("&gt;", f);
+    else if (*s == '&') fputs("&amp;", f);
+    else fputc(*s, f);
   }
-  fputs(page_style, f);
-  fputs("<header><h1 id=\"title\"></h1><p id=\"sub\"></p></header>\n<div id=\"crumbs\"></div>\n<div id=\"map\"></div>\n"
-        "<div id=\"detail\">Click a cell for details.</div>\n<p id=\"err\"></p>\n"
-        "<table><thead><tr><th>#</th><th>root</th><th>kind</th><th>retained</th><th>blocks</th></tr></thead>"
-        "<tbody id=\"roots\"></tbody></table>\n"
-        "<script>window.addEventListener(\"error\",function(e){document.body.setAttribute(\"data-error\",String(e.message));"
-        "document.getElementById(\"err\").textContent=\"error: \"+e.message;});</script>\n"
-        "<script type=\"application/json\" id=\"rc-data\">{\"title\":", f);
+}
+
+/* The page's data (see treemap.js): title, subtitle, roots and their sites. */
+static void html_data(FILE *f, const struct tmodel *m, struct groot *g, size_t ng, const char *title)
+{
+  fputs("{\"title\":", f);
   html_json_str(f, title);
   char sub[512];
   if (m->snapshot)
@@ -242,10 +169,29 @@ static void write_html(FILE *f, const struct tmodel *m, struct groot *g, size_t 
     }
     fputs("]}", f);
   }
-  fputs("]}</script>\n<script>(function(){var d=JSON.parse(document.getElementById(\"rc-data\").textContent);"
-        "document.getElementById(\"title\").textContent=d.title;document.getElementById(\"sub\").textContent=d.sub;})();</script>\n", f);
-  fputs(page_script, f);
-  fputs("</body>\n</html>\n", f);
+  fputs("]}", f);
+}
+
+/* The page with its two holes filled: {{title}} (HTML text) and {{data}}. */
+static void write_html(FILE *f, const struct tmodel *m, struct groot *g, size_t ng)
+{
+  char title[600];
+  snprintf(title, sizeof title, "reachcheck: retained memory of %s", tbase(m->path));
+  const char *p = rc_treemap_html;
+  for (const char *hole; (hole = strstr(p, "{{"));) {
+    fwrite(p, 1, (size_t)(hole - p), f);
+    if (!strncmp(hole, "{{title}}", 9)) {
+      html_text(f, title);
+      p = hole + 9;
+    } else if (!strncmp(hole, "{{data}}", 8)) {
+      html_data(f, m, g, ng, title);
+      p = hole + 8;
+    } else {
+      fputs("{{", f);
+      p = hole + 2;
+    }
+  }
+  fputs(p, f);
 }
 
 int rc_tool_graph(int argc, char **argv)

@@ -13,7 +13,7 @@ function(rc_tools_sources var)
     DEPENDS ${RC_TOOLS_DIR}/assets/treemap.html ${RC_TOOLS_DIR}/assets/treemap.css ${RC_TOOLS_DIR}/assets/treemap.js
             ${RC_TOOLS_DIR}/embed.cmake
     COMMENT "Inlining the treemap page (tools/assets)" VERBATIM)
-  set(src launcher.c tool_diff.c tool_graph.c tool_common.c json_read.c)
+  set(src launcher.c tool_diff.c tool_graph.c model.c tsym.c tjson.c tmap.c tool_common.c json_read.c)
   list(TRANSFORM src PREPEND ${RC_TOOLS_DIR}/)
   set(${var} ${src} ${page} PARENT_SCOPE)
 endfunction()

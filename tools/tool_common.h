@@ -1,6 +1,7 @@
-/* Shared by the offline tools (core/tool_diff.c, core/tool_graph.c): a
- * snapshot or JSON report loaded as roots and allocation sites, offline
- * symbolization of raw frames (module + offset, libdw) and demangling. */
+/* What the offline tools (tool_diff.c, tool_graph.c) share, by file: the
+ * model of a snapshot or JSON report (model.c), offline symbolization
+ * (tsym.c), JSON output (tjson.c), a string map (tmap.c) and small helpers
+ * (tool_common.c). */
 #ifndef RC_TOOL_COMMON_H
 #define RC_TOOL_COMMON_H
 #include <stdbool.h>
@@ -53,33 +54,42 @@ struct tmodel {
   struct rj *doc;
 };
 
+/* ---- model.c ---- */
 /* One error line on stderr and -1, or 0. */
 int tmodel_load(const char *path, struct tmodel *m);
 void tmodel_free(struct tmodel *m);
 
+/* ---- tsym.c ---- */
 /* Fill function/file/line of a frame from its module file (cached). */
 void tframe_symbolize(struct tframe *f);
 /* "func file.c:12" of the first frame (symbolized), into buf. */
 const char *tsite_label(struct tsite *s, char *buf, size_t n);
-const char *tbase(const char *path);
+/* A symbol's display name (C++ demangled, no version suffix), malloc'd. */
+const char *tsym_demangle(const char *name);
 
-/* Output helpers. */
+/* ---- tjson.c ---- */
 void tjson_str(FILE *f, const char *s);
+/* The same, also safe inside an HTML <script>: no '<', '>' or '&'. */
+void tjson_str_html(FILE *f, const char *s);
 void tjson_frames(FILE *f, struct tsite *s);
 void tjson_root(FILE *f, const struct troot *r);
-bool ttty(void);   /* progress only on a terminal */
 
-/* A string -> pointer hash map. */
+/* ---- tmap.c: a string -> pointer hash map ---- */
 struct tmap { char **keys; void **vals; size_t cap, n; };
 void *tmap_get(const struct tmap *m, const char *key);
 void tmap_put(struct tmap *m, char *key, void *val);   /* key is borrowed */
 void tmap_put_copy(struct tmap *m, const char *key, void *val);   /* key is copied when new */
 void tmap_free(struct tmap *m);
 
+/* ---- tool_common.c ---- */
+/* calloc, realloc and strdup that exit with "out of memory" on failure. */
 void *txmalloc(size_t n);
 void *txrealloc(void *p, size_t n);
 char *txstrdup(const char *s);
+const char *tbase(const char *path);   /* the part after the last '/' ("?" for NULL) */
+bool ttty(void);   /* progress only on a terminal */
 
+/* ---- the subcommands (tool_diff.c, tool_graph.c) ---- */
 int rc_tool_diff(int argc, char **argv);
 int rc_tool_graph(int argc, char **argv);
 #endif

@@ -102,19 +102,6 @@ static void write_dot(FILE *f, const struct tmodel *m, struct groot *g, size_t n
   fputs("}\n", f);
 }
 
-/* JSON text safe inside <script type="application/json">: no '<', '>', '&'. */
-static void html_json_str(FILE *f, const char *s)
-{
-  fputc('"', f);
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20 || c == '<' || c == '>' || c == '&') fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
-}
-
 /* The page: tools/assets/treemap.html with treemap.css and treemap.js inlined
  * at build time (tools/embed.cmake), NUL-terminated. */
 extern const char rc_treemap_html[];
@@ -133,7 +120,7 @@ static void html_text(FILE *f, const char *s)
 static void html_data(FILE *f, const struct tmodel *m, struct groot *g, size_t ng, const char *title)
 {
   fputs("{\"title\":", f);
-  html_json_str(f, title);
+  tjson_str_html(f, title);
   char sub[512];
   if (m->snapshot)
     snprintf(sub, sizeof sub, "snapshot %lld of pid %lld: %llu live blocks (%llu bytes), %llu reachable (%llu bytes)", m->seq,
@@ -142,19 +129,19 @@ static void html_data(FILE *f, const struct tmodel *m, struct groot *g, size_t n
     snprintf(sub, sizeof sub, "exit report of pid %lld: %llu reachable blocks (%llu bytes); top roots only", m->pid,
              m->reach_blocks, m->reach_bytes);
   fputs(",\"sub\":", f);
-  html_json_str(f, sub);
+  tjson_str_html(f, sub);
   fputs(",\"roots\":[", f);
   for (size_t i = 0; i < ng; i++) {
     const struct troot *r = g[i].r;
     fputs(i ? ",{\"label\":" : "{\"label\":", f);
-    html_json_str(f, r->label);
+    tjson_str_html(f, r->label);
     fputs(",\"kind\":", f);
-    html_json_str(f, r->shared ? "shared" : r->kind);
+    tjson_str_html(f, r->shared ? "shared" : r->kind);
     fprintf(f, ",\"value\":%llu,\"blocks\":%llu,\"children\":[", r->bytes, r->blocks);
     for (size_t k = 0; k < g[i].ns; k++) {
       const struct gsite *s = &g[i].s[k];
       fputs(k ? ",{\"label\":" : "{\"label\":", f);
-      html_json_str(f, s->label);
+      tjson_str_html(f, s->label);
       fprintf(f, ",\"value\":%llu,\"blocks\":%llu,\"stack\":[", s->bytes, s->blocks);
       for (size_t j = 0; s->site && j < s->site->nframes && j < 16; j++) {
         struct tframe *fr = &s->site->frames[j];
@@ -163,7 +150,7 @@ static void html_data(FILE *f, const struct tmodel *m, struct groot *g, size_t n
         if (fr->file) snprintf(line, sizeof line, "#%zu %s %s:%d", j, fr->function && fr->function[0] ? fr->function : "??", fr->file, fr->line);
         else snprintf(line, sizeof line, "#%zu %s (%s+0x%llx)", j, fr->function && fr->function[0] ? fr->function : "??", tbase(fr->module), fr->offset);
         if (j) fputc(',', f);
-        html_json_str(f, line);
+        tjson_str_html(f, line);
       }
       fputs("]}", f);
     }

@@ -1,0 +1,225 @@
+/* Loading a snapshot or a JSON report into the tools' model: roots and
+ * allocation sites, matched by frames (module + offset), biggest first. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include "tool_common.h"
+
+static void load_frames(struct tsite *s, const struct rj *stack)
+{
+  s->nframes = rj_len(stack);
+  s->frames = txmalloc((s->nframes ? s->nframes : 1) * sizeof *s->frames);
+  size_t keylen = 1;
+  for (size_t i = 0; i < s->nframes; i++) {
+    const struct rj *fr = rj_at(stack, i);
+    struct tframe *f = &s->frames[i];
+    f->function = rj_str(rj_get(fr, "function"), "");
+    f->module = rj_str(rj_get(fr, "module"), "?");
+    f->offset = rj_hex(rj_get(fr, "offset"), 0);
+    f->pc = rj_hex(rj_get(fr, "pc"), 0);
+    const char *file = rj_str(rj_get(fr, "file"), NULL);
+    if (file && file[0]) {   /* a report's frames are symbolized already */
+      f->file = file;
+      f->line = (int)rj_int(rj_get(fr, "line"), 0);
+      f->done = true;
+    }
+    keylen += strlen(f->module) + 24;
+  }
+  s->key = txmalloc(keylen);
+  size_t o = 0;
+  for (size_t i = 0; i < s->nframes; i++)
+    o += (size_t)snprintf(s->key + o, keylen - o, "%s:%llx;", s->frames[i].module, s->frames[i].offset);
+}
+
+static void root_label(struct troot *r)
+{
+  char buf[1024];
+  if (r->shared) snprintf(buf, sizeof buf, "reachable from several roots (retained by none)");
+  else if (!strcmp(r->kind, "global")) snprintf(buf, sizeof buf, "global %s (%s)", r->name, tbase(r->module));
+  else if (!strcmp(r->kind, "tls") && r->module) snprintf(buf, sizeof buf, "tls %s (%s) of thread %lld", r->name, tbase(r->module), r->thread);
+  else if (!strcmp(r->kind, "tls")) snprintf(buf, sizeof buf, "tls %s", r->name);
+  else if (!strcmp(r->kind, "stack") && r->file)
+    snprintf(buf, sizeof buf, "stack of thread %lld: %s %s:%d", r->thread, r->name, tbase(r->file), r->line);
+  else if (!strcmp(r->kind, "stack")) snprintf(buf, sizeof buf, "stack of thread %lld: %s", r->thread, r->name);
+  else if (!strcmp(r->kind, "register")) snprintf(buf, sizeof buf, "register %s of thread %lld", r->name, r->thread);
+  else snprintf(buf, sizeof buf, "other: %s", r->name);
+  r->label = txstrdup(buf);
+}
+
+static void load_root(struct troot *r, const struct rj *root)
+{
+  r->kind = rj_str(rj_get(root, "kind"), "other");
+  r->name = rj_str(rj_get(root, "name"), "?");
+  r->module = rj_str(rj_get(root, "module"), NULL);
+  r->thread = rj_int(rj_get(root, "thread"), 0);
+  r->file = rj_str(rj_get(root, "file"), NULL);
+  r->line = (int)rj_int(rj_get(root, "line"), 0);
+  if (r->name[0] == '_' && r->name[1] == 'Z') r->name = tsym_demangle(r->name);
+  bool per_thread = strcmp(r->kind, "global") != 0;
+  size_t n = strlen(r->kind) + strlen(r->name) + (r->module ? strlen(r->module) : 0) + 64;
+  r->key = txmalloc(n);
+  snprintf(r->key, n, "%s|%s|%s|%lld", r->kind, r->name, r->module ? r->module : "", per_thread ? r->thread : 0);
+  root_label(r);
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+  const struct tsite *x = *(const struct tsite *const *)a, *y = *(const struct tsite *const *)b;
+  if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+  if (x->blocks != y->blocks) return x->blocks < y->blocks ? 1 : -1;
+  return strcmp(x->key, y->key);
+}
+
+static int root_cmp(const void *a, const void *b)
+{
+  const struct troot *x = a, *y = b;
+  if (x->shared != y->shared) return x->shared ? 1 : -1;
+  if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+  if (x->blocks != y->blocks) return x->blocks < y->blocks ? 1 : -1;
+  return strcmp(x->key, y->key);
+}
+
+static int fail_load(const char *path, const char *why)
+{
+  fprintf(stderr, "reachcheck: %s: %s\n", path, why);
+  return -1;
+}
+
+/* top_sites of one root: snapshot entries name a site id, report entries
+ * carry their stack (sites are then made from them, merged by key). */
+static void load_refs(struct tmodel *m, struct troot *r, const struct rj *top, struct tmap *by_id, struct tmap *by_key,
+                      size_t *cap)
+{
+  r->nsites = rj_len(top);
+  r->sites = txmalloc((r->nsites ? r->nsites : 1) * sizeof *r->sites);
+  for (size_t k = 0; k < r->nsites; k++) {
+    const struct rj *e = rj_at(top, k);
+    struct tref *ref = &r->sites[k];
+    ref->blocks = (unsigned long long)rj_int(rj_get(e, "blocks"), 0);
+    ref->bytes = (unsigned long long)rj_int(rj_get(e, "bytes"), 0);
+    const struct rj *stack = rj_get(e, "stack");
+    if (stack) {
+      struct tsite tmp = {0};
+      load_frames(&tmp, stack);
+      struct tsite *s = tmap_get(by_key, tmp.key);
+      if (!s) {
+        s = txmalloc(sizeof *s);
+        *s = tmp;
+        s->id = -1;
+        tmap_put(by_key, s->key, s);
+        if (m->nsites == *cap) m->sites = txrealloc(m->sites, (*cap = *cap ? *cap * 2 : 64) * sizeof *m->sites);
+        m->sites[m->nsites++] = s;
+      } else {
+        free(tmp.frames);
+        free(tmp.key);
+      }
+      s->blocks += ref->blocks;
+      s->bytes += ref->bytes;
+      ref->site = s;
+    } else {
+      char id[32];
+      snprintf(id, sizeof id, "%lld", rj_int(rj_get(e, "site"), 0));
+      ref->site = tmap_get(by_id, id);   /* NULL: "other sites" */
+    }
+  }
+}
+
+int tmodel_load(const char *path, struct tmodel *m)
+{
+  memset(m, 0, sizeof *m);
+  m->path = path;
+  char err[512];
+  m->doc = rj_load(path, err, sizeof err);
+  if (!m->doc) {
+    fprintf(stderr, "reachcheck: %s\n", err);
+    return -1;
+  }
+  const struct rj *d = m->doc;
+  if (d->type != RJ_OBJ || strcmp(rj_str(rj_get(d, "tool"), ""), "reachcheck"))
+    return fail_load(path, "not a reachcheck snapshot or JSON report (no \"tool\":\"reachcheck\")");
+  const char *format = rj_str(rj_get(d, "format"), "report");
+  m->snapshot = !strcmp(format, "snapshot");
+  if (!m->snapshot && strcmp(format, "report"))
+    return fail_load(path, "a reachcheck file, but neither a snapshot nor a report");
+  const struct rj *ret = rj_get(d, "retainers");
+  if (!ret || ret->type != RJ_ARR)
+    return fail_load(path, "has no \"retainers\" (a report written with retainers=0?)");
+  m->pid = rj_int(rj_get(d, "pid"), 0);
+  m->seq = rj_int(rj_get(d, "seq"), 0);
+  m->time_ms = rj_int(rj_get(d, "time_ms"), 0);
+  const struct rj *sum = rj_get(d, "summary");
+  const struct rj *live = rj_get(sum, m->snapshot ? "live" : "reachable"), *reach = rj_get(sum, "reachable");
+  m->live_blocks = (unsigned long long)rj_int(rj_get(live, "blocks"), 0);
+  m->live_bytes = (unsigned long long)rj_int(rj_get(live, "bytes"), 0);
+  m->reach_blocks = (unsigned long long)rj_int(rj_get(reach, "blocks"), 0);
+  m->reach_bytes = (unsigned long long)rj_int(rj_get(reach, "bytes"), 0);
+
+  struct tmap by_id = {0}, by_key = {0};
+  size_t cap = 0;
+  const struct rj *sites = rj_get(d, "sites");
+  for (size_t i = 0; i < rj_len(sites); i++) {
+    const struct rj *e = rj_at(sites, i);
+    struct tsite *s = txmalloc(sizeof *s);
+    s->id = rj_int(rj_get(e, "id"), 0);
+    s->blocks = (unsigned long long)rj_int(rj_get(e, "blocks"), 0);
+    s->bytes = (unsigned long long)rj_int(rj_get(e, "bytes"), 0);
+    s->reach_blocks = (unsigned long long)rj_int(rj_get(rj_get(e, "reachable"), "blocks"), 0);
+    s->reach_bytes = (unsigned long long)rj_int(rj_get(rj_get(e, "reachable"), "bytes"), 0);
+    load_frames(s, rj_get(e, "stack"));
+    char id[32];
+    snprintf(id, sizeof id, "%lld", s->id);
+    struct tsite *same = tmap_get(&by_key, s->key);
+    if (same) {   /* same frames, two ids (a module reloaded): merge */
+      same->blocks += s->blocks;
+      same->bytes += s->bytes;
+      same->reach_blocks += s->reach_blocks;
+      same->reach_bytes += s->reach_bytes;
+      tmap_put_copy(&by_id, id, same);
+      free(s->frames);
+      free(s->key);
+      free(s);
+      continue;
+    }
+    tmap_put_copy(&by_id, id, s);
+    tmap_put(&by_key, s->key, s);
+    if (m->nsites == cap) m->sites = txrealloc(m->sites, (cap = cap ? cap * 2 : 64) * sizeof *m->sites);
+    m->sites[m->nsites++] = s;
+  }
+  const struct rj *shared = rj_get(d, "shared");
+  if (!shared) shared = rj_get(rj_get(d, "retention"), "shared");
+  m->nroots = rj_len(ret) + (shared ? 1 : 0);
+  m->roots = txmalloc((m->nroots ? m->nroots : 1) * sizeof *m->roots);
+  for (size_t i = 0; i < rj_len(ret); i++) {
+    const struct rj *e = rj_at(ret, i);
+    struct troot *r = &m->roots[i];
+    load_root(r, rj_get(e, "root"));
+    r->blocks = (unsigned long long)rj_int(rj_get(rj_get(e, "retained"), "blocks"), 0);
+    r->bytes = (unsigned long long)rj_int(rj_get(rj_get(e, "retained"), "bytes"), 0);
+    load_refs(m, r, rj_get(e, "top_sites"), &by_id, &by_key, &cap);
+  }
+  if (shared) {
+    struct troot *r = &m->roots[m->nroots - 1];
+    r->shared = true;
+    r->kind = "shared";
+    r->name = "reachable from several roots";
+    r->key = txstrdup("shared");
+    root_label(r);
+    const struct rj *rt = rj_get(shared, "retained");
+    r->blocks = (unsigned long long)rj_int(rj_get(rt ? rt : shared, "blocks"), 0);
+    r->bytes = (unsigned long long)rj_int(rj_get(rt ? rt : shared, "bytes"), 0);
+    load_refs(m, r, rj_get(shared, "top_sites"), &by_id, &by_key, &cap);
+  }
+  for (size_t i = 0; i < by_id.cap; i++) free(by_id.keys[i]);
+  tmap_free(&by_id);
+  tmap_free(&by_key);
+  if (m->nsites) qsort(m->sites, m->nsites, sizeof *m->sites, site_cmp);
+  if (m->nroots) qsort(m->roots, m->nroots, sizeof *m->roots, root_cmp);
+  return 0;
+}
+
+void tmodel_free(struct tmodel *m)
+{
+  /* The tools exit right after: only the document is worth giving back. */
+  rj_free(m->doc);
+  m->doc = NULL;
+}

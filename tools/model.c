@@ -85,30 +85,118 @@ static int fail_load(const char *path, const char *why)
   return -1;
 }
 
+/* A count ("blocks", "bytes") of a JSON object; 0 when absent. */
+static unsigned long long count(const struct rj *obj, const char *key)
+{
+  return (unsigned long long)rj_int(rj_get(obj, key), 0);
+}
+
+/* Step 1: the file as a JSON document (one error line if it is not JSON). */
+static int read_document(const char *path, struct tmodel *m)
+{
+  char err[512];
+  m->doc = rj_load(path, err, sizeof err);
+  if (!m->doc) {
+    fprintf(stderr, "reachcheck: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Step 2: a snapshot or a report (with retainers), and its summary. */
+static int read_header(struct tmodel *m)
+{
+  const struct rj *d = m->doc;
+  if (d->type != RJ_OBJ || strcmp(rj_str(rj_get(d, "tool"), ""), "reachcheck"))
+    return fail_load(m->path, "not a reachcheck snapshot or JSON report (no \"tool\":\"reachcheck\")");
+  const char *format = rj_str(rj_get(d, "format"), "report");
+  m->snapshot = !strcmp(format, "snapshot");
+  if (!m->snapshot && strcmp(format, "report"))
+    return fail_load(m->path, "a reachcheck file, but neither a snapshot nor a report");
+  const struct rj *ret = rj_get(d, "retainers");
+  if (!ret || ret->type != RJ_ARR)
+    return fail_load(m->path, "has no \"retainers\" (a report written with retainers=0?)");
+  m->pid = rj_int(rj_get(d, "pid"), 0);
+  m->seq = rj_int(rj_get(d, "seq"), 0);
+  m->time_ms = rj_int(rj_get(d, "time_ms"), 0);
+  const struct rj *sum = rj_get(d, "summary");
+  const struct rj *live = rj_get(sum, m->snapshot ? "live" : "reachable"), *reach = rj_get(sum, "reachable");
+  m->live_blocks = count(live, "blocks");
+  m->live_bytes = count(live, "bytes");
+  m->reach_blocks = count(reach, "blocks");
+  m->reach_bytes = count(reach, "bytes");
+  return 0;
+}
+
+/* While loading: the sites by the file's id and by frames. */
+struct loader {
+  struct tmodel *m;
+  struct tmap by_id;    /* "id" -> site (the keys are the map's) */
+  struct tmap by_key;   /* frames -> site (the keys are the sites') */
+  size_t cap;           /* of m->sites */
+};
+
+static void add_site(struct loader *l, struct tsite *s)
+{
+  struct tmodel *m = l->m;
+  tmap_put(&l->by_key, s->key, s);
+  if (m->nsites == l->cap) m->sites = txrealloc(m->sites, (l->cap = l->cap ? l->cap * 2 : 64) * sizeof *m->sites);
+  m->sites[m->nsites++] = s;
+}
+
+/* Step 3: a snapshot's sites (a report has none: its sites come with the
+ * roots). Two ids with the same frames (a module reloaded) are one site. */
+static void load_sites(struct loader *l, const struct rj *sites)
+{
+  for (size_t i = 0; i < rj_len(sites); i++) {
+    const struct rj *e = rj_at(sites, i);
+    struct tsite *s = txmalloc(sizeof *s);
+    s->id = rj_int(rj_get(e, "id"), 0);
+    s->blocks = count(e, "blocks");
+    s->bytes = count(e, "bytes");
+    s->reach_blocks = count(rj_get(e, "reachable"), "blocks");
+    s->reach_bytes = count(rj_get(e, "reachable"), "bytes");
+    load_frames(s, rj_get(e, "stack"));
+    char id[32];
+    snprintf(id, sizeof id, "%lld", s->id);
+    struct tsite *same = tmap_get(&l->by_key, s->key);
+    if (same) {
+      same->blocks += s->blocks;
+      same->bytes += s->bytes;
+      same->reach_blocks += s->reach_blocks;
+      same->reach_bytes += s->reach_bytes;
+      tmap_put_copy(&l->by_id, id, same);
+      free(s->frames);
+      free(s->key);
+      free(s);
+      continue;
+    }
+    tmap_put_copy(&l->by_id, id, s);
+    add_site(l, s);
+  }
+}
+
 /* top_sites of one root: snapshot entries name a site id, report entries
  * carry their stack (sites are then made from them, merged by key). */
-static void load_refs(struct tmodel *m, struct troot *r, const struct rj *top, struct tmap *by_id, struct tmap *by_key,
-                      size_t *cap)
+static void load_refs(struct loader *l, struct troot *r, const struct rj *top)
 {
   r->nsites = rj_len(top);
   r->sites = txmalloc((r->nsites ? r->nsites : 1) * sizeof *r->sites);
   for (size_t k = 0; k < r->nsites; k++) {
     const struct rj *e = rj_at(top, k);
     struct tref *ref = &r->sites[k];
-    ref->blocks = (unsigned long long)rj_int(rj_get(e, "blocks"), 0);
-    ref->bytes = (unsigned long long)rj_int(rj_get(e, "bytes"), 0);
+    ref->blocks = count(e, "blocks");
+    ref->bytes = count(e, "bytes");
     const struct rj *stack = rj_get(e, "stack");
     if (stack) {
       struct tsite tmp = {0};
       load_frames(&tmp, stack);
-      struct tsite *s = tmap_get(by_key, tmp.key);
+      struct tsite *s = tmap_get(&l->by_key, tmp.key);
       if (!s) {
         s = txmalloc(sizeof *s);
         *s = tmp;
         s->id = -1;
-        tmap_put(by_key, s->key, s);
-        if (m->nsites == *cap) m->sites = txrealloc(m->sites, (*cap = *cap ? *cap * 2 : 64) * sizeof *m->sites);
-        m->sites[m->nsites++] = s;
+        add_site(l, s);
       } else {
         free(tmp.frames);
         free(tmp.key);
@@ -119,101 +207,70 @@ static void load_refs(struct tmodel *m, struct troot *r, const struct rj *top, s
     } else {
       char id[32];
       snprintf(id, sizeof id, "%lld", rj_int(rj_get(e, "site"), 0));
-      ref->site = tmap_get(by_id, id);   /* NULL: "other sites" */
+      ref->site = tmap_get(&l->by_id, id);   /* NULL: "other sites" */
     }
   }
 }
 
-int tmodel_load(const char *path, struct tmodel *m)
+/* The "reachable from several roots" bucket, as the last root. */
+static void load_shared(struct loader *l, struct troot *r, const struct rj *shared)
 {
-  memset(m, 0, sizeof *m);
-  m->path = path;
-  char err[512];
-  m->doc = rj_load(path, err, sizeof err);
-  if (!m->doc) {
-    fprintf(stderr, "reachcheck: %s\n", err);
-    return -1;
-  }
-  const struct rj *d = m->doc;
-  if (d->type != RJ_OBJ || strcmp(rj_str(rj_get(d, "tool"), ""), "reachcheck"))
-    return fail_load(path, "not a reachcheck snapshot or JSON report (no \"tool\":\"reachcheck\")");
-  const char *format = rj_str(rj_get(d, "format"), "report");
-  m->snapshot = !strcmp(format, "snapshot");
-  if (!m->snapshot && strcmp(format, "report"))
-    return fail_load(path, "a reachcheck file, but neither a snapshot nor a report");
-  const struct rj *ret = rj_get(d, "retainers");
-  if (!ret || ret->type != RJ_ARR)
-    return fail_load(path, "has no \"retainers\" (a report written with retainers=0?)");
-  m->pid = rj_int(rj_get(d, "pid"), 0);
-  m->seq = rj_int(rj_get(d, "seq"), 0);
-  m->time_ms = rj_int(rj_get(d, "time_ms"), 0);
-  const struct rj *sum = rj_get(d, "summary");
-  const struct rj *live = rj_get(sum, m->snapshot ? "live" : "reachable"), *reach = rj_get(sum, "reachable");
-  m->live_blocks = (unsigned long long)rj_int(rj_get(live, "blocks"), 0);
-  m->live_bytes = (unsigned long long)rj_int(rj_get(live, "bytes"), 0);
-  m->reach_blocks = (unsigned long long)rj_int(rj_get(reach, "blocks"), 0);
-  m->reach_bytes = (unsigned long long)rj_int(rj_get(reach, "bytes"), 0);
+  r->shared = true;
+  r->kind = "shared";
+  r->name = "reachable from several roots";
+  r->key = txstrdup("shared");
+  root_label(r);
+  const struct rj *rt = rj_get(shared, "retained");
+  r->blocks = count(rt ? rt : shared, "blocks");
+  r->bytes = count(rt ? rt : shared, "bytes");
+  load_refs(l, r, rj_get(shared, "top_sites"));
+}
 
-  struct tmap by_id = {0}, by_key = {0};
-  size_t cap = 0;
-  const struct rj *sites = rj_get(d, "sites");
-  for (size_t i = 0; i < rj_len(sites); i++) {
-    const struct rj *e = rj_at(sites, i);
-    struct tsite *s = txmalloc(sizeof *s);
-    s->id = rj_int(rj_get(e, "id"), 0);
-    s->blocks = (unsigned long long)rj_int(rj_get(e, "blocks"), 0);
-    s->bytes = (unsigned long long)rj_int(rj_get(e, "bytes"), 0);
-    s->reach_blocks = (unsigned long long)rj_int(rj_get(rj_get(e, "reachable"), "blocks"), 0);
-    s->reach_bytes = (unsigned long long)rj_int(rj_get(rj_get(e, "reachable"), "bytes"), 0);
-    load_frames(s, rj_get(e, "stack"));
-    char id[32];
-    snprintf(id, sizeof id, "%lld", s->id);
-    struct tsite *same = tmap_get(&by_key, s->key);
-    if (same) {   /* same frames, two ids (a module reloaded): merge */
-      same->blocks += s->blocks;
-      same->bytes += s->bytes;
-      same->reach_blocks += s->reach_blocks;
-      same->reach_bytes += s->reach_bytes;
-      tmap_put_copy(&by_id, id, same);
-      free(s->frames);
-      free(s->key);
-      free(s);
-      continue;
-    }
-    tmap_put_copy(&by_id, id, s);
-    tmap_put(&by_key, s->key, s);
-    if (m->nsites == cap) m->sites = txrealloc(m->sites, (cap = cap ? cap * 2 : 64) * sizeof *m->sites);
-    m->sites[m->nsites++] = s;
-  }
-  const struct rj *shared = rj_get(d, "shared");
-  if (!shared) shared = rj_get(rj_get(d, "retention"), "shared");
+/* Step 4: the roots with their retained size and sites, and the shared
+ * bucket (a snapshot's "shared", a report's "retention"."shared"). */
+static void load_roots(struct loader *l)
+{
+  struct tmodel *m = l->m;
+  const struct rj *ret = rj_get(m->doc, "retainers");
+  const struct rj *shared = rj_get(m->doc, "shared");
+  if (!shared) shared = rj_get(rj_get(m->doc, "retention"), "shared");
   m->nroots = rj_len(ret) + (shared ? 1 : 0);
   m->roots = txmalloc((m->nroots ? m->nroots : 1) * sizeof *m->roots);
   for (size_t i = 0; i < rj_len(ret); i++) {
     const struct rj *e = rj_at(ret, i);
     struct troot *r = &m->roots[i];
     load_root(r, rj_get(e, "root"));
-    r->blocks = (unsigned long long)rj_int(rj_get(rj_get(e, "retained"), "blocks"), 0);
-    r->bytes = (unsigned long long)rj_int(rj_get(rj_get(e, "retained"), "bytes"), 0);
-    load_refs(m, r, rj_get(e, "top_sites"), &by_id, &by_key, &cap);
+    r->blocks = count(rj_get(e, "retained"), "blocks");
+    r->bytes = count(rj_get(e, "retained"), "bytes");
+    load_refs(l, r, rj_get(e, "top_sites"));
   }
-  if (shared) {
-    struct troot *r = &m->roots[m->nroots - 1];
-    r->shared = true;
-    r->kind = "shared";
-    r->name = "reachable from several roots";
-    r->key = txstrdup("shared");
-    root_label(r);
-    const struct rj *rt = rj_get(shared, "retained");
-    r->blocks = (unsigned long long)rj_int(rj_get(rt ? rt : shared, "blocks"), 0);
-    r->bytes = (unsigned long long)rj_int(rj_get(rt ? rt : shared, "bytes"), 0);
-    load_refs(m, r, rj_get(shared, "top_sites"), &by_id, &by_key, &cap);
-  }
-  for (size_t i = 0; i < by_id.cap; i++) free(by_id.keys[i]);
-  tmap_free(&by_id);
-  tmap_free(&by_key);
+  if (shared) load_shared(l, &m->roots[m->nroots - 1], shared);
+}
+
+static void loader_free(struct loader *l)
+{
+  for (size_t i = 0; i < l->by_id.cap; i++) free(l->by_id.keys[i]);
+  tmap_free(&l->by_id);
+  tmap_free(&l->by_key);
+}
+
+/* Step 5: sites and roots biggest first (the shared bucket last). */
+static void sort_model(struct tmodel *m)
+{
   if (m->nsites) qsort(m->sites, m->nsites, sizeof *m->sites, site_cmp);
   if (m->nroots) qsort(m->roots, m->nroots, sizeof *m->roots, root_cmp);
+}
+
+int tmodel_load(const char *path, struct tmodel *m)
+{
+  memset(m, 0, sizeof *m);
+  m->path = path;
+  if (read_document(path, m) || read_header(m)) return -1;
+  struct loader l = {.m = m};
+  load_sites(&l, rj_get(m->doc, "sites"));
+  load_roots(&l);
+  loader_free(&l);
+  sort_model(m);
   return 0;
 }
 

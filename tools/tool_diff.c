@@ -8,6 +8,7 @@
 #include <string.h>
 #include "tool_common.h"
 
+/* ---- compute: the two models matched, by site and by root ---- */
 struct dpair { unsigned long long ob, oB, nb, nB; long long db, dB; };   /* old/new blocks/Bytes */
 struct dsite { struct tsite *site; struct dpair v; };
 struct droot {
@@ -127,17 +128,36 @@ static struct droot *match_roots(struct tmodel *o, struct tmodel *n, size_t *cou
   return out;
 }
 
+/* The difference, as the writers show it. */
+struct diff {
+  const struct tmodel *o, *n;
+  struct dpair total;                  /* live (snapshot) or reachable (report) */
+  struct dsite *sites;                 /* changed sites, biggest growth first */
+  size_t nsites, show_sites;
+  struct droot *roots;                 /* changed roots, biggest growth first */
+  size_t nroots, show_roots;
+};
+
+/* top: entries shown per list, 0 for all. */
+static void compute(struct diff *d, struct tmodel *o, struct tmodel *n, long top)
+{
+  memset(d, 0, sizeof *d);
+  d->o = o;
+  d->n = n;
+  d->total = (struct dpair){o->live_blocks, o->live_bytes, n->live_blocks, n->live_bytes, 0, 0};
+  set_delta(&d->total);
+  struct tref *os = all_sites(o), *ns = all_sites(n);
+  d->sites = match_sites(os, o->nsites, ns, n->nsites, &d->nsites);
+  d->roots = match_roots(o, n, &d->nroots);
+  d->show_sites = top && (size_t)top < d->nsites ? (size_t)top : d->nsites;
+  d->show_roots = top && (size_t)top < d->nroots ? (size_t)top : d->nroots;
+}
+
+/* ---- text ---- */
 static void text_pair(FILE *f, const struct dpair *v)
 {
   fprintf(f, "%+lld bytes, %+lld blocks (%llu -> %llu blocks, %llu -> %llu bytes)", v->dB, v->db, v->ob, v->nb, v->oB,
           v->nB);
-}
-
-static void json_pair(FILE *f, const struct dpair *v)
-{
-  fprintf(f, "\"old\":{\"blocks\":%llu,\"bytes\":%llu},\"new\":{\"blocks\":%llu,\"bytes\":%llu},"
-             "\"delta\":{\"blocks\":%lld,\"bytes\":%lld}",
-          v->ob, v->oB, v->nb, v->nB, v->db, v->dB);
 }
 
 static void describe_model(FILE *f, const char *tag, const struct tmodel *m)
@@ -150,6 +170,66 @@ static void describe_model(FILE *f, const char *tag, const struct tmodel *m)
             m->live_blocks, m->live_bytes);
 }
 
+static void text_sites(FILE *f, const struct diff *d)
+{
+  fprintf(f, "\nGrowth by allocation site (%s; biggest growth first):\n",
+          d->o->snapshot ? "live blocks" : "retained by the top roots");
+  if (!d->nsites) fprintf(f, "  no change\n");
+  for (size_t i = 0; i < d->show_sites; i++) {
+    fprintf(f, "  #%zu ", i + 1);
+    text_pair(f, &d->sites[i].v);
+    fprintf(f, ", allocated from:\n");
+    struct tsite *s = d->sites[i].site;
+    for (size_t k = 0; s && k < s->nframes && k < 6; k++) {
+      struct tframe *fr = &s->frames[k];
+      tframe_symbolize(fr);
+      fprintf(f, "       #%zu %s", k, fr->function && fr->function[0] ? fr->function : "??");
+      if (fr->file) fprintf(f, " %s:%d", fr->file, fr->line);
+      fprintf(f, " (%s+0x%llx)\n", tbase(fr->module), fr->offset);
+    }
+    if (s && s->nframes > 6) fprintf(f, "       ... (%zu more frames)\n", s->nframes - 6);
+  }
+  if (d->nsites > d->show_sites)
+    fprintf(f, "  (%zu more changed sites; --top=0 shows all)\n", d->nsites - d->show_sites);
+}
+
+static void text_roots(FILE *f, const struct diff *d)
+{
+  fprintf(f, "\nGrowth by root (retained size; biggest growth first):\n");
+  if (!d->nroots) fprintf(f, "  no change\n");
+  for (size_t i = 0; i < d->show_roots; i++) {
+    const struct droot *r = &d->roots[i];
+    fprintf(f, "  #%zu %s: ", i + 1, r->root->label);
+    text_pair(f, &r->v);
+    fputc('\n', f);
+    for (size_t k = 0; k < r->nsites && k < 3; k++) {
+      char label[512];
+      fprintf(f, "       %+lld bytes, %+lld blocks from %s\n", r->sites[k].v.dB, r->sites[k].v.db,
+              tsite_label(r->sites[k].site, label, sizeof label));
+    }
+  }
+  if (d->nroots > d->show_roots)
+    fprintf(f, "  (%zu more changed roots; --top=0 shows all)\n", d->nroots - d->show_roots);
+}
+
+static void write_text(FILE *f, const struct diff *d)
+{
+  fprintf(f, "reachcheck diff:\n");
+  describe_model(f, "old", d->o);
+  describe_model(f, "new", d->n);
+  fprintf(f, "  change: %+lld blocks, %+lld bytes\n", d->total.db, d->total.dB);
+  text_sites(f, d);
+  text_roots(f, d);
+}
+
+/* ---- JSON ---- */
+static void json_pair(FILE *f, const struct dpair *v)
+{
+  fprintf(f, "\"old\":{\"blocks\":%llu,\"bytes\":%llu},\"new\":{\"blocks\":%llu,\"bytes\":%llu},"
+             "\"delta\":{\"blocks\":%lld,\"bytes\":%lld}",
+          v->ob, v->oB, v->nb, v->nB, v->db, v->dB);
+}
+
 static void json_model(FILE *f, const struct tmodel *m)
 {
   fputs("{\"path\":", f);
@@ -158,6 +238,50 @@ static void json_model(FILE *f, const struct tmodel *m)
           m->snapshot ? "snapshot" : "report", m->pid, m->seq, m->live_blocks, m->live_bytes);
 }
 
+static void json_root(FILE *f, const struct droot *r)
+{
+  fputs("{\"root\":", f);
+  if (r->root->shared) fputs("{\"kind\":\"shared\",\"name\":\"reachable from several roots\",\"module\":null,\"thread\":null}", f);
+  else tjson_root(f, r->root);
+  fputc(',', f);
+  json_pair(f, &r->v);
+  fputs(",\"sites\":[", f);
+  for (size_t k = 0; k < r->nsites && k < 5; k++) {
+    char label[512];
+    fputs(k ? ",{" : "{", f);
+    json_pair(f, &r->sites[k].v);
+    fputs(",\"site\":", f);
+    tjson_str(f, tsite_label(r->sites[k].site, label, sizeof label));
+    fputs(",\"stack\":", f);
+    tjson_frames(f, r->sites[k].site);
+    fputc('}', f);
+  }
+  fputs("]}", f);
+}
+
+static void write_json(FILE *f, const struct diff *d)
+{
+  fputs("{\"tool\":\"reachcheck\",\"format\":\"diff\",\"old\":", f);
+  json_model(f, d->o);
+  fputs(",\"new\":", f);
+  json_model(f, d->n);
+  fprintf(f, ",\"delta\":{\"blocks\":%lld,\"bytes\":%lld},\"sites\":[", d->total.db, d->total.dB);
+  for (size_t i = 0; i < d->show_sites; i++) {
+    fputs(i ? ",{" : "{", f);
+    json_pair(f, &d->sites[i].v);
+    fputs(",\"stack\":", f);
+    tjson_frames(f, d->sites[i].site);
+    fputc('}', f);
+  }
+  fputs("],\"roots\":[", f);
+  for (size_t i = 0; i < d->show_roots; i++) {
+    if (i) fputc(',', f);
+    json_root(f, &d->roots[i]);
+  }
+  fputs("]}\n", f);
+}
+
+/* ---- options ---- */
 static int usage(FILE *f, int rc)
 {
   fprintf(f, "usage: reachcheck diff OLD NEW [--json] [--top=N] [-o FILE]\n"
@@ -169,127 +293,63 @@ static int usage(FILE *f, int rc)
   return rc;
 }
 
-int rc_tool_diff(int argc, char **argv)
+struct options {
+  const char *files[2];    /* OLD, NEW */
+  const char *out_path;    /* NULL: stdout */
+  bool json;
+  long top;                /* -1: the default */
+};
+
+enum { GO_ON = -1 };
+
+/* GO_ON, or the exit status (--help, or one line naming the problem). */
+static int parse_options(int argc, char **argv, struct options *o)
 {
-  const char *files[2] = {NULL, NULL}, *out_path = NULL;
-  bool json = false;
-  long top = -1;
+  *o = (struct options){.top = -1};
   int nf = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0);
-    if (!strcmp(a, "--json")) json = true;
+    if (!strcmp(a, "--json")) o->json = true;
     else if (!strncmp(a, "--top=", 6)) {
       char *end;
-      top = strtol(a + 6, &end, 10);
-      if (*end || top < 0 || !a[6]) {
+      o->top = strtol(a + 6, &end, 10);
+      if (*end || o->top < 0 || !a[6]) {
         fprintf(stderr, "reachcheck diff: bad value in '%s' (want --top=N, N >= 0)\n", a);
         return 2;
       }
-    } else if (!strcmp(a, "-o") && i + 1 < argc) out_path = argv[++i];
-    else if (!strncmp(a, "--output=", 9)) out_path = a + 9;
+    } else if (!strcmp(a, "-o") && i + 1 < argc) o->out_path = argv[++i];
+    else if (!strncmp(a, "--output=", 9)) o->out_path = a + 9;
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "reachcheck diff: unknown option '%s' (see reachcheck diff --help)\n", a);
       return 2;
-    } else if (nf < 2) files[nf++] = a;
+    } else if (nf < 2) o->files[nf++] = a;
     else {
       fprintf(stderr, "reachcheck diff: too many files ('%s'): want OLD NEW\n", a);
       return 2;
     }
   }
-  if (nf != 2) {
-    usage(stderr, 2);
-    return 2;
-  }
+  return nf == 2 ? GO_ON : usage(stderr, 2);
+}
+
+int rc_tool_diff(int argc, char **argv)
+{
+  struct options opt;
+  int rc = parse_options(argc, argv, &opt);
+  if (rc != GO_ON) return rc;
   struct tmodel o, n;
-  if (tmodel_load(files[0], &o) || tmodel_load(files[1], &n)) return 2;
+  if (tmodel_load(opt.files[0], &o) || tmodel_load(opt.files[1], &n)) return 2;
+  struct diff d;
+  compute(&d, &o, &n, opt.top >= 0 ? opt.top : opt.json ? 0 : 10);
   FILE *f = stdout;
-  if (out_path && !(f = fopen(out_path, "w"))) {
-    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", out_path);
+  if (opt.out_path && !(f = fopen(opt.out_path, "w"))) {
+    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", opt.out_path);
     return 2;
   }
-  struct tref *os = all_sites(&o), *ns = all_sites(&n);
-  size_t nsites, nroots;
-  struct dsite *sites = match_sites(os, o.nsites, ns, n.nsites, &nsites);
-  struct droot *roots = match_roots(&o, &n, &nroots);
-  size_t show_sites = nsites, show_roots = nroots;
-  long lim = top >= 0 ? top : json ? 0 : 10;
-  if (lim && (size_t)lim < show_sites) show_sites = (size_t)lim;
-  if (lim && (size_t)lim < show_roots) show_roots = (size_t)lim;
-  struct dpair total = {o.live_blocks, o.live_bytes, n.live_blocks, n.live_bytes, 0, 0};
-  set_delta(&total);
-  if (json) {
-    fputs("{\"tool\":\"reachcheck\",\"format\":\"diff\",\"old\":", f);
-    json_model(f, &o);
-    fputs(",\"new\":", f);
-    json_model(f, &n);
-    fprintf(f, ",\"delta\":{\"blocks\":%lld,\"bytes\":%lld},\"sites\":[", total.db, total.dB);
-    for (size_t i = 0; i < show_sites; i++) {
-      fputs(i ? ",{" : "{", f);
-      json_pair(f, &sites[i].v);
-      fputs(",\"stack\":", f);
-      tjson_frames(f, sites[i].site);
-      fputc('}', f);
-    }
-    fputs("],\"roots\":[", f);
-    for (size_t i = 0; i < show_roots; i++) {
-      fputs(i ? ",{\"root\":" : "{\"root\":", f);
-      if (roots[i].root->shared) fputs("{\"kind\":\"shared\",\"name\":\"reachable from several roots\",\"module\":null,\"thread\":null}", f);
-      else tjson_root(f, roots[i].root);
-      fputc(',', f);
-      json_pair(f, &roots[i].v);
-      fputs(",\"sites\":[", f);
-      for (size_t k = 0; k < roots[i].nsites && k < 5; k++) {
-        char label[512];
-        fputs(k ? ",{" : "{", f);
-        json_pair(f, &roots[i].sites[k].v);
-        fputs(",\"site\":", f);
-        tjson_str(f, tsite_label(roots[i].sites[k].site, label, sizeof label));
-        fputs(",\"stack\":", f);
-        tjson_frames(f, roots[i].sites[k].site);
-        fputc('}', f);
-      }
-      fputs("]}", f);
-    }
-    fputs("]}\n", f);
-  } else {
-    fprintf(f, "reachcheck diff:\n");
-    describe_model(f, "old", &o);
-    describe_model(f, "new", &n);
-    fprintf(f, "  change: %+lld blocks, %+lld bytes\n", total.db, total.dB);
-    fprintf(f, "\nGrowth by allocation site (%s; biggest growth first):\n", o.snapshot ? "live blocks" : "retained by the top roots");
-    if (!nsites) fprintf(f, "  no change\n");
-    for (size_t i = 0; i < show_sites; i++) {
-      fprintf(f, "  #%zu ", i + 1);
-      text_pair(f, &sites[i].v);
-      fprintf(f, ", allocated from:\n");
-      struct tsite *s = sites[i].site;
-      for (size_t k = 0; s && k < s->nframes && k < 6; k++) {
-        struct tframe *fr = &s->frames[k];
-        tframe_symbolize(fr);
-        fprintf(f, "       #%zu %s", k, fr->function && fr->function[0] ? fr->function : "??");
-        if (fr->file) fprintf(f, " %s:%d", fr->file, fr->line);
-        fprintf(f, " (%s+0x%llx)\n", tbase(fr->module), fr->offset);
-      }
-      if (s && s->nframes > 6) fprintf(f, "       ... (%zu more frames)\n", s->nframes - 6);
-    }
-    if (nsites > show_sites) fprintf(f, "  (%zu more changed sites; --top=0 shows all)\n", nsites - show_sites);
-    fprintf(f, "\nGrowth by root (retained size; biggest growth first):\n");
-    if (!nroots) fprintf(f, "  no change\n");
-    for (size_t i = 0; i < show_roots; i++) {
-      fprintf(f, "  #%zu %s: ", i + 1, roots[i].root->label);
-      text_pair(f, &roots[i].v);
-      fputc('\n', f);
-      for (size_t k = 0; k < roots[i].nsites && k < 3; k++) {
-        char label[512];
-        fprintf(f, "       %+lld bytes, %+lld blocks from %s\n", roots[i].sites[k].v.dB, roots[i].sites[k].v.db,
-                tsite_label(roots[i].sites[k].site, label, sizeof label));
-      }
-    }
-    if (nroots > show_roots) fprintf(f, "  (%zu more changed roots; --top=0 shows all)\n", nroots - show_roots);
-  }
+  if (opt.json) write_json(f, &d);
+  else write_text(f, &d);
   if (f != stdout && fclose(f)) {
-    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", out_path);
+    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", opt.out_path);
     return 2;
   }
   fflush(stdout);

@@ -35,18 +35,19 @@ static void fork_child(void)
   rc_in_runtime--;
 }
 
-/* Registered with atexit from our constructor, so under this library's
- * __dso_handle: glibc runs it when _dl_fini finalizes libreachcheck.so, which
- * (preloaded) comes right after the executable. The check sees the state
- * after the program's atexit handlers, its C++ static destructors and its
- * fini_array, and before any other library's destructors: the moment a
- * preloaded LeakSanitizer checks at (valgrind checks after all of them). */
-static void at_exit_check(void)
+/* The end-of-process check: at exit, or earlier from __lsan_do_leak_check;
+ * whichever comes first runs, the other never (core/compat_lsan.c). */
+void rc_final_check(bool at_exit)
 {
-  if (!rc_opt.report) return;
+  if (!rc_opt.report || rc_compat_skip_final(at_exit)) return;
   struct rc_result r;
   struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_retain_exit_hooks()};
-  if (rc_check_run(&req, &r)) {
+  rc_compat_exit_req(&req);
+  /* At exit, the exiting thread is scanned from where exit() was called. */
+  if (at_exit) rc_stackbound_exit_begin((long)gettid());
+  int failed = rc_check_run(&req, &r);
+  rc_stackbound_exit_end();
+  if (failed) {
     /* Never a report that claims no leaks when the check did not run. */
     rc_log("the leak check could not run (no memory left for its own tables: mmap failed); no report");
     rc_result_free(&r);
@@ -63,6 +64,7 @@ static void at_exit_check(void)
   }
   if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r);
   rc_sarif_exit(&r);
+  rc_compat_exit_done();
   rc_in_runtime--;
   bool leaks = r.direct_blocks + r.indirect_blocks > 0;
   rc_result_free(&r);
@@ -72,12 +74,25 @@ static void at_exit_check(void)
   }
 }
 
+/* Registered with atexit from our constructor, so under this library's
+ * __dso_handle: glibc runs it when _dl_fini finalizes libreachcheck.so, which
+ * (preloaded) comes right after the executable. The check sees the state
+ * after the program's atexit handlers, its C++ static destructors and its
+ * fini_array, and before any other library's destructors: the moment a
+ * preloaded LeakSanitizer checks at (valgrind checks after all of them). */
+static void at_exit_check(void) { rc_final_check(true); }
+
 __attribute__((constructor(101))) static void rc_ctor(void)
 {
   if (!rc_heap_ready()) rc_heap_init();
   rc_in_runtime++;
   rc_err_fd_init();
   char err[512];
+  /* LSAN_OPTIONS and HEAPCHECK first: reachcheck's own options win. */
+  if (rc_compat_options(err, sizeof err)) {
+    rc_log("%s", err);
+    _exit(2);
+  }
   if (rc_options_parse(getenv("REACHCHECK_OPTIONS"), err, sizeof err)) {
     rc_log("%s (see REACHCHECK_OPTIONS=help=1)", err);
     _exit(2);
@@ -90,6 +105,10 @@ __attribute__((constructor(101))) static void rc_ctor(void)
     rc_log("%s", err);
     _exit(2);
   }
+  if (rc_compat_after_options(err, sizeof err)) {
+    rc_log("%s", err);
+    _exit(2);
+  }
   /* libunwind creates its per-thread cache key lazily at its first unwind;
    * do that now, before the program creates keys: a key index >= 32 would
    * make glibc calloc a second-level key array from inside reachcheck, where
@@ -99,6 +118,8 @@ __attribute__((constructor(101))) static void rc_ctor(void)
   rc_tls_init();
   rc_threads_init();
   rc_modules_refresh();
+  rc_stackbound_init();
+  rc_mappings_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   rc_retain_init();
   atexit(at_exit_check);

@@ -243,7 +243,7 @@ void rc_modules_lock(void);               /* held across fork */
 void rc_modules_unlock(void);
 
 /* ---- roots (scanners/) ---- */
-enum rc_root_kind { RC_ROOT_GLOBAL, RC_ROOT_TLS, RC_ROOT_STACK, RC_ROOT_REGISTER, RC_ROOT_OTHER };
+enum rc_root_kind { RC_ROOT_GLOBAL, RC_ROOT_TLS, RC_ROOT_STACK, RC_ROOT_REGISTER, RC_ROOT_OTHER, RC_ROOT_MAPPING };
 /* Called by root scanners for every range to treat as a root. `what` names
  * the range (module path, "thread 1234 stack", ...). */
 typedef void (*rc_root_fn)(void *ctx, uintptr_t lo, uintptr_t hi, enum rc_root_kind kind,
@@ -274,6 +274,40 @@ void rc_tls_init(void);
 bool rc_pc_in_ldso(uintptr_t pc);
 void rc_ldso_init(void);
 
+/* ---- precision and compatibility (core/stackbound.c, core/mappings.c,
+ * core/compat_lsan.c, core/compat_gperf.c) ---- */
+/* Stack pointer of the frame that called a check entry point on this
+ * thread (0: none): a thread stopped inside reachcheck is scanned from it. */
+extern RC_TLS uintptr_t rc_api_sp;
+void rc_stackbound_init(void);
+int rc_stackbound_exit_begin(long tid);
+void rc_stackbound_exit_end(void);
+const uintptr_t *rc_stackbound_self(long tid, uintptr_t *sp);
+/* Anonymous mappings the program made itself (mmap), as roots. */
+void rc_mappings_init(void);
+void rc_compat_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx);
+bool rc_mapping_info(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *stack);
+/* Is [lo, hi) (part of) a registered thread's stack? (scanners/threads.c) */
+bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi);
+/* LSAN_OPTIONS, __lsan_default_options, HEAPCHECK: applied before
+ * REACHCHECK_OPTIONS, which wins. One line in err and -1 on bad input. */
+int rc_compat_options(char *err, size_t errlen);
+/* After REACHCHECK_OPTIONS: default suppressions, log_path. */
+int rc_compat_after_options(char *err, size_t errlen);
+/* The end-of-process check (at exit, or from __lsan_do_leak_check): skipped
+ * (__lsan_is_turned_off, it already ran, leak_check_at_exit=0, HEAPCHECK);
+ * the request's mode and epoch (HEAPCHECK). */
+void rc_final_check(bool at_exit);
+bool rc_compat_skip_final(bool at_exit);
+int rc_suppress_add_text(const char *text, const char *name, char *err, size_t errlen);
+struct rc_check_req;
+void rc_compat_exit_req(struct rc_check_req *req);
+void rc_compat_exit_done(void);
+/* report_objects=1: addresses of leaked blocks, noted while collecting. */
+void rc_objects_reset(void);
+void rc_objects_note(const struct rc_hdr *h, int kind);
+void rc_objects_print(struct rc_buf *b, uint32_t stack, int kind);
+
 /* ---- the check (core/check.c, core/mark.c) ---- */
 enum { RC_KIND_DIRECT, RC_KIND_INDIRECT, RC_KIND_REACHABLE };
 struct rc_leak_group {
@@ -295,7 +329,8 @@ struct rc_result {
   pid_t child;
   struct rc_vec groups;     /* struct rc_leak_group, sorted by bytes */
 };
-enum { RC_CHECK_AT_EXIT = 1, RC_CHECK_ONLY_NEW = 2, RC_CHECK_FORK = 4, RC_CHECK_NO_GROUPS = 8 };
+enum { RC_CHECK_AT_EXIT = 1, RC_CHECK_ONLY_NEW = 2, RC_CHECK_FORK = 4, RC_CHECK_NO_GROUPS = 8,
+       RC_CHECK_ALL_LIVE = 16 /* every live block not ignored is a leak (HEAPCHECK=draconian) */ };
 struct rc_mark;
 /* Extension points of a check, all called with the world stopped (or in the
  * forked copy for RC_CHECK_FORK): no locks, no allocation from the heap. */

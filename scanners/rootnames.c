@@ -468,6 +468,14 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, enum rc_
       r.sub = RC_RS_REGISTER;
       copy_what(r.what, what);
       break;
+    case RC_ROOT_MAPPING: {
+      uint32_t stack = 0;
+      r.thread = 0;
+      r.sub = RC_RS_MAPPING;
+      if (rc_mapping_info(pw[i].addr, &r.key, &r.vaddr, &stack)) r.pc = stack;
+      copy_what(r.what, what);
+      break;
+    }
     default:
       r.sub = RC_RS_OTHER;
       copy_what(r.what, what);
@@ -679,7 +687,33 @@ static const char *kind_name(int kind)
   case RC_ROOT_TLS: return "tls";
   case RC_ROOT_STACK: return "stack";
   case RC_ROOT_REGISTER: return "register";
+  case RC_ROOT_MAPPING: return "mapping";
   default: return "other";
+  }
+}
+
+/* "mapping LO-HI made at FUNC": the first frame of the mmap call's stack
+ * (the program's caller of mmap), with its file:line when symbolizing. */
+static void describe_mapping(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)
+{
+  const struct rc_stack *st = r->pc ? rc_depot_get((uint32_t)r->pc) : NULL;
+  int n = snprintf(d->name, sizeof d->name, "mapping 0x%lx-0x%lx", (unsigned long)r->key, (unsigned long)r->vaddr);
+  if (!st || !st->depth || n < 0 || (size_t)n >= sizeof d->name) return;
+  if (symbolize) {
+    struct rc_frame_info fi;
+    rc_symbolize(st->pc[0], st->gen, &fi);
+    snprintf(d->name + n, sizeof d->name - (size_t)n, " made at %s", fi.function[0] ? fi.function : "??");
+    d->module = fi.module[0] == '?' ? NULL : fi.module;
+    d->file = fi.file;
+    d->line = fi.line;
+  } else {
+    const char *path, *sym;
+    uintptr_t bias, start;
+    if (rc_module_lookup(st->pc[0], st->gen, &path, &bias)) {
+      d->module = path;
+      if (rc_elf_sym(path, RC_SYM_FUNC, st->pc[0] - bias - 1, &sym, &start))
+        snprintf(d->name + n, sizeof d->name - (size_t)n, " made at %s", sym);
+    }
   }
 }
 
@@ -727,6 +761,7 @@ void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_de
   case RC_RS_REGISTER: snprintf(d->name, sizeof d->name, "%s", r->what); break;
   case RC_RS_LDSO: snprintf(d->name, sizeof d->name, "ld.so allocations"); break;
   case RC_RS_IGNORED: snprintf(d->name, sizeof d->name, "reachcheck_ignore()d blocks"); break;
+  case RC_RS_MAPPING: describe_mapping(r, symbolize, d); break;
   default: snprintf(d->name, sizeof d->name, "%s", r->what); break;
   }
   if (!d->name[0]) snprintf(d->name, sizeof d->name, "thread %d stack", (int)r->thread);
@@ -778,6 +813,11 @@ void rc_root_text(struct rc_buf *b, const struct rc_root *r)
     if (d.file) rc_buf_printf(b, " %s:%d", d.file, d.line);
     break;
   case RC_RS_REGISTER: rc_buf_printf(b, "register %s of thread %d", d.name, (int)r->thread); break;
+  case RC_RS_MAPPING:
+    rc_buf_printf(b, "%s", d.name);
+    if (d.file) rc_buf_printf(b, " %s:%d", d.file, d.line);
+    else if (d.module) rc_buf_printf(b, " (%s)", base_name(d.module));
+    break;
   default: rc_buf_printf(b, "other: %s", d.name); break;
   }
 }

@@ -33,6 +33,7 @@ int rc_options_parse(const char *s, char *errbuf, size_t errlen);
 int rc_option_known(const char *name, size_t len);
 void rc_options_help(int fd);
 void rc_options_markdown(int fd);
+void rc_options_man(int fd, const char *version);
 /* ---- output without the checked heap (core/log.c) ---- */
 struct rc_buf { int fd; size_t len; char data[4096]; };
 void rc_buf_init(struct rc_buf *b, int fd);

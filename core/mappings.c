@@ -124,7 +124,10 @@ static void note_map(void *p, size_t len, int flags, uintptr_t pc, const struct 
                 !(excl_ready && excluded_pc(pc));
   if (!record && !(flags & MAP_FIXED)) return;
   uint32_t stack = 0;
-  if (record && rc_heap_ready()) stack = rc_depot_capture(at);
+  /* Before the constructor, Boehm may be mapping with its lock held, and the
+   * unwinder's fallback may allocate: no stack then (such records are
+   * dropped at start-up anyway when they are Boehm's). */
+  if (record && excl_ready && rc_heap_ready()) stack = rc_depot_capture(at);
   sigset_t old;
   table_lock(&old);
   rc_in_runtime++;

@@ -790,6 +790,11 @@ void rc_root_json(struct rc_buf *b, const struct rc_root *r, bool symbolize, lon
       rc_buf_printf(b, ",\"line\":%d", d.line);
     }
   }
+  if (r->sub == RC_RS_MAPPING && d.file) {
+    rc_buf_put(b, ",\"file\":", 8);
+    rc_buf_json_str(b, d.file);
+    rc_buf_printf(b, ",\"line\":%d", d.line);
+  }
   if (r->sub == RC_RS_GLOBAL && !r->sym && r->module) rc_buf_printf(b, ",\"vaddr\":\"0x%lx\"", (unsigned long)r->vaddr);
   if (offset >= 0) rc_buf_printf(b, ",\"offset\":%ld", offset);
   rc_buf_put(b, "}", 1);

@@ -39,9 +39,19 @@ void rc_stackbound_init(void)
 /* Called by the at-exit check on the thread that runs it, before the world
  * is stopped (libunwind may take locks). Returns 1 if exit()'s frame was
  * found (the bound is in force until rc_stackbound_exit_end). */
+static int find_exit_frame(long tid);
+
 int rc_stackbound_exit_begin(long tid)
 {
   if (!libc_exit) return 0;
+  rc_in_runtime++;   /* whatever libunwind allocates or maps is reachcheck's */
+  int found = find_exit_frame(tid);
+  rc_in_runtime--;
+  return found;
+}
+
+__attribute__((noinline)) static int find_exit_frame(long tid)
+{
   unw_context_t uc;
   unw_cursor_t cur;
   if (unw_getcontext(&uc) || unw_init_local(&cur, &uc)) return 0;

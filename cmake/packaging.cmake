@@ -60,3 +60,4 @@ install(FILES ${PROJECT_BINARY_DIR}/install-files/reachcheck.pc DESTINATION ${RC
 
 # reachcheck_add_test() for this project's own tests.
 include(${CMAKE_CURRENT_LIST_DIR}/reachcheckFunctions.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/packaging_compat.cmake)

@@ -8,7 +8,7 @@
 #include "base/base.h"
 #include "heap/heap.h"
 
-enum rc_root_kind { RC_ROOT_GLOBAL, RC_ROOT_TLS, RC_ROOT_STACK, RC_ROOT_REGISTER, RC_ROOT_OTHER };
+enum rc_root_kind { RC_ROOT_GLOBAL, RC_ROOT_TLS, RC_ROOT_STACK, RC_ROOT_REGISTER, RC_ROOT_OTHER, RC_ROOT_MAPPING };
 /* What a root range is, typed: consumers (retention's root names, the
  * check's statistics) switch on it and never parse a name. */
 enum rc_root_part {
@@ -18,6 +18,8 @@ enum rc_root_part {
   RC_PART_STACK,        /* a thread's stack, or the region its SP is in (STACK) */
   RC_PART_REGISTER,     /* one saved general register of a thread (REGISTER) */
   RC_PART_START_ARG,    /* the argument of a thread created but not started (OTHER) */
+  RC_PART_MAPPING,      /* an anonymous writable mapping the program made (MAPPING) */
+  RC_PART_REGION,       /* a region registered with __lsan_register_root_region (OTHER) */
 };
 struct rc_root_range {
   enum rc_root_kind kind;
@@ -52,4 +54,34 @@ int rc_stop_signal(void);
  * is tp (scanners/tls.c). */
 void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t tp, long tid, bool exited);
 void rc_tls_init(void);
+/* Is [lo, hi) (part of) a registered thread's stack? (scanners/threads.c) */
+bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi);
+
+/* ---- the exiting thread's stack (scanners/stackbound.c) ---- */
+/* Stack pointer of the frame that called a check entry point on this
+ * thread (0: none): a thread stopped inside reachcheck is scanned from it.
+ * Set by the check (check/check.c), read by the stop handler. */
+extern RC_TLS uintptr_t rc_api_sp;
+void rc_stackbound_init(void);
+/* Around the at-exit check: the exiting thread is scanned from where the
+ * program called exit(), with its callee-saved registers there. */
+int rc_stackbound_exit_begin(long tid);
+void rc_stackbound_exit_end(void);
+/* For the checking thread tid: NULL, or the callee-saved registers (rbx,
+ * rbp, r12-r15) at exit()'s call with *sp moved to its caller's frame. */
+const uintptr_t *rc_stackbound_self(long tid, uintptr_t *sp);
+
+/* ---- mappings the program made itself (scanners/mappings.c) ---- */
+void rc_mappings_init(void);
+/* Every recorded anonymous writable mapping not a thread stack, clipped
+ * to what is mapped read-write now. */
+void rc_mappings_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx);
+bool rc_mapping_info(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *stack);
+
+/* ---- registered root regions (scanners/regions.c) ---- */
+/* __lsan_register_root_region's table: false when full or not found. */
+bool rc_region_add(uintptr_t lo, uintptr_t hi);
+bool rc_region_remove(uintptr_t lo, uintptr_t hi);
+void rc_regions_enable(bool on);    /* LSAN_OPTIONS use_root_regions */
+void rc_regions_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx);
 #endif

@@ -42,6 +42,7 @@ struct stop_rec {
   uintptr_t sp, tp;
   greg_t regs[NGREG];
   stack_t alt;
+  uintptr_t entry_sp;   /* rc_api_sp: inside a check entry point, live from here up */
 };
 static struct stop_rec *stops;
 static int nstops;
@@ -220,6 +221,7 @@ static void stop_handler(int sig, siginfo_t *si, void *ucv)
   volatile uintptr_t here = 0;
   r->sp = (uintptr_t)&here;
   r->tp = (uintptr_t)pthread_self();
+  r->entry_sp = rc_api_sp;
   memcpy(r->regs, ((ucontext_t *)ucv)->uc_mcontext.gregs, sizeof r->regs);
   sigaltstack(NULL, &r->alt);
   __atomic_store_n(&r->state, S_STOPPED, __ATOMIC_RELEASE);
@@ -375,13 +377,17 @@ __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_r
    * program's values in the others are dead, and what they hold now is
    * reachcheck's own (an address it just computed may be a block's). */
   static const int callee_saved[] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15};
+  uintptr_t sp = (uintptr_t)(&uc + 1);   /* above the saved registers: the others are not roots */
+  /* At exit: from where the program called exit(), with its registers there
+   * (scanners/stackbound.c); frames that returned before are dead. */
+  const uintptr_t *xregs = rc_stackbound_self(tid, &sp);
   for (size_t k = 0; k < sizeof callee_saved / sizeof callee_saved[0]; k++) {
     int i = callee_saved[k];
     const struct rc_root_range r = {.kind = RC_ROOT_REGISTER, .part = RC_PART_REGISTER, .reg = i, .thread = tid};
-    fn(ctx, (uintptr_t)&uc.uc_mcontext.gregs[i], (uintptr_t)&uc.uc_mcontext.gregs[i + 1], &r);
+    if (xregs) fn(ctx, (uintptr_t)&xregs[k], (uintptr_t)&xregs[k + 1], &r);
+    else fn(ctx, (uintptr_t)&uc.uc_mcontext.gregs[i], (uintptr_t)&uc.uc_mcontext.gregs[i + 1], &r);
   }
   struct thread_rec *r = find_rec(tid);
-  uintptr_t sp = (uintptr_t)(&uc + 1);   /* above the saved registers: the others are not roots */
   if (r && r->stack_lo == 0) main_bounds(maps, r);
   stack_roots(maps, fn, ctx, tid, sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, false);
   rc_tls_roots(maps, fn, ctx, (uintptr_t)pthread_self(), tid, false);
@@ -401,7 +407,9 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
         const struct rc_root_range reg = {.kind = RC_ROOT_REGISTER, .part = RC_PART_REGISTER, .reg = k, .thread = s->tid};
         fn(ctx, (uintptr_t)&s->regs[k], (uintptr_t)&s->regs[k + 1], &reg);
       }
-      stack_roots(maps, fn, ctx, s->tid, s->sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, true);
+      /* Stopped inside a check entry point: the frames below its caller are reachcheck's. */
+      bool inside = s->entry_sp > s->sp && r && s->entry_sp < r->stack_hi && s->sp >= r->stack_lo;
+      stack_roots(maps, fn, ctx, s->tid, inside ? s->entry_sp : s->sp, r ? r->stack_lo : 0, r ? r->stack_hi : 0, !inside);
       rc_tls_roots(maps, fn, ctx, s->tp, s->tid, false);
     } else if (st == S_SENT && r) {
       /* Did not stop: its whole stack and descriptor, racy but never missed. */
@@ -470,4 +478,11 @@ void rc_threads_init(void)
     rc_vec_free(&maps);
   }
   register_self(0, hi);
+}
+
+bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi)
+{
+  for (int i = 0; i < nthreads; i++)
+    if (threads[i].state != T_FREE && threads[i].stack_lo < hi && lo < threads[i].stack_hi) return true;
+  return false;
 }

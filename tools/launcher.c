@@ -18,7 +18,7 @@ static void usage(FILE *f)
           "usage: reachcheck [--OPTION=VALUE ...] [--] PROGRAM [ARGS...]\n"
           "       reachcheck diff OLD.snap.json NEW.snap.json [--json]\n"
           "       reachcheck graph SNAPSHOT_OR_REPORT.json --dot|--html -o FILE\n"
-          "       reachcheck --help | --version\n"
+          "       reachcheck --help | --help-markdown | --help-man | --version\n"
           "Runs PROGRAM with libreachcheck.so preloaded; at exit, leaked blocks are\n"
           "reported on stderr (and as JSON with --json=PATH). Exit status 23 if leaks\n"
           "were found (--exitcode=N), the program's own status otherwise.\n\n");
@@ -67,6 +67,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(a, "--help-markdown")) {
       rc_options_markdown(1);
+      return 0;
+    }
+    if (!strcmp(a, "--help-man")) {
+      rc_options_man(1, rc_version);
       return 0;
     }
     if (!strcmp(a, "--version")) {

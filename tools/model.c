@@ -42,6 +42,8 @@ static void root_label(struct troot *r)
     snprintf(buf, sizeof buf, "stack of thread %lld: %s %s:%d", r->thread, r->name, tbase(r->file), r->line);
   else if (!strcmp(r->kind, "stack")) snprintf(buf, sizeof buf, "stack of thread %lld: %s", r->thread, r->name);
   else if (!strcmp(r->kind, "register")) snprintf(buf, sizeof buf, "register %s of thread %lld", r->name, r->thread);
+  else if (!strcmp(r->kind, "mapping") && r->file) snprintf(buf, sizeof buf, "%s %s:%d", r->name, tbase(r->file), r->line);
+  else if (!strcmp(r->kind, "mapping")) snprintf(buf, sizeof buf, "%s", r->name);
   else snprintf(buf, sizeof buf, "other: %s", r->name);
   r->label = txstrdup(buf);
 }

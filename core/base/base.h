@@ -53,6 +53,8 @@ int rc_options_parse(const char *s, char *errbuf, size_t errlen);
 int rc_option_known(const char *name, size_t len);
 void rc_options_help(int fd);
 void rc_options_markdown(int fd);
+/* reachcheck(1) in roff, from the same table (`reachcheck --help-man`). */
+void rc_options_man(int fd, const char *version);
 /* ---- output without the checked heap (base/log.c) ---- */
 struct rc_buf { int fd; size_t len; char data[4096]; };
 void rc_buf_init(struct rc_buf *b, int fd);

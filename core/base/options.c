@@ -131,3 +131,51 @@ void rc_options_markdown(int fd)
   }
   rc_buf_flush(&b);
 }
+
+/* reachcheck(1), generated from the same list (`reachcheck --help-man`;
+ * the build writes it to reachcheck.1 and installs it). */
+static void roff(struct rc_buf *b, const char *s)
+{
+  for (; *s; s++) {
+    if (*s == '\\') rc_buf_put(b, "\\e", 2);
+    else if (*s == '-') rc_buf_put(b, "\\-", 2);
+    else if (*s == '`') continue;
+    else rc_buf_put(b, s, 1);
+  }
+}
+
+void rc_options_man(int fd, const char *version)
+{
+  struct rc_buf b;
+  rc_buf_init(&b, fd);
+  rc_buf_printf(&b, ".TH REACHCHECK 1 \"\" \"reachcheck %s\" \"User Commands\"\n", version);
+  rc_buf_printf(&b, ".SH NAME\nreachcheck \\- conservative reachability-based leak checker for C and C++\n");
+  rc_buf_printf(&b, ".SH SYNOPSIS\n.B reachcheck\n[\\fB\\-\\-\\fR\\fIOPTION\\fR=\\fIVALUE\\fR ...] [\\fB\\-\\-\\fR] "
+                    "\\fIPROGRAM\\fR [\\fIARGS\\fR...]\n.br\n.B reachcheck diff\n\\fIOLD.snap.json\\fR "
+                    "\\fINEW.snap.json\\fR [\\fB\\-\\-json\\fR]\n.br\n.B reachcheck graph\n\\fIFILE.json\\fR "
+                    "\\fB\\-\\-dot\\fR|\\fB\\-\\-html\\fR \\fB\\-o\\fR \\fIFILE\\fR\n");
+  rc_buf_printf(&b, ".SH DESCRIPTION\nRuns \\fIPROGRAM\\fR with libreachcheck.so preloaded. The runtime owns the heap, "
+                    "records each block's allocation stack and, at exit, marks every block reachable from the roots "
+                    "(globals, thread stacks and registers, TLS, mappings the program made). Blocks nobody reaches are "
+                    "reported as leaks on stderr and, with \\fBjson\\fR=\\fIPATH\\fR, as JSON. The exit status is "
+                    "23 when unsuppressed leaks were found, the program's own otherwise.\n");
+  rc_buf_printf(&b, ".SH OPTIONS\nEach option is given as \\fB\\-\\-\\fR\\fIkey\\fR=\\fIvalue\\fR, or in the "
+                    "environment as \\fBREACHCHECK_OPTIONS\\fR=\\fIkey\\fR=\\fIvalue\\fR:\\fIkey\\fR=\\fIvalue\\fR.\n");
+  for (size_t i = 0; i < NOPT; i++) {
+    rc_buf_printf(&b, ".TP\n.B ");
+    roff(&b, table[i].name);
+    rc_buf_printf(&b, " \\fR(default \\fI");
+    roff(&b, table[i].def);
+    rc_buf_printf(&b, "\\fR)\n");
+    roff(&b, table[i].help);
+    rc_buf_printf(&b, "\n");
+  }
+  rc_buf_printf(&b, ".SH ENVIRONMENT\n.TP\n.B REACHCHECK_OPTIONS\nOptions as above; they win over the two below.\n"
+                    ".TP\n.B LSAN_OPTIONS\nLeakSanitizer's options: exitcode, suppressions, report_objects, use_globals, "
+                    "use_stacks, use_registers, use_tls, use_unaligned, use_root_regions, max_leaks, detect_leaks, "
+                    "leak_check_at_exit, log_path, include; its other flags are ignored.\n"
+                    ".TP\n.B HEAPCHECK\ngperftools' whole-program mode: minimal, normal, strict, draconian, as-is "
+                    "or local.\n");
+  rc_buf_printf(&b, ".SH SEE ALSO\nThe README and docs/ of reachcheck; \\fBvalgrind\\fR(1).\n");
+  rc_buf_flush(&b);
+}

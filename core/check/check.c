@@ -35,7 +35,9 @@ static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_
   struct check_ctx *c = ctx;
   enum rc_root_kind kind = r->kind;
   if (kind == RC_ROOT_GLOBAL && !rc_opt.scan_globals) return;
-  if ((kind == RC_ROOT_STACK || kind == RC_ROOT_REGISTER) && !rc_opt.scan_stacks) return;
+  if (kind == RC_ROOT_STACK && !rc_opt.scan_stacks) return;
+  if (kind == RC_ROOT_REGISTER && !rc_opt.scan_registers) return;
+  if (kind == RC_ROOT_MAPPING && !rc_opt.scan_mappings) return;
   if (kind == RC_ROOT_TLS && !rc_opt.scan_tls) return;
   c->res->roots++;
   if (c->hooks && c->hooks->root) c->hooks->root(c->hooks->ctx, lo, hi, r);
@@ -72,8 +74,12 @@ static void collect(struct check_ctx *c)
   while (cap < most * 2 + 16) cap *= 2;
   c->tab = rc_mmap(cap * sizeof *c->tab);
   c->tab_cap = c->tab ? cap : 0;
+  rc_objects_reset();
   for (uint32_t i = 1; i < m->nslots; i++) {
-    if (rc_mark_is_marked(m, i)) {
+    /* HEAPCHECK=draconian: a reachable block is a leak too (not an ignored one, not ld.so's) */
+    bool live_leak = (c->mode & RC_CHECK_ALL_LIVE) && rc_mark_is_marked(m, i) && rc_mark_live(i) &&
+                     !(rc_hdr_flags(rc_mark_live(i)) & (RC_F_IGNORED | RC_F_LDSO));
+    if (rc_mark_is_marked(m, i) && !live_leak) {
       if (!rc_opt.show_reachable || !c->tab) continue;
       struct rc_hdr *h = rc_mark_live(i);
       if (h && !(rc_hdr_flags(h) & RC_F_IGNORED)) {
@@ -94,6 +100,11 @@ static void collect(struct check_ctx *c)
     uint64_t sz = rc_hdr_size(h);
     bool seen = rc_hdr_flags(h) & RC_F_REPORTED;
     if ((c->mode & RC_CHECK_ONLY_NEW) && seen) continue;
+    if (live_leak) {
+      r->reachable_blocks--;
+      r->reachable_bytes -= sz;
+    }
+    if (rc_opt.report_objects) rc_objects_note(h, kind);
     if (kind) {
       r->indirect_blocks++;
       r->indirect_bytes += sz;
@@ -118,6 +129,8 @@ static void analyse(struct check_ctx *c)
   }
   rc_globals_roots(&c->maps, root_cb, c);
   rc_threads_roots(&c->maps, root_cb, c);
+  rc_mappings_roots(&c->maps, root_cb, c);
+  rc_regions_roots(&c->maps, root_cb, c);
   /* Blocks that are roots themselves: ld.so's own allocations and blocks
    * the program asked us to ignore. */
   extern uint64_t *rc_root_slots;
@@ -220,6 +233,8 @@ int rc_check(struct rc_result *res, int mode)
 int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
 {
   int mode = req->mode;
+  uintptr_t outer = rc_api_sp;
+  if (!outer) rc_api_sp = (uintptr_t)__builtin_frame_address(0) + 16;   /* the caller's stack pointer */
   memset(res, 0, sizeof *res);
   rc_vec_init(&res->groups, sizeof(struct rc_leak_group));
   rc_in_runtime++;
@@ -230,6 +245,7 @@ int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
    * block alive. */
   struct check_ctx *c = rc_mmap(sizeof *c);
   if (!c) {
+    rc_api_sp = outer;
     rc_in_runtime--;
     return -1;
   }
@@ -265,6 +281,7 @@ int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
   }
   if (res->groups.len) qsort(g, res->groups.len, sizeof *g, by_bytes);
   res->ms_total = rc_now_ms() - t0;
+  rc_api_sp = outer;
   rc_in_runtime--;
   return err ? -1 : 0;
 }

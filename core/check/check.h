@@ -27,7 +27,8 @@ struct rc_result {
   pid_t child;
   struct rc_vec groups;     /* struct rc_leak_group, sorted by bytes */
 };
-enum { RC_CHECK_AT_EXIT = 1, RC_CHECK_ONLY_NEW = 2, RC_CHECK_FORK = 4, RC_CHECK_NO_GROUPS = 8 };
+enum { RC_CHECK_AT_EXIT = 1, RC_CHECK_ONLY_NEW = 2, RC_CHECK_FORK = 4, RC_CHECK_NO_GROUPS = 8,
+       RC_CHECK_ALL_LIVE = 16 /* every live block not ignored is a leak (HEAPCHECK=draconian) */ };
 struct rc_mark;
 /* Extension points of a check, all called with the world stopped (or in the
  * forked copy for RC_CHECK_FORK): no locks, no allocation from the heap. */
@@ -56,4 +57,9 @@ void rc_result_free(struct rc_result *res);
  * the matching pattern or NULL. */
 typedef const char *(*rc_suppress_fn)(uint32_t stack);
 void rc_check_set_suppressor(rc_suppress_fn fn);
+/* report_objects=1: addresses of leaked blocks, noted while collecting
+ * (check/objects.c), printed by the text report. */
+void rc_objects_reset(void);
+void rc_objects_note(const struct rc_hdr *h, int kind);
+void rc_objects_print(struct rc_buf *b, uint32_t stack, int kind);
 #endif

@@ -109,6 +109,16 @@ static inline struct rc_hdr *near(struct rc_mark *m, uintptr_t w, uint32_t *slot
   return rc_slab_obj(s, k);
 }
 
+/* `new T[0]` of a T with a destructor: an 8-byte block holding only the
+ * array cookie (element count 0), and the program's pointer is one past its
+ * end. LeakSanitizer's special case, to the letter: block size 8, pointer
+ * at its end, cookie 0. (The word is still inside the block's slab object:
+ * 16 + 8 bytes round up to a 32-byte object.) */
+static inline bool op_new0(uintptr_t u, uintptr_t sz, uintptr_t w)
+{
+  return sz == sizeof(uintptr_t) && w == u + sz && *(const uintptr_t *)u == 0;
+}
+
 /* w is inside the heap bounds and h = near(w, &want) != NULL. Test the mark
  * bit of the slot the header names before validating the header: two of
  * three candidates in a typical graph point at marked blocks, and a garbage
@@ -125,7 +135,7 @@ static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *
   if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return;
   if ((want ? slot != want : rc_slot_hdr(slot) != h) || !rc_hdr_intact(h, bits)) return;
   uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
-  if (w < u || !(w - u < sz || (sz == 0 && w == u))) return;
+  if (w < u || !(w - u < sz || (sz == 0 && w == u) || op_new0(u, sz, w))) return;
   test_set(m->marked, slot);
   if (ai != SIZE_MAX) test_set(m->abits, ai);
   push(m, h);
@@ -266,6 +276,9 @@ void rc_mark_classify(struct rc_mark *m)
       memcpy(&w, (const void *)p, sizeof w);
       if (w < rc_heap_lo || w >= rc_heap_hi) continue;
       struct rc_hdr *t = rc_block_of(w);
+      if (!t && (t = rc_block_of(w - sizeof(uintptr_t))) != NULL &&
+          !op_new0((uintptr_t)rc_hdr_user(t), rc_hdr_size(t), w))
+        t = NULL;
       if (t && t != h && t->slot < m->nslots && !test(m->marked, t->slot)) test_set(m->indirect, t->slot);
     }
   }

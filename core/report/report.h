@@ -46,5 +46,8 @@ void rc_report_bad(enum rc_bad_kind kind, const void *p, uint32_t stack);
 int rc_suppress_load(const char *path, char *err, size_t errlen);
 /* The matching pattern or NULL (the check's suppressor). */
 const char *rc_suppress_match(uint32_t stack);
+/* Suppressions given as text (__lsan_default_suppressions), added to the
+ * file's; `name` for messages. */
+int rc_suppress_add_text(const char *text, const char *name, char *err, size_t errlen);
 bool rc_pattern_match(const char *pat, const char *s);
 #endif

@@ -52,6 +52,7 @@ void rc_report_text(int fd, const struct rc_result *r)
     rc_buf_printf(&b, "\n%s leak of %llu byte(s) in %llu object(s) allocated from:\n", g[i].kind ? "Indirect" : "Direct",
                   (unsigned long long)g[i].bytes, (unsigned long long)g[i].blocks);
     rc_stack_format(&b, g[i].stack, RC_STACK_FRAMES, "    ", 0);
+    rc_objects_print(&b, g[i].stack, g[i].kind);
   }
   for (size_t i = 0; i < r->groups.len; i++) {
     if (g[i].kind != RC_KIND_REACHABLE) continue;

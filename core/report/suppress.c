@@ -54,9 +54,33 @@ bool rc_pattern_match(const char *pat, const char *s)
   return pi == plen;
 }
 
+/* Lines of buf (modified) into the pattern list; `name` for messages. */
+static int parse(char *buf, const char *name, char *err, size_t errlen)
+{
+  if (!pats.elem) rc_vec_init(&pats, sizeof(char *));
+  int lineno = 0;
+  for (char *l = buf; l && *l;) {
+    char *nl = strchr(l, '\n');
+    if (nl) *nl = 0;
+    lineno++;
+    while (*l == ' ' || *l == '\t') l++;
+    size_t len = strlen(l);
+    while (len && (l[len - 1] == ' ' || l[len - 1] == '\t' || l[len - 1] == '\r')) l[--len] = 0;
+    if (*l && *l != '#') {
+      if (strncmp(l, "leak:", 5) || !l[5]) {
+        snprintf(err, errlen, "%s:%d: expected 'leak:PATTERN', got '%.60s'", name, lineno, l);
+        return -1;
+      }
+      const char **slot = rc_vec_push(&pats);
+      if (slot) *slot = rc_strdup_internal(l + 5);
+    }
+    l = nl ? nl + 1 : NULL;
+  }
+  return 0;
+}
+
 int rc_suppress_load(const char *path, char *err, size_t errlen)
 {
-  rc_vec_init(&pats, sizeof(char *));
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     snprintf(err, errlen, "cannot open suppressions file '%s'", path);
@@ -70,25 +94,16 @@ int rc_suppress_load(const char *path, char *err, size_t errlen)
     return -1;
   }
   buf[n] = 0;
-  int lineno = 0;
-  for (char *l = buf; l && *l;) {
-    char *nl = strchr(l, '\n');
-    if (nl) *nl = 0;
-    lineno++;
-    while (*l == ' ' || *l == '\t') l++;
-    size_t len = strlen(l);
-    while (len && (l[len - 1] == ' ' || l[len - 1] == '\t' || l[len - 1] == '\r')) l[--len] = 0;
-    if (*l && *l != '#') {
-      if (strncmp(l, "leak:", 5) || !l[5]) {
-        snprintf(err, errlen, "%s:%d: expected 'leak:PATTERN', got '%.60s'", path, lineno, l);
-        return -1;
-      }
-      const char **slot = rc_vec_push(&pats);
-      if (slot) *slot = rc_strdup_internal(l + 5);
-    }
-    l = nl ? nl + 1 : NULL;
-  }
-  return 0;
+  return parse(buf, path, err, errlen);
+}
+
+/* Suppressions given as text (__lsan_default_suppressions), added to the
+ * file's. */
+int rc_suppress_add_text(const char *text, const char *name, char *err, size_t errlen)
+{
+  char buf[65536];
+  snprintf(buf, sizeof buf, "%s", text);
+  return parse(buf, name, err, errlen);
 }
 
 const char *rc_suppress_match(uint32_t stack)

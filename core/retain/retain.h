@@ -25,6 +25,7 @@ enum rc_root_sub {
   RC_RS_LDSO,         /* blocks ld.so allocated for itself */
   RC_RS_IGNORED,      /* blocks passed to reachcheck_ignore() */
   RC_RS_OTHER,        /* any other root range (named by its part) */
+  RC_RS_MAPPING,      /* an anonymous mapping the program made: key start, vaddr end, pc its mmap's stack id */
 };
 
 /* One root node of the graph: every root word with the same identity
@@ -87,7 +88,7 @@ static inline struct rc_root *rc_rootset_at(const struct rc_rootset *s, uint32_t
 
 /* Report time (world running; libdw and malloc allowed when symbolize). */
 struct rc_root_desc {
-  const char *kind;      /* "global", "tls", "stack", "register", "other" */
+  const char *kind;      /* "global", "tls", "stack", "register", "mapping", "other" */
   char name[320];        /* demangled symbol, function, register, ... */
   const char *module;    /* path or NULL */
   const char *file;      /* stack roots: source file of the frame, or NULL */

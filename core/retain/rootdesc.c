@@ -20,6 +20,7 @@ static const char *kind_name(int kind)
   case RC_ROOT_TLS: return "tls";
   case RC_ROOT_STACK: return "stack";
   case RC_ROOT_REGISTER: return "register";
+  case RC_ROOT_MAPPING: return "mapping";
   default: return "other";
   }
 }
@@ -34,6 +35,31 @@ static const char *part_name(int part)
   case RC_PART_STACK: return "stack";
   case RC_PART_REGISTER: return "register";
   default: return "root";
+  }
+}
+
+/* "mapping LO-HI made at FUNC": the first frame of the mmap call's stack
+ * (the program's caller of mmap), with its file:line when symbolizing. */
+static void describe_mapping(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)
+{
+  const struct rc_stack *st = r->pc ? rc_depot_get((uint32_t)r->pc) : NULL;
+  int n = snprintf(d->name, sizeof d->name, "mapping 0x%lx-0x%lx", (unsigned long)r->key, (unsigned long)r->vaddr);
+  if (!st || !st->depth || n < 0 || (size_t)n >= sizeof d->name) return;
+  if (symbolize) {
+    struct rc_frame_info fi;
+    rc_symbolize(st->pc[0], st->gen, &fi);
+    snprintf(d->name + n, sizeof d->name - (size_t)n, " made at %s", fi.function[0] ? fi.function : "??");
+    d->module = fi.module[0] == '?' ? NULL : fi.module;
+    d->file = fi.file;
+    d->line = fi.line;
+  } else {
+    const char *path, *sym;
+    uintptr_t bias, start;
+    if (rc_module_lookup(st->pc[0], st->gen, &path, &bias)) {
+      d->module = path;
+      if (rc_elf_sym(path, RC_SYM_FUNC, st->pc[0] - bias - 1, &sym, &start))
+        snprintf(d->name + n, sizeof d->name - (size_t)n, " made at %s", sym);
+    }
   }
 }
 
@@ -81,6 +107,7 @@ void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_de
   case RC_RS_REGISTER: snprintf(d->name, sizeof d->name, "%s", rc_reg_name(r->reg)); break;
   case RC_RS_LDSO: snprintf(d->name, sizeof d->name, "ld.so allocations"); break;
   case RC_RS_IGNORED: snprintf(d->name, sizeof d->name, "reachcheck_ignore()d blocks"); break;
+  case RC_RS_MAPPING: describe_mapping(r, symbolize, d); break;
   default: snprintf(d->name, sizeof d->name, "%s", part_name(r->part)); break;
   }
   if (!d->name[0]) snprintf(d->name, sizeof d->name, "thread %d stack", (int)r->thread);
@@ -109,6 +136,11 @@ void rc_root_json(struct rc_buf *b, const struct rc_root *r, bool symbolize, lon
       rc_buf_printf(b, ",\"line\":%d", d.line);
     }
   }
+  if (r->sub == RC_RS_MAPPING && d.file) {
+    rc_buf_put(b, ",\"file\":", 8);
+    rc_buf_json_str(b, d.file);
+    rc_buf_printf(b, ",\"line\":%d", d.line);
+  }
   if (r->sub == RC_RS_GLOBAL && !r->sym && r->module) rc_buf_printf(b, ",\"vaddr\":\"0x%lx\"", (unsigned long)r->vaddr);
   if (offset >= 0) rc_buf_printf(b, ",\"offset\":%ld", offset);
   rc_buf_put(b, "}", 1);
@@ -132,6 +164,11 @@ void rc_root_text(struct rc_buf *b, const struct rc_root *r)
     if (d.file) rc_buf_printf(b, " %s:%d", d.file, d.line);
     break;
   case RC_RS_REGISTER: rc_buf_printf(b, "register %s of thread %d", d.name, (int)r->thread); break;
+  case RC_RS_MAPPING:
+    rc_buf_printf(b, "%s", d.name);
+    if (d.file) rc_buf_printf(b, " %s:%d", d.file, d.line);
+    else if (d.module) rc_buf_printf(b, " (%s)", base_name(d.module));
+    break;
   default: rc_buf_printf(b, "other: %s", d.name); break;
   }
 }

@@ -445,6 +445,13 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const st
       r.sub = RC_RS_REGISTER;
       r.reg = (int16_t)range->reg;
       break;
+    case RC_ROOT_MAPPING: {
+      uint32_t stack = 0;
+      r.thread = 0;
+      r.sub = RC_RS_MAPPING;
+      if (rc_mapping_info(pw[i].addr, &r.key, &r.vaddr, &stack)) r.pc = stack;
+      break;
+    }
     default:
       r.sub = RC_RS_OTHER;
       r.part = (uint8_t)range->part;

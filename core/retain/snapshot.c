@@ -316,6 +316,20 @@ static void snap_handler_async(int sig)
   errno = e;
 }
 
+/* Snapshots never overwrite each other: a snapshot_path without %n gets
+ * "-%n" before its ".json" (or at its end). */
+static void with_seq(const char *path, char *out, size_t n)
+{
+  size_t len = strlen(path);
+  if (strstr(path, "%n") || len + 4 > n) {
+    snprintf(out, n, "%s", path);
+    return;
+  }
+  size_t cut = len >= 5 && !strcmp(path + len - 5, ".json") ? len - 5 : len;
+  cut = cut >= 5 && !strncmp(path + cut - 5, ".snap", 5) ? cut - 5 : cut;
+  snprintf(out, n, "%.*s-%%n%s", (int)cut, path, path + cut);
+}
+
 static void *snap_thread(void *arg)
 {
   (void)arg;
@@ -329,8 +343,9 @@ static void *snap_thread(void *arg)
       return NULL;
     }
     unsigned seq = ++snap_seq;
-    char path[4096];
-    if (rc_snapshot_take(rc_opt.snapshot_path, seq, path, sizeof path) == 0)
+    char path[4096], tmpl[4096];
+    with_seq(rc_opt.snapshot_path, tmpl, sizeof tmpl);
+    if (rc_snapshot_take(tmpl, seq, path, sizeof path) == 0)
       rc_log("snapshot %u written to %s", seq, path);
     else
       rc_log("snapshot %u to %s failed (errno %d)", seq, path, errno);

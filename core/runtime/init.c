@@ -41,36 +41,7 @@ static void fork_child(void)
  * after the program's atexit handlers, its C++ static destructors and its
  * fini_array, and before any other library's destructors: the moment a
  * preloaded LeakSanitizer checks at (valgrind checks after all of them). */
-static void at_exit_check(void)
-{
-  if (!rc_opt.report) return;
-  struct rc_result r;
-  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_retain_exit_hooks()};
-  if (rc_check_run(&req, &r)) {
-    /* Never a report that claims no leaks when the check did not run. */
-    rc_log("the leak check could not run (no memory left for its own tables: mmap failed); no report");
-    rc_result_free(&r);
-    return;
-  }
-  rc_in_runtime++;
-  /* Silent when there is nothing to say, as LeakSanitizer: a parent that
-   * captures a child's stderr (cmake running `uname -m`) must not find a
-   * retention table or a SUMMARY line in the output it parses. */
-  bool say = r.direct_blocks + r.indirect_blocks || r.corrupt_blocks || rc_opt.verbose || rc_opt.show_reachable;
-  if (say) {
-    rc_retain_exit_text(rc_err_fd);
-    rc_report_text(rc_err_fd, &r);
-  }
-  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, rc_retain_exit_json);
-  rc_sarif_exit(&r);
-  rc_in_runtime--;
-  bool leaks = r.direct_blocks + r.indirect_blocks > 0;
-  rc_result_free(&r);
-  if (leaks && rc_opt.exitcode) {
-    fflush(NULL);
-    _exit((int)rc_opt.exitcode);
-  }
-}
+static void at_exit_check(void) { rc_final_check(true); }
 
 __attribute__((constructor(101))) static void rc_ctor(void)
 {
@@ -80,6 +51,11 @@ __attribute__((constructor(101))) static void rc_ctor(void)
   rc_in_runtime++;
   rc_err_fd_init();
   char err[512];
+  /* LSAN_OPTIONS and HEAPCHECK first: reachcheck's own options win. */
+  if (rc_compat_options(err, sizeof err)) {
+    rc_log("%s", err);
+    _exit(2);
+  }
   if (rc_options_parse(getenv("REACHCHECK_OPTIONS"), err, sizeof err)) {
     rc_log("%s (see REACHCHECK_OPTIONS=help=1)", err);
     _exit(2);
@@ -92,6 +68,10 @@ __attribute__((constructor(101))) static void rc_ctor(void)
     rc_log("%s", err);
     _exit(2);
   }
+  if (rc_compat_after_options(err, sizeof err)) {
+    rc_log("%s", err);
+    _exit(2);
+  }
   /* libunwind creates its per-thread cache key lazily at its first unwind;
    * do that now, before the program creates keys: a key index >= 32 would
    * make glibc calloc a second-level key array from inside reachcheck, where
@@ -101,6 +81,8 @@ __attribute__((constructor(101))) static void rc_ctor(void)
   rc_tls_init();
   rc_threads_init();
   rc_modules_refresh();
+  rc_stackbound_init();
+  rc_mappings_init();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   rc_rootnames_init();
   rc_snapshot_init();

@@ -1,4 +1,4 @@
-/* Stack depot: allocation stacks captured by core/unwind.c, deduplicated by a
+/* Stack depot: allocation stacks captured by stack/unwind.c, deduplicated by a
  * lock-free hash table (insert under a lock). Ids are small and stable, so a
  * block header holds a 32-bit id instead of a stack. */
 #define _GNU_SOURCE
@@ -113,7 +113,7 @@ static RC_TLS uint32_t last_gen, last_id;
 static RC_TLS uintptr_t last_pc[RC_MAX_FRAMES];
 static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen);
 
-/* rc_unwind (core/unwind.c) for the common frames; libunwind for a capture
+/* rc_unwind (stack/unwind.c) for the common frames; libunwind for a capture
  * with a frame it cannot describe, and as the reference under
  * RC_UNWIND_VERIFY. */
 /* reachcheck's own code: leading frames in it are dropped from every stack,

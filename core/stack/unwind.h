@@ -1,4 +1,4 @@
-/* Fast x86-64 unwinder for allocation stacks (core/unwind.c): a lock-free
+/* Fast x86-64 unwinder for allocation stacks (stack/unwind.c): a lock-free
  * cache of per-return-address CFA rules, filled from .eh_frame_hdr. */
 #ifndef RC_UNWIND_H
 #define RC_UNWIND_H

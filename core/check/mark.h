@@ -33,4 +33,26 @@ bool rc_mark_corrupt(uint32_t slot);
 bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot);
 bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot);
 void rc_mark_classify(struct rc_mark *m);
+
+/* The rule of what a pointer is, for the analyses that rescan memory after
+ * the mark (the retention graph, the root set): every word of [lo, hi)
+ * (8-aligned, or at every byte offset with unaligned=1) that points into a
+ * live tracked block, passed to fn with the block's header; stops early
+ * and returns false when fn does. The mark phase applies the same rule in
+ * its own pipelined loop (mark.c: scan). */
+static inline bool rc_scan_pointers(uintptr_t lo, uintptr_t hi, bool (*fn)(void *ctx, uintptr_t at, struct rc_hdr *h),
+                                    void *ctx)
+{
+  if (hi <= lo) return true;
+  uintptr_t step = rc_opt.unaligned ? 1 : 8;
+  uintptr_t p = rc_opt.unaligned ? lo : (lo + 7) & ~(uintptr_t)7;
+  for (; p + 8 <= hi; p += step) {
+    uintptr_t w;
+    __builtin_memcpy(&w, (const void *)p, sizeof w);
+    if (w < rc_heap_lo || w >= rc_heap_hi) continue;
+    struct rc_hdr *h = rc_block_of(w);
+    if (h && !fn(ctx, p, h)) return false;
+  }
+  return true;
+}
 #endif

@@ -8,26 +8,27 @@
 #include "retain/retain.h"
 
 /* ---- the graph ---- */
+struct edges { const struct rc_graph *g; struct rc_vec *ev; uint32_t v, last; };
+
+static bool add_edge(void *ctx, uintptr_t at, struct rc_hdr *t)
+{
+  (void)at;
+  struct edges *e = ctx;
+  if (t->slot >= e->g->nslots) return true;
+  uint32_t x = e->g->node_of[t->slot];
+  if (!x || x == e->v || x == e->last) return true;   /* root blocks, self, repeats */
+  uint32_t *s = rc_vec_push(e->ev);
+  if (!s) return false;
+  *s = e->last = x;
+  return true;
+}
+
 static bool scan_block(struct rc_graph *g, struct rc_vec *ev, uint32_t v)
 {
   struct rc_hdr *h = rc_graph_hdr(g, v);
-  uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
-  uintptr_t step = rc_opt.unaligned ? 1 : 8;
-  uintptr_t p = rc_opt.unaligned ? u : (u + 7) & ~(uintptr_t)7;
-  uint32_t last = 0;
-  for (; p + 8 <= e; p += step) {
-    uintptr_t w;
-    memcpy(&w, (const void *)p, sizeof w);
-    if (w < rc_heap_lo || w >= rc_heap_hi) continue;
-    struct rc_hdr *t = rc_block_of(w);
-    if (!t || t->slot >= g->nslots) continue;
-    uint32_t x = g->node_of[t->slot];
-    if (!x || x == v || x == last) continue;   /* root blocks, self, repeats */
-    uint32_t *s = rc_vec_push(ev);
-    if (!s) return false;
-    *s = last = x;
-  }
-  return true;
+  uintptr_t u = (uintptr_t)rc_hdr_user(h);
+  struct edges e = {g, ev, v, 0};
+  return rc_scan_pointers(u, u + rc_hdr_size(h), add_edge, &e);
 }
 
 int rc_graph_build(struct rc_graph *g, struct rc_mark *m, struct rc_rootset *rs)

@@ -339,27 +339,27 @@ static void add_edge(struct rc_rootset *s, uint32_t root, uint32_t slot, uintptr
 
 /* Pointer words of [lo, hi) into s->scratch, scanned exactly as the marker
  * scans (8-aligned words, or every byte offset with unaligned=1). */
+struct collect { struct rc_rootset *s; uintptr_t skip_below; };
+
+static bool collect_word(void *ctx, uintptr_t at, struct rc_hdr *h)
+{
+  struct collect *c = ctx;
+  if (at < c->skip_below) return true;
+  struct ptrword *pw = rc_vec_push(&c->s->scratch);
+  if (!pw) {
+    c->s->failed = true;
+    return false;
+  }
+  pw->addr = at;
+  pw->slot = h->slot;
+  return true;
+}
+
 static void collect_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, uintptr_t skip_below)
 {
   s->scratch.len = 0;
-  if (hi <= lo) return;
-  uintptr_t step = rc_opt.unaligned ? 1 : 8;
-  uintptr_t p = rc_opt.unaligned ? lo : (lo + 7) & ~(uintptr_t)7;
-  uintptr_t end = rc_opt.unaligned ? hi : hi & ~(uintptr_t)7;
-  for (; p + 8 <= end; p += step) {
-    uintptr_t w;
-    memcpy(&w, (const void *)p, sizeof w);
-    if (w < rc_heap_lo || w >= rc_heap_hi || p < skip_below) continue;
-    struct rc_hdr *h = rc_block_of(w);
-    if (!h) continue;
-    struct ptrword *pw = rc_vec_push(&s->scratch);
-    if (!pw) {
-      s->failed = true;
-      return;
-    }
-    pw->addr = p;
-    pw->slot = h->slot;
-  }
+  struct collect c = {s, skip_below};
+  rc_scan_pointers(lo, hi, collect_word, &c);
 }
 
 /* glibc puts a new thread's TLS and descriptor at the top of its stack

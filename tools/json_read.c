@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "json_read.h"
 
 #define MAX_DEPTH 512
@@ -58,6 +57,7 @@ static const char *describe(struct parser *ps)
   return buf;
 }
 
+/* Its own (not tool_common.c's): the fuzzers build the reader alone. */
 static void *xrealloc(void *p, size_t n)
 {
   void *q = realloc(p, n ? n : 1);
@@ -363,35 +363,6 @@ struct rj *rj_parse(const char *text, size_t len, const char *name, char *err, s
     rj_free(v);
     return NULL;
   }
-  return v;
-}
-
-struct rj *rj_load(const char *path, char *err, size_t errlen)
-{
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f) {
-    snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, len = 0;
-  char *buf = xrealloc(NULL, cap);
-  bool tty = isatty(2);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
-    len += n;
-    if (len == cap) buf = xrealloc(buf, cap *= 2);
-    if (tty && len > (64u << 20) && !(len & ((16u << 20) - 1))) fprintf(stderr, "\rreachcheck: reading %s: %zu MB", path, len >> 20);
-  }
-  if (tty && len > (64u << 20)) fprintf(stderr, "\r\033[K");
-  bool bad = ferror(f);
-  if (f != stdin) fclose(f);
-  if (bad) {
-    snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-    free(buf);
-    return NULL;
-  }
-  struct rj *v = rj_parse(buf, len, path, err, errlen);
-  free(buf);
   return v;
 }
 

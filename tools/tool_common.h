@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "base/base.h"
 #include "json_read.h"
 
 struct tframe {
@@ -87,7 +88,16 @@ void *txmalloc(size_t n);
 void *txrealloc(void *p, size_t n);
 char *txstrdup(const char *s);
 const char *tbase(const char *path);   /* the part after the last '/' ("?" for NULL) */
-bool ttty(void);   /* progress only on a terminal */
+/* Where a tool writes: stdout, or a file written atomically and link-safely
+ * (base/fileout.h: a reader never sees half of it, a failed run leaves the
+ * old file). Open and close print one error line and return -1. */
+struct tout {
+  FILE *f;
+  const char *tool, *path;   /* path NULL: stdout */
+  struct rc_out out;
+};
+int tout_open(struct tout *t, const char *tool, const char *path);
+int tout_close(struct tout *t);   /* flush, or close and rename into place */
 
 /* ---- the subcommands (tool_diff.c, tool_graph.c) ---- */
 int rc_tool_diff(int argc, char **argv);

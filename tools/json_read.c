@@ -114,6 +114,40 @@ static size_t put_utf8(char *o, unsigned cp)
   return 4;
 }
 
+/* After a backslash in a string: one escape decoded at *w (which moves on).
+ * 6 bytes of text ("\uXXXX") always hold the 1-4 bytes of UTF-8. */
+static bool parse_escape(struct parser *ps, char **w)
+{
+  char e = *ps->p++;
+  switch (e) {
+  case '"': *(*w)++ = '"'; return true;
+  case '\\': *(*w)++ = '\\'; return true;
+  case '/': *(*w)++ = '/'; return true;
+  case 'b': *(*w)++ = '\b'; return true;
+  case 'f': *(*w)++ = '\f'; return true;
+  case 'n': *(*w)++ = '\n'; return true;
+  case 'r': *(*w)++ = '\r'; return true;
+  case 't': *(*w)++ = '\t'; return true;
+  case 'u': {
+    unsigned cp;
+    if (!read_u4(ps, &cp)) return false;
+    if (cp >= 0xd800 && cp < 0xdc00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u') {
+      unsigned lo;
+      ps->p += 2;
+      if (!read_u4(ps, &lo)) return false;
+      if (lo >= 0xdc00 && lo < 0xe000) cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+      else *w += put_utf8(*w, 0xfffd), cp = lo;
+    }
+    *w += put_utf8(*w, cp);
+    return true;
+  }
+  default:
+    ps->p--;
+    fail(ps, "bad escape '\\%c' in a string", e);
+    return false;
+  }
+}
+
 /* At the opening quote. The decoded string is never longer than the text. */
 static bool parse_string(struct parser *ps, char **out, size_t *outlen)
 {
@@ -132,45 +166,10 @@ static bool parse_string(struct parser *ps, char **out, size_t *outlen)
       free(o);
       return false;
     }
+    ps->p++;
     if (c != '\\') {
       *w++ = (char)c;
-      ps->p++;
-      continue;
-    }
-    ps->p++;
-    char e = *ps->p++;
-    switch (e) {
-    case '"': *w++ = '"'; break;
-    case '\\': *w++ = '\\'; break;
-    case '/': *w++ = '/'; break;
-    case 'b': *w++ = '\b'; break;
-    case 'f': *w++ = '\f'; break;
-    case 'n': *w++ = '\n'; break;
-    case 'r': *w++ = '\r'; break;
-    case 't': *w++ = '\t'; break;
-    case 'u': {
-      unsigned cp;
-      if (!read_u4(ps, &cp)) {
-        free(o);
-        return false;
-      }
-      if (cp >= 0xd800 && cp < 0xdc00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u') {
-        unsigned lo;
-        ps->p += 2;
-        if (!read_u4(ps, &lo)) {
-          free(o);
-          return false;
-        }
-        if (lo >= 0xdc00 && lo < 0xe000) cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        else w += put_utf8(w, 0xfffd), cp = lo;
-      }
-      /* 6 bytes of text ("\uXXXX") always hold the 1-4 bytes of UTF-8 */
-      w += put_utf8(w, cp);
-      break;
-    }
-    default:
-      ps->p--;
-      fail(ps, "bad escape '\\%c' in a string", e);
+    } else if (!parse_escape(ps, &w)) {
       free(o);
       return false;
     }

@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "json_read.h"
 
+/* ---- model.c: a snapshot or report as roots and allocation sites ---- */
 struct tframe {
   const char *function;    /* demangled once symbolized */
   const char *file;        /* NULL if unknown */
@@ -55,8 +56,7 @@ struct tmodel {
   struct rj *doc;
 };
 
-/* ---- model.c ---- */
-/* One error line on stderr and -1, or 0. */
+/* Read, check and load path: 0, or one error line on stderr and -1. */
 int tmodel_load(const char *path, struct tmodel *m);
 void tmodel_free(struct tmodel *m);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "tool_common.h"
 
+/* ---- the picture: roots and their sites, labelled ---- */
 struct gsite { const char *label; unsigned long long blocks, bytes; struct tsite *site; };
 struct groot { const struct troot *r; struct gsite *s; size_t ns; };
 
@@ -77,6 +78,7 @@ static struct groot *build_all(const struct tmodel *m, long top, size_t max_site
   return g;
 }
 
+/* ---- Graphviz ---- */
 static void dot_str(FILE *f, const char *s)
 {
   for (; *s; s++) {
@@ -128,6 +130,7 @@ static void write_dot(FILE *f, const struct tmodel *m, struct groot *g, size_t n
   fputs("}\n", f);
 }
 
+/* ---- HTML ---- */
 /* The page: tools/assets/treemap.html with treemap.css and treemap.js inlined
  * at build time (tools/embed.cmake), NUL-terminated. */
 extern const char rc_treemap_html[];

@@ -3,8 +3,9 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 # What building and running needs; the test suite needs a few more.
 RUN_PACKAGES = build-essential g++ cmake pkg-config libgc-dev libunwind-dev libdw-dev
+# (clang-tidy-14 and cppcheck: the lint tests, rc.lint.*, are part of `make test`.)
 TEST_PACKAGES = $(RUN_PACKAGES) python3 libcmocka-dev check libgtest-dev chromium liblsan0 valgrind \
-                clang-14 libclang-rt-14-dev perl git tcl sqlite3 gdb
+                clang-14 libclang-rt-14-dev clang-tidy-14 cppcheck perl git tcl sqlite3 gdb
 DEB_PACKAGES ?= $(RUN_PACKAGES)
 
 .PHONY: all deps build run test stress bench clean
@@ -31,6 +32,8 @@ build: deps
 run: build
 	$(BUILD)/reachcheck --json=$(BUILD)/config_reload.json --exitcode=0 -- $(BUILD)/config_reload
 
+# The whole normal suite: every test not labelled stress (tests/CMakeLists.txt
+# describes the labels; `ctest -L heap` etc. select by layer).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE stress
 

@@ -1,7 +1,7 @@
 /* Helpers shared by the reachcheck test programs.
  *
  * The test programs are compiled with -O0 -g -fno-builtin -fno-inline
- * -fno-omit-frame-pointer (see tests/CMakeLists.txt): -O0 keeps every
+ * -fno-omit-frame-pointer (RC_TEST_CODEGEN, tests/cmake/rc_tests.cmake): -O0 keeps every
  * malloc/free pair and every store, -fno-builtin stops gcc from treating
  * malloc/free/memset as builtins it may elide.
  *

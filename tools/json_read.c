@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "json_read.h"
 
 #define MAX_DEPTH 512
@@ -58,6 +57,7 @@ static const char *describe(struct parser *ps)
   return buf;
 }
 
+/* Its own (not tool_common.c's): the fuzzers build the reader alone. */
 static void *xrealloc(void *p, size_t n)
 {
   void *q = realloc(p, n ? n : 1);
@@ -114,6 +114,40 @@ static size_t put_utf8(char *o, unsigned cp)
   return 4;
 }
 
+/* After a backslash in a string: one escape decoded at *w (which moves on).
+ * 6 bytes of text ("\uXXXX") always hold the 1-4 bytes of UTF-8. */
+static bool parse_escape(struct parser *ps, char **w)
+{
+  char e = *ps->p++;
+  switch (e) {
+  case '"': *(*w)++ = '"'; return true;
+  case '\\': *(*w)++ = '\\'; return true;
+  case '/': *(*w)++ = '/'; return true;
+  case 'b': *(*w)++ = '\b'; return true;
+  case 'f': *(*w)++ = '\f'; return true;
+  case 'n': *(*w)++ = '\n'; return true;
+  case 'r': *(*w)++ = '\r'; return true;
+  case 't': *(*w)++ = '\t'; return true;
+  case 'u': {
+    unsigned cp;
+    if (!read_u4(ps, &cp)) return false;
+    if (cp >= 0xd800 && cp < 0xdc00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u') {
+      unsigned lo;
+      ps->p += 2;
+      if (!read_u4(ps, &lo)) return false;
+      if (lo >= 0xdc00 && lo < 0xe000) cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+      else *w += put_utf8(*w, 0xfffd), cp = lo;
+    }
+    *w += put_utf8(*w, cp);
+    return true;
+  }
+  default:
+    ps->p--;
+    fail(ps, "bad escape '\\%c' in a string", e);
+    return false;
+  }
+}
+
 /* At the opening quote. The decoded string is never longer than the text. */
 static bool parse_string(struct parser *ps, char **out, size_t *outlen)
 {
@@ -132,45 +166,10 @@ static bool parse_string(struct parser *ps, char **out, size_t *outlen)
       free(o);
       return false;
     }
+    ps->p++;
     if (c != '\\') {
       *w++ = (char)c;
-      ps->p++;
-      continue;
-    }
-    ps->p++;
-    char e = *ps->p++;
-    switch (e) {
-    case '"': *w++ = '"'; break;
-    case '\\': *w++ = '\\'; break;
-    case '/': *w++ = '/'; break;
-    case 'b': *w++ = '\b'; break;
-    case 'f': *w++ = '\f'; break;
-    case 'n': *w++ = '\n'; break;
-    case 'r': *w++ = '\r'; break;
-    case 't': *w++ = '\t'; break;
-    case 'u': {
-      unsigned cp;
-      if (!read_u4(ps, &cp)) {
-        free(o);
-        return false;
-      }
-      if (cp >= 0xd800 && cp < 0xdc00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u') {
-        unsigned lo;
-        ps->p += 2;
-        if (!read_u4(ps, &lo)) {
-          free(o);
-          return false;
-        }
-        if (lo >= 0xdc00 && lo < 0xe000) cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        else w += put_utf8(w, 0xfffd), cp = lo;
-      }
-      /* 6 bytes of text ("\uXXXX") always hold the 1-4 bytes of UTF-8 */
-      w += put_utf8(w, cp);
-      break;
-    }
-    default:
-      ps->p--;
-      fail(ps, "bad escape '\\%c' in a string", e);
+    } else if (!parse_escape(ps, &w)) {
       free(o);
       return false;
     }
@@ -363,35 +362,6 @@ struct rj *rj_parse(const char *text, size_t len, const char *name, char *err, s
     rj_free(v);
     return NULL;
   }
-  return v;
-}
-
-struct rj *rj_load(const char *path, char *err, size_t errlen)
-{
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f) {
-    snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, len = 0;
-  char *buf = xrealloc(NULL, cap);
-  bool tty = isatty(2);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
-    len += n;
-    if (len == cap) buf = xrealloc(buf, cap *= 2);
-    if (tty && len > (64u << 20) && !(len & ((16u << 20) - 1))) fprintf(stderr, "\rreachcheck: reading %s: %zu MB", path, len >> 20);
-  }
-  if (tty && len > (64u << 20)) fprintf(stderr, "\r\033[K");
-  bool bad = ferror(f);
-  if (f != stdin) fclose(f);
-  if (bad) {
-    snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-    free(buf);
-    return NULL;
-  }
-  struct rj *v = rj_parse(buf, len, path, err, errlen);
-  free(buf);
   return v;
 }
 

@@ -1,6 +1,7 @@
 /* A small JSON reader for the offline tools (reachcheck diff / graph): the
  * whole document as a tree, or one error line "FILE:LINE:COL: ...". Uses
- * malloc: it runs in the launcher, never in a checked program. */
+ * malloc: it runs in the launcher, never in a checked program. Text in,
+ * tree out (model.c reads the file), so the fuzzers build it alone. */
 #ifndef RC_JSON_READ_H
 #define RC_JSON_READ_H
 #include <stdbool.h>
@@ -23,8 +24,6 @@ struct rj {
 
 /* Parse text[0..len). name is used in the error message. NULL on error. */
 struct rj *rj_parse(const char *text, size_t len, const char *name, char *err, size_t errlen);
-/* Read and parse a file ("-" is stdin). NULL on error (err says why). */
-struct rj *rj_load(const char *path, char *err, size_t errlen);
 void rj_free(struct rj *v);
 
 /* Lookups that tolerate NULL and wrong types. */

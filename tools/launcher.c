@@ -45,15 +45,15 @@ static int find_runtime(char *out, size_t n)
   return -1;
 }
 
-int main(int argc, char **argv)
+enum { GO_ON = -1 };
+
+/* REACHCHECK_OPTIONS, then the --key=value flags before the program, into
+ * opts as "k=v:k=v"; *prog is the index of the program's name. GO_ON, or
+ * the exit status (--help, --version, or one line naming a bad flag). */
+static int collect_flags(int argc, char **argv, char *opts, size_t size, int *prog)
 {
-  /* Offline tools on snapshots and reports (a program named diff or graph
-   * runs as `reachcheck -- diff ...`). */
-  if (argc > 1 && !strcmp(argv[1], "diff")) return rc_tool_diff(argc - 1, argv + 1);
-  if (argc > 1 && !strcmp(argv[1], "graph")) return rc_tool_graph(argc - 1, argv + 1);
-  static char opts[65536];
   const char *env = getenv("REACHCHECK_OPTIONS");
-  size_t len = (size_t)snprintf(opts, sizeof opts, "%s", env ? env : "");
+  size_t len = (size_t)snprintf(opts, size, "%s", env ? env : "");
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -87,12 +87,19 @@ int main(int argc, char **argv)
       fprintf(stderr, "reachcheck: bad flag '%s' (':' separates options)\n", a);
       return 2;
     }
-    len += (size_t)snprintf(opts + len, sizeof opts - len, "%s%s", len ? ":" : "", kv);
-    if (len >= sizeof opts) {
+    len += (size_t)snprintf(opts + len, size - len, "%s%s", len ? ":" : "", kv);
+    if (len >= size) {
       fprintf(stderr, "reachcheck: options too long\n");
       return 2;
     }
   }
+  *prog = i;
+  return GO_ON;
+}
+
+/* The options as the runtime will read them: GO_ON, or the exit status. */
+static int check_options(const char *opts)
+{
   char err[512];
   if (rc_options_parse(opts, err, sizeof err)) {
     fprintf(stderr, "reachcheck: %s (see reachcheck --help)\n", err);
@@ -102,10 +109,13 @@ int main(int argc, char **argv)
     usage(stdout);
     return 0;
   }
-  if (i >= argc) {
-    fprintf(stderr, "reachcheck: no program to run (see reachcheck --help)\n");
-    return 2;
-  }
+  return GO_ON;
+}
+
+/* Exec the program with the runtime preloaded; returns only on failure
+ * (one line naming the problem). */
+static int run(char **prog, const char *opts)
+{
   if (rc_opt.suppressions[0] && access(rc_opt.suppressions, R_OK)) {
     fprintf(stderr, "reachcheck: cannot read suppressions file '%s': %s\n", rc_opt.suppressions, strerror(errno));
     return 2;
@@ -120,7 +130,25 @@ int main(int argc, char **argv)
   snprintf(preload, sizeof preload, "%s%s%s", rt, pre && *pre ? ":" : "", pre && *pre ? pre : "");
   setenv("LD_PRELOAD", preload, 1);
   setenv("REACHCHECK_OPTIONS", opts, 1);
-  execvp(argv[i], argv + i);
-  fprintf(stderr, "reachcheck: cannot run '%s': %s\n", argv[i], strerror(errno));
+  execvp(prog[0], prog);
+  fprintf(stderr, "reachcheck: cannot run '%s': %s\n", prog[0], strerror(errno));
   return 127;
+}
+
+int main(int argc, char **argv)
+{
+  /* Offline tools on snapshots and reports (a program named diff or graph
+   * runs as `reachcheck -- diff ...`). */
+  if (argc > 1 && !strcmp(argv[1], "diff")) return rc_tool_diff(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "graph")) return rc_tool_graph(argc - 1, argv + 1);
+  static char opts[65536];
+  int prog = 0;
+  int rc = collect_flags(argc, argv, opts, sizeof opts, &prog);
+  if (rc == GO_ON) rc = check_options(opts);
+  if (rc != GO_ON) return rc;
+  if (prog >= argc) {
+    fprintf(stderr, "reachcheck: no program to run (see reachcheck --help)\n");
+    return 2;
+  }
+  return run(argv + prog, opts);
 }

@@ -1,8 +1,11 @@
 /* Loading a snapshot or a JSON report into the tools' model: roots and
  * allocation sites, matched by frames (module + offset), biggest first. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "tool_common.h"
 
 static void load_frames(struct tsite *s, const struct rj *stack)
@@ -93,11 +96,40 @@ static unsigned long long count(const struct rj *obj, const char *key)
   return (unsigned long long)rj_int(rj_get(obj, key), 0);
 }
 
-/* Step 1: the file as a JSON document (one error line if it is not JSON). */
+/* Step 1: the file ("-" is stdin) as a JSON document; one error line if it
+ * cannot be read or is not JSON. */
 static int read_document(const char *path, struct tmodel *m)
 {
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) {
+    fprintf(stderr, "reachcheck: cannot read '%s': %s\n", path, strerror(errno));
+    return -1;
+  }
+  /* Progress for files of more than 64 MiB (a byte of JSON read costs about
+   * 1/64 of what a block costs a check: rc_progress_tty's measure). */
+  struct stat st;
+  uint64_t size = !fstat(fileno(f), &st) && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+  bool tty = rc_progress_tty(size >> 6);
+  char what[300];
+  snprintf(what, sizeof what, "reading %s (MiB)", tbase(path));
+  size_t cap = 1 << 16, len = 0, n;
+  char *buf = txmalloc(cap);
+  while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+    len += n;
+    if (len == cap) buf = txrealloc(buf, cap *= 2);
+    rc_progress(tty, what, len >> 20, size >> 20);
+  }
+  rc_progress(tty, "", 1, 1);
+  int bad = ferror(f) ? (errno ? errno : EIO) : 0;
+  if (f != stdin) fclose(f);
+  if (bad) {
+    fprintf(stderr, "reachcheck: cannot read '%s': %s\n", path, strerror(bad));
+    free(buf);
+    return -1;
+  }
   char err[512];
-  m->doc = rj_load(path, err, sizeof err);
+  m->doc = rj_parse(buf, len, path, err, sizeof err);
+  free(buf);
   if (!m->doc) {
     fprintf(stderr, "reachcheck: %s\n", err);
     return -1;

@@ -7,8 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "base/base.h"
 #include "json_read.h"
 
+/* ---- model.c: a snapshot or report as roots and allocation sites ---- */
 struct tframe {
   const char *function;    /* demangled once symbolized */
   const char *file;        /* NULL if unknown */
@@ -54,8 +56,7 @@ struct tmodel {
   struct rj *doc;
 };
 
-/* ---- model.c ---- */
-/* One error line on stderr and -1, or 0. */
+/* Read, check and load path: 0, or one error line on stderr and -1. */
 int tmodel_load(const char *path, struct tmodel *m);
 void tmodel_free(struct tmodel *m);
 
@@ -87,7 +88,16 @@ void *txmalloc(size_t n);
 void *txrealloc(void *p, size_t n);
 char *txstrdup(const char *s);
 const char *tbase(const char *path);   /* the part after the last '/' ("?" for NULL) */
-bool ttty(void);   /* progress only on a terminal */
+/* Where a tool writes: stdout, or a file written atomically and link-safely
+ * (base/fileout.h: a reader never sees half of it, a failed run leaves the
+ * old file). Open and close print one error line and return -1. */
+struct tout {
+  FILE *f;
+  const char *tool, *path;   /* path NULL: stdout */
+  struct rc_out out;
+};
+int tout_open(struct tout *t, const char *tool, const char *path);
+int tout_close(struct tout *t);   /* flush, or close and rename into place */
 
 /* ---- the subcommands (tool_diff.c, tool_graph.c) ---- */
 int rc_tool_diff(int argc, char **argv);

@@ -341,17 +341,9 @@ int rc_tool_diff(int argc, char **argv)
   if (tmodel_load(opt.files[0], &o) || tmodel_load(opt.files[1], &n)) return 2;
   struct diff d;
   compute(&d, &o, &n, opt.top >= 0 ? opt.top : opt.json ? 0 : 10);
-  FILE *f = stdout;
-  if (opt.out_path && !(f = fopen(opt.out_path, "w"))) {
-    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", opt.out_path);
-    return 2;
-  }
-  if (opt.json) write_json(f, &d);
-  else write_text(f, &d);
-  if (f != stdout && fclose(f)) {
-    fprintf(stderr, "reachcheck diff: cannot write '%s'\n", opt.out_path);
-    return 2;
-  }
-  fflush(stdout);
-  return 0;
+  struct tout out;
+  if (tout_open(&out, "diff", opt.out_path)) return 2;
+  if (opt.json) write_json(out.f, &d);
+  else write_text(out.f, &d);
+  return tout_close(&out) ? 2 : 0;
 }

@@ -4,42 +4,44 @@
  * squarified treemap (tools/assets/: inline script and style, no external
  * resources). */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tool_common.h"
 
+/* ---- the picture: roots and their sites, labelled ---- */
 struct gsite { const char *label; unsigned long long blocks, bytes; struct tsite *site; };
 struct groot { const struct troot *r; struct gsite *s; size_t ns; };
 
-static int usage(FILE *f, int rc)
+/* Sites labelled so far: labelling symbolizes a frame (libdw reads a
+ * module's DWARF when first asked), so many sites take a while. */
+struct progress { bool tty; size_t done, total; };
+
+/* Sites of r drawn as their own cells: at most max_sites. */
+static size_t sites_shown(const struct troot *r, size_t max_sites)
 {
-  fprintf(f, "usage: reachcheck graph SNAPSHOT_OR_REPORT (--dot | --html) [-o FILE] [--top=N] [--sites=N]\n"
-             "The retention tree (roots -> allocation sites, by retained bytes) of a heap\n"
-             "snapshot or a JSON report written with retainers=N.\n"
-             "  --dot       Graphviz (render with: dot -Tsvg FILE > tree.svg)\n"
-             "  --html      a self-contained page with a zoomable treemap\n"
-             "  -o FILE     write to FILE instead of stdout\n"
-             "  --top=N     roots shown (default 30; 0: all)\n"
-             "  --sites=N   allocation sites per root (default 12; the rest is one \"other sites\" cell)\n");
-  return rc;
+  size_t n = 0;
+  for (size_t k = 0; k < r->nsites && n < max_sites; k++) n += r->sites[k].site != NULL;
+  return n;
 }
 
 /* A root's sites, capped; the remainder (bytes retained by the root that
  * no listed site accounts for) becomes one "other sites" entry. */
-static struct groot build(const struct troot *r, size_t max_sites, char (*labels)[512], size_t *nlabels)
+static struct groot build(const struct troot *r, size_t max_sites, struct progress *pr)
 {
-  struct groot g = {r, txmalloc((max_sites + 2) * sizeof *g.s), 0};
+  struct groot g = {r, txmalloc((sites_shown(r, max_sites) + 1) * sizeof *g.s), 0};
   unsigned long long sb = 0, sB = 0;
   for (size_t k = 0; k < r->nsites && g.ns < max_sites; k++) {
     if (!r->sites[k].site) continue;
     struct gsite *s = &g.s[g.ns++];
+    char label[512];
     s->site = r->sites[k].site;
-    s->label = tsite_label(s->site, labels[(*nlabels)++], 512);
+    s->label = txstrdup(tsite_label(s->site, label, sizeof label));
     s->blocks = r->sites[k].blocks;
     s->bytes = r->sites[k].bytes;
     sb += s->blocks;
     sB += s->bytes;
-    if (ttty() && !(*nlabels & 255)) fprintf(stderr, "\rreachcheck graph: symbolized %zu sites", *nlabels);
+    if (!(++pr->done & 255)) rc_progress(pr->tty, "graph: symbolized sites", pr->done, pr->total);
   }
   if (r->bytes > sB) {
     struct gsite *s = &g.s[g.ns++];
@@ -51,6 +53,32 @@ static struct groot build(const struct troot *r, size_t max_sites, char (*labels
   return g;
 }
 
+/* The roots drawn, their sites labelled: the top N that retain something,
+ * and the shared bucket even when the top N cut it. */
+static struct groot *build_all(const struct tmodel *m, long top, size_t max_sites, size_t *count)
+{
+  size_t ng = top && (size_t)top < m->nroots ? (size_t)top : m->nroots;
+  const struct troot *last = m->nroots ? &m->roots[m->nroots - 1] : NULL;
+  bool add_shared = ng < m->nroots && last->shared && last->bytes;
+  const struct troot **pick = txmalloc((ng + 1) * sizeof *pick);
+  size_t k = 0;
+  for (size_t i = 0; i < ng; i++)
+    if (m->roots[i].bytes) pick[k++] = &m->roots[i];
+  if (add_shared) pick[k++] = last;
+  /* A site to label costs about what 4096 blocks cost a check (the measure
+   * of rc_progress_tty): progress from about 256 sites on. */
+  struct progress pr = {0};
+  for (size_t i = 0; i < k; i++) pr.total += sites_shown(pick[i], max_sites);
+  pr.tty = rc_progress_tty((uint64_t)pr.total << 12);
+  struct groot *g = txmalloc((k + 1) * sizeof *g);
+  for (size_t i = 0; i < k; i++) g[i] = build(pick[i], max_sites, &pr);
+  rc_progress(pr.tty, "", 1, 1);
+  free(pick);
+  *count = k;
+  return g;
+}
+
+/* ---- Graphviz ---- */
 static void dot_str(FILE *f, const char *s)
 {
   for (; *s; s++) {
@@ -102,6 +130,7 @@ static void write_dot(FILE *f, const struct tmodel *m, struct groot *g, size_t n
   fputs("}\n", f);
 }
 
+/* ---- HTML ---- */
 /* The page: tools/assets/treemap.html with treemap.css and treemap.js inlined
  * at build time (tools/embed.cmake), NUL-terminated. */
 extern const char rc_treemap_html[];
@@ -181,18 +210,40 @@ static void write_html(FILE *f, const struct tmodel *m, struct groot *g, size_t 
   fputs(p, f);
 }
 
-int rc_tool_graph(int argc, char **argv)
+/* ---- options ---- */
+static int usage(FILE *f, int rc)
 {
-  const char *in = NULL, *out_path = NULL;
-  int mode = 0;   /* 1 dot, 2 html */
-  long top = 30, per = 12;
+  fprintf(f, "usage: reachcheck graph SNAPSHOT_OR_REPORT (--dot | --html) [-o FILE] [--top=N] [--sites=N]\n"
+             "The retention tree (roots -> allocation sites, by retained bytes) of a heap\n"
+             "snapshot or a JSON report written with retainers=N.\n"
+             "  --dot       Graphviz (render with: dot -Tsvg FILE > tree.svg)\n"
+             "  --html      a self-contained page with a zoomable treemap\n"
+             "  -o FILE     write to FILE instead of stdout\n"
+             "  --top=N     roots shown (default 30; 0: all)\n"
+             "  --sites=N   allocation sites per root (default 12; the rest is one \"other sites\" cell)\n");
+  return rc;
+}
+
+struct options {
+  const char *in;
+  const char *out_path;    /* NULL: stdout */
+  enum { NO_MODE, DOT, HTML } mode;
+  long top, per;           /* roots, sites per root; 0: all */
+};
+
+enum { GO_ON = -1 };
+
+/* GO_ON, or the exit status (--help, or one line naming the problem). */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+  *o = (struct options){.top = 30, .per = 12};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0);
-    if (!strcmp(a, "--dot")) mode = 1;
-    else if (!strcmp(a, "--html")) mode = 2;
-    else if (!strcmp(a, "-o") && i + 1 < argc) out_path = argv[++i];
-    else if (!strncmp(a, "--output=", 9)) out_path = a + 9;
+    if (!strcmp(a, "--dot")) o->mode = DOT;
+    else if (!strcmp(a, "--html")) o->mode = HTML;
+    else if (!strcmp(a, "-o") && i + 1 < argc) o->out_path = argv[++i];
+    else if (!strncmp(a, "--output=", 9)) o->out_path = a + 9;
     else if (!strncmp(a, "--top=", 6) || !strncmp(a, "--sites=", 8)) {
       const char *v = strchr(a, '=') + 1;
       char *end;
@@ -201,48 +252,32 @@ int rc_tool_graph(int argc, char **argv)
         fprintf(stderr, "reachcheck graph: bad value in '%s'\n", a);
         return 2;
       }
-      if (a[2] == 't') top = x;
-      else per = x;
+      if (a[2] == 't') o->top = x;
+      else o->per = x;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "reachcheck graph: unknown option '%s' (see reachcheck graph --help)\n", a);
       return 2;
-    } else if (!in) in = a;
+    } else if (!o->in) o->in = a;
     else {
       fprintf(stderr, "reachcheck graph: one input file only ('%s')\n", a);
       return 2;
     }
   }
-  if (!in || !mode) {
-    usage(stderr, 2);
-    return 2;
-  }
+  return o->in && o->mode != NO_MODE ? GO_ON : usage(stderr, 2);
+}
+
+int rc_tool_graph(int argc, char **argv)
+{
+  struct options opt;
+  int rc = parse_options(argc, argv, &opt);
+  if (rc != GO_ON) return rc;
   struct tmodel m;
-  if (tmodel_load(in, &m)) return 2;
-  size_t ng = m.nroots;
-  if (top && (size_t)top < ng) ng = (size_t)top;
-  /* the shared bucket stays in the picture even when the top N cut it */
-  bool add_shared = ng < m.nroots && m.roots[m.nroots - 1].shared && m.roots[m.nroots - 1].bytes;
-  struct groot *g = txmalloc((ng + 1) * sizeof *g);
-  size_t total_sites = 0;
-  for (size_t i = 0; i < m.nroots; i++) total_sites += m.roots[i].nsites;
-  char(*labels)[512] = txmalloc((total_sites + 1) * 512);
-  size_t nlabels = 0, k = 0;
-  for (size_t i = 0; i < ng; i++) {
-    if (!m.roots[i].bytes) continue;
-    g[k++] = build(&m.roots[i], (size_t)(per ? per : 1000000), labels, &nlabels);
-  }
-  if (add_shared) g[k++] = build(&m.roots[m.nroots - 1], (size_t)(per ? per : 1000000), labels, &nlabels);
-  if (ttty() && nlabels >= 256) fprintf(stderr, "\r\033[K");
-  FILE *f = stdout;
-  if (out_path && !(f = fopen(out_path, "w"))) {
-    fprintf(stderr, "reachcheck graph: cannot write '%s'\n", out_path);
-    return 2;
-  }
-  if (mode == 1) write_dot(f, &m, g, k);
-  else write_html(f, &m, g, k);
-  if (f != stdout ? fclose(f) : fflush(f)) {
-    fprintf(stderr, "reachcheck graph: cannot write '%s'\n", out_path ? out_path : "stdout");
-    return 2;
-  }
-  return 0;
+  if (tmodel_load(opt.in, &m)) return 2;
+  size_t ng;
+  struct groot *g = build_all(&m, opt.top, opt.per ? (size_t)opt.per : SIZE_MAX, &ng);
+  struct tout out;
+  if (tout_open(&out, "graph", opt.out_path)) return 2;
+  if (opt.mode == DOT) write_dot(out.f, &m, g, ng);
+  else write_html(out.f, &m, g, ng);
+  return tout_close(&out) ? 2 : 0;
 }

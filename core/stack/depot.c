@@ -167,6 +167,7 @@ __attribute__((noinline)) uint32_t rc_depot_capture(const struct rc_at *at)
   /* Allocation loops capture the same stack again and again. */
   if (n == last_n && gen == last_gen && !memcmp(p, last_pc, sizeof(uintptr_t) * (size_t)n)) return last_id;
   uint32_t id = depot_find(p, n, gen);
+  RC_DCHECK(id < __atomic_load_n(&nids, __ATOMIC_ACQUIRE));   /* ids name stacks in the depot */
   if (id) {
     last_n = n, last_gen = gen, last_id = id;
     memcpy(last_pc, p, sizeof(uintptr_t) * (size_t)n);
@@ -180,15 +181,19 @@ static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen)
   uint32_t h = hash_pcs(pc, n, gen);
   const struct table *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
   for (uint32_t id = __atomic_load_n(&t->b[h & t->mask], __ATOMIC_ACQUIRE); id;) {
+    RC_DCHECK(id < __atomic_load_n(&nids, __ATOMIC_ACQUIRE));
     const struct rc_stack *s = by_id[id];
     if (s->hash == h && s->depth == (uint32_t)n && s->gen == gen && !memcmp(s->pc, pc, sizeof(uintptr_t) * (size_t)n))
       return id;
-    id = __atomic_load_n(&s->next, __ATOMIC_RELAXED);
+    uint32_t next = __atomic_load_n(&s->next, __ATOMIC_RELAXED);
+    RC_DCHECK(next < id);   /* chains link to smaller ids: a walk ends */
+    id = next;
   }
   rc_depot_lock();
   uint32_t b = h & tab->mask;
   uint32_t id = tab->b[b];
   for (; id; id = by_id[id]->next) {
+    RC_DCHECK(id < nids && by_id[id]->next < id);
     const struct rc_stack *s = by_id[id];
     if (s->hash == h && s->depth == (uint32_t)n && s->gen == gen && !memcmp(s->pc, pc, sizeof(uintptr_t) * (size_t)n))
       break;
@@ -201,6 +206,7 @@ static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen)
       s->gen = gen;
       s->next = tab->b[b];
       memcpy(s->pc, pc, sizeof(uintptr_t) * (size_t)n);
+      RC_DCHECK(s->next < nids);
       id = nids++;
       by_id[id] = s;
       __atomic_store_n(&tab->b[b], id, __ATOMIC_RELEASE);

@@ -1,5 +1,6 @@
 /* The stack layer: where the program called from. The unwinder
- * (stack/unwind.c), the stack depot (stack/depot.c) and which code a pc
+ * (stack/unwind.c, its tables stack/cfi.c, libunwind checks
+ * stack/unwind_verify.c), the stack depot (stack/depot.c) and which code a pc
  * belongs to (stack/ldso.c). Uses only base/. */
 #ifndef RC_STACK_H
 #define RC_STACK_H

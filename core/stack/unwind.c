@@ -1,53 +1,17 @@
 /* Fast x86-64 unwinder for allocation stacks: per return address, a cached
  * CFA rule (CFA = rsp|rbp + off, rbp saved at CFA - 8k or not, RA at CFA - 8)
- * read from the module's .eh_frame_hdr by a minimal CFA interpreter, plus a
- * per-thread memo of the previous walk. Frames it cannot describe that way
- * make the whole capture fall back to libunwind. */
+ * read from the module's unwind tables (stack/cfi.c), plus a per-thread
+ * memo of the previous walk. Frames it cannot describe that way make the
+ * whole capture fall back to libunwind (stack/depot.c). */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <link.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-#include "stack/stack.h"
-#include "stack/unwind.h"
+#include "stack/unwind_internal.h"
 
 /* ld.so (glibc 2.36): the main thread's stack pointer at process entry, i.e.
  * the address of argc; every frame of the main thread lies below it. */
 extern void *__libc_stack_end;
-
-int rc_unwind_verify;
-
-/* ---- counters: fallbacks always, the rest under RC_UNWIND_VERIFY ---- */
-enum {
-  ST_CAPTURE, ST_FALLBACK, ST_MISS, ST_VERIFIED, ST_STALE_LIBUNWIND,
-  FB_STACK, FB_NOINFO, FB_UNSUPPORTED, FB_BOUNDS, FB_NOMODULE, FB_NOCACHE, ST_SPLICE, ST_SPLICED, ST_N
-};
-static const char *const st_name[ST_N] = {
-  "captures", "fallbacks", "cache misses", "verified", "unw_backtrace stale (unw_step agreed)",
-  "fallback: stack unknown", "fallback: no FDE", "fallback: unsupported CFI", "fallback: bounds",
-  "fallback: pc in no module", "fallback: cache busy", "suffix splices", "frames spliced",
-};
-static uint64_t stats[ST_N];
-#define STAT(i) do { if (RC_UNLIKELY(rc_unwind_verify)) __atomic_fetch_add(&stats[i], 1, __ATOMIC_RELAXED); } while (0)
-
-/* ---- rules: 32 bits, 0 = none ----
- * special:1 | cfa_is_rbp:1 | rbp_saved:1 | -:1 | rbp_slot:8 | cfa_off:20
- * A special rule ends the walk: K_END, or K_FALLBACK with its reason (FB_*)
- * in the slot bits. */
-#define R_SPECIAL 1u
-#define R_CFA_RBP 2u
-#define R_RBP_SAVED 4u
-#define R_SLOT(r) (((r) >> 4) & 0xffu)     /* rbp saved at CFA - 8 * slot */
-#define R_CFA_OFF(r) ((r) >> 12)
-#define K_END R_SPECIAL
-#define R_FALLBACK(why) (R_SPECIAL | 8u | (uint32_t)(why) << 4)
-#define MAX_CFA_OFF ((1u << 20) - 1)
 
 /* ---- the cache: open addressing, linear probing ----
  * key = pc | (gen mod 2^17) << 47 (user-space code lies below 2^47), so one
@@ -63,7 +27,6 @@ static uint64_t stats[ST_N];
 #define MIN_BITS 10
 #define MAX_BITS 16
 #define PROBES 8
-#define PC_BITS 47
 #define GEN_LIMIT (1u << (64 - PC_BITS))
 #define KEY_GEN(g) ((uint64_t)((g) & (GEN_LIMIT - 1)) << PC_BITS)
 struct entry { uint64_t key, rule; };      /* key 0: empty */
@@ -124,21 +87,6 @@ static inline uint32_t cache_lookup(const struct entry *tab, uint64_t genhi, uin
   return lookup_probe(tab, want, h);
 }
 
-/* RC_UNWIND_VERIFY, read at the first capture, which may come before libc
- * has set environ (ld.so and constructors allocate first): from the
- * process's initial stack, argc at __libc_stack_end, then argv, then envp. */
-static void verify_from_env(void)
-{
-  const uintptr_t *sp = __libc_stack_end;
-  if (!sp) return;
-  char *const *envp = (char *const *)(sp + 1 + sp[0] + 1);
-  for (; *envp; envp++)
-    if (!strncmp(*envp, "RC_UNWIND_VERIFY=", 17)) {
-      const char *v = *envp + 17;
-      rc_unwind_verify = *v && *v != '0';
-    }
-}
-
 /* Creates the table once; false if it does not exist (yet). Called by the
  * constructor too, so threads do not race for it. */
 static bool cache_create(void)
@@ -146,7 +94,7 @@ static bool cache_create(void)
   if (__atomic_load_n(&cache, __ATOMIC_ACQUIRE)) return true;
   if (!rc_spin_lock_bounded(&cache_lock, 100000)) return false;
   if (!cache) {
-    verify_from_env();
+    rc_unwind_verify_from_env();
     struct rlimit rl;
     uintptr_t span = 8u << 20;
     if (!getrlimit(RLIMIT_STACK, &rl)) span = rl.rlim_cur == RLIM_INFINITY ? 1u << 30 : rl.rlim_cur;
@@ -179,6 +127,7 @@ static void cache_insert(uintptr_t pc, uint32_t rule, uint32_t gen)
   if (cur != gen) goto out;   /* flushed since the rule was read */
   if (used_gen != cur) { used_gen = cur; cache_used = 0; }
   uint32_t bits = tab_bits(cache);
+  RC_DCHECK(bits >= MIN_BITS && bits <= MAX_BITS && cache_used <= 1u << bits);
   if (cache_used >= (1u << bits) / 2) {   /* keep probe chains short: grow, or start over */
     struct entry *t = bits < MAX_BITS ? table_new(bits + 2) : NULL;
     if (!t) {
@@ -230,384 +179,22 @@ void rc_unwind_flush(void)
   rc_spin_unlock(&cache_lock);
 }
 
-/* ---- DWARF reading (.eh_frame_hdr, CIE, FDE) ---- */
-enum {
-  PE_absptr = 0x00, PE_uleb128 = 0x01, PE_udata2 = 0x02, PE_udata4 = 0x03, PE_udata8 = 0x04,
-  PE_sleb128 = 0x09, PE_sdata2 = 0x0a, PE_sdata4 = 0x0b, PE_sdata8 = 0x0c,
-  PE_pcrel = 0x10, PE_datarel = 0x30, PE_indirect = 0x80, PE_omit = 0xff,
-};
-
-struct rd { const uint8_t *p, *end; bool bad; };
-
-static uint64_t rd_n(struct rd *r, size_t n)
-{
-  uint64_t v = 0;
-  if ((size_t)(r->end - r->p) < n) { r->bad = true; r->p = r->end; return 0; }
-  memcpy(&v, r->p, n);   /* little-endian */
-  r->p += n;
-  return v;
-}
-static uint8_t rd_u8(struct rd *r) { return (uint8_t)rd_n(r, 1); }
-static uint64_t rd_uleb(struct rd *r)
-{
-  uint64_t v = 0;
-  for (unsigned shift = 0;; shift += 7) {
-    if (r->p >= r->end || shift > 63) { r->bad = true; return 0; }
-    uint8_t b = *r->p++;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
-  }
-}
-static int64_t rd_sleb(struct rd *r)
-{
-  uint64_t v = 0;
-  unsigned shift = 0;
-  uint8_t b;
-  do {
-    if (r->p >= r->end || shift > 63) { r->bad = true; return 0; }
-    b = *r->p++;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80);
-  if (shift < 64 && (b & 0x40)) v |= ~(uint64_t)0 << shift;
-  return (int64_t)v;
-}
-/* A pointer in encoding enc; datarel is relative to `data`. Indirect
- * pointers are not followed (only personality routines use them, and those
- * are skipped). */
-static uintptr_t rd_ptr(struct rd *r, uint8_t enc, uintptr_t data)
-{
-  uintptr_t at = (uintptr_t)r->p, v;
-  switch (enc & 0x0f) {
-  case PE_absptr: case PE_udata8: case PE_sdata8: v = (uintptr_t)rd_n(r, 8); break;
-  case PE_uleb128: v = (uintptr_t)rd_uleb(r); break;
-  case PE_sleb128: v = (uintptr_t)rd_sleb(r); break;
-  case PE_udata2: v = (uintptr_t)rd_n(r, 2); break;
-  case PE_sdata2: v = (uintptr_t)(int64_t)(int16_t)rd_n(r, 2); break;
-  case PE_udata4: v = (uintptr_t)rd_n(r, 4); break;
-  case PE_sdata4: v = (uintptr_t)(int64_t)(int32_t)rd_n(r, 4); break;
-  default: r->bad = true; return 0;
-  }
-  switch (enc & 0x70) {
-  case 0: break;
-  case PE_pcrel: v += at; break;
-  case PE_datarel: v += data; break;
-  default: r->bad = true;   /* textrel, funcrel, aligned: not used on x86-64 Linux */
-  }
-  return v;
-}
-
-/* ---- CFA interpreter: only rsp/rbp-based CFAs, rbp and the RA ---- */
-enum { DW_RBP = 6, DW_RSP = 7, DW_RA = 16 };
-enum { HOW_SAME, HOW_UNDEF, HOW_OFFSET, HOW_OTHER };
-struct reg_rule { uint8_t how; int64_t off; };
-struct cfa_state {
-  uint64_t cfa_reg;
-  int64_t cfa_off;
-  bool cfa_expr;
-  struct reg_rule rbp, ra;
-};
-struct cie {
-  uint64_t code_align;
-  int64_t data_align;
-  uint8_t fde_enc;
-  bool has_z, signal;
-  const uint8_t *insns, *end;
-};
-#define REMEMBER_MAX 8
-
-static struct reg_rule *reg_of(struct cfa_state *s, uint64_t reg)
-{
-  return reg == DW_RBP ? &s->rbp : reg == DW_RA ? &s->ra : NULL;
-}
-static void set_rule(struct cfa_state *s, uint64_t reg, uint8_t how, int64_t off)
-{
-  struct reg_rule *r = reg_of(s, reg);
-  if (r) { r->how = how; r->off = off; }
-}
-
-/* Run CFA instructions until the row that covers `target`. Returns false on
- * an opcode outside the supported subset or malformed input. */
-static bool run_cfa(struct rd *r, uintptr_t *loc, uintptr_t target, struct cfa_state *s,
-                    const struct cfa_state *init, const struct cie *c)
-{
-  struct cfa_state saved[REMEMBER_MAX];
-  int depth = 0;
-  while (r->p < r->end && !r->bad) {
-    uint8_t op = rd_u8(r);
-    uint64_t reg, delta;
-    switch (op >> 6) {
-    case 1:  /* DW_CFA_advance_loc */
-      delta = (op & 0x3f) * c->code_align;
-      goto advance;
-    case 2:  /* DW_CFA_offset */
-      set_rule(s, op & 0x3f, HOW_OFFSET, (int64_t)rd_uleb(r) * c->data_align);
-      continue;
-    case 3:  /* DW_CFA_restore */
-      reg = op & 0x3f;
-      goto restore;
-    }
-    switch (op) {
-    case 0x00: continue;                                  /* nop */
-    case 0x01: {                                          /* set_loc */
-      uintptr_t to = rd_ptr(r, c->fde_enc, 0);
-      if (to > target) return !r->bad;
-      *loc = to;
-      continue;
-    }
-    case 0x02: delta = rd_n(r, 1) * c->code_align; goto advance;
-    case 0x03: delta = rd_n(r, 2) * c->code_align; goto advance;
-    case 0x04: delta = rd_n(r, 4) * c->code_align; goto advance;
-    case 0x05:                                            /* offset_extended */
-      reg = rd_uleb(r);
-      set_rule(s, reg, HOW_OFFSET, (int64_t)rd_uleb(r) * c->data_align);
-      continue;
-    case 0x06: reg = rd_uleb(r); goto restore;            /* restore_extended */
-    case 0x07: set_rule(s, rd_uleb(r), HOW_UNDEF, 0); continue;
-    case 0x08: set_rule(s, rd_uleb(r), HOW_SAME, 0); continue;
-    case 0x09:                                            /* register */
-      reg = rd_uleb(r);
-      rd_uleb(r);
-      set_rule(s, reg, HOW_OTHER, 0);
-      continue;
-    case 0x0a:                                            /* remember_state */
-      if (depth == REMEMBER_MAX) return false;
-      saved[depth++] = *s;
-      continue;
-    case 0x0b:                                            /* restore_state */
-      if (depth == 0) return false;
-      *s = saved[--depth];   /* CFA included: gcc relies on it after an epilogue */
-      continue;
-    case 0x0c:                                            /* def_cfa */
-      s->cfa_reg = rd_uleb(r);
-      s->cfa_off = (int64_t)rd_uleb(r);
-      s->cfa_expr = false;
-      continue;
-    case 0x0d: s->cfa_reg = rd_uleb(r); s->cfa_expr = false; continue;
-    case 0x0e: s->cfa_off = (int64_t)rd_uleb(r); continue;
-    case 0x0f:                                            /* def_cfa_expression */
-      delta = rd_uleb(r);
-      if (delta > (uint64_t)(r->end - r->p)) return false;
-      r->p += delta;
-      s->cfa_expr = true;
-      continue;
-    case 0x10:                                            /* expression */
-    case 0x16:                                            /* val_expression */
-      reg = rd_uleb(r);
-      delta = rd_uleb(r);
-      if (delta > (uint64_t)(r->end - r->p)) return false;
-      r->p += delta;
-      set_rule(s, reg, HOW_OTHER, 0);
-      continue;
-    case 0x11:                                            /* offset_extended_sf */
-      reg = rd_uleb(r);
-      set_rule(s, reg, HOW_OFFSET, rd_sleb(r) * c->data_align);
-      continue;
-    case 0x12:                                            /* def_cfa_sf */
-      s->cfa_reg = rd_uleb(r);
-      s->cfa_off = rd_sleb(r) * c->data_align;
-      s->cfa_expr = false;
-      continue;
-    case 0x13: s->cfa_off = rd_sleb(r) * c->data_align; continue;  /* def_cfa_offset_sf */
-    case 0x14:                                            /* val_offset */
-      reg = rd_uleb(r);
-      rd_uleb(r);
-      set_rule(s, reg, HOW_OTHER, 0);
-      continue;
-    case 0x15:                                            /* val_offset_sf */
-      reg = rd_uleb(r);
-      rd_sleb(r);
-      set_rule(s, reg, HOW_OTHER, 0);
-      continue;
-    case 0x2e: rd_uleb(r); continue;                      /* GNU_args_size: rsp only */
-    case 0x2f:                                            /* GNU_negative_offset_extended */
-      reg = rd_uleb(r);
-      set_rule(s, reg, HOW_OFFSET, -(int64_t)rd_uleb(r) * c->data_align);
-      continue;
-    default:
-      return false;
-    }
-  advance:
-    if (*loc + delta > target) return !r->bad;
-    *loc += delta;
-    continue;
-  restore: {
-      struct reg_rule *d = reg_of(s, reg);
-      const struct reg_rule *from = init ? reg_of((struct cfa_state *)init, reg) : NULL;
-      if (d) *d = from ? *from : (struct reg_rule){ HOW_SAME, 0 };
-      continue;
-    }
-  }
-  return !r->bad;
-}
-
-static bool parse_cie(const uint8_t *cie, const uint8_t *limit, struct cie *c)
-{
-  struct rd r = { cie, limit, false };
-  uint64_t len = rd_n(&r, 4);
-  if (len == 0xffffffffu) len = rd_n(&r, 8);
-  if (r.bad || len > (uint64_t)(limit - r.p)) return false;
-  r.end = r.p + len;
-  if (rd_n(&r, 4) != 0) return false;   /* CIE id in .eh_frame */
-  uint8_t version = rd_u8(&r);
-  if (version != 1 && version != 3) return false;
-  const char *aug = (const char *)r.p;
-  size_t alen = strnlen(aug, (size_t)(r.end - r.p));
-  if (alen == (size_t)(r.end - r.p)) return false;
-  r.p += alen + 1;
-  c->code_align = rd_uleb(&r);
-  c->data_align = rd_sleb(&r);
-  uint64_t ra = version == 1 ? rd_u8(&r) : rd_uleb(&r);
-  if (ra != DW_RA) return false;
-  c->fde_enc = PE_absptr;
-  c->has_z = false;
-  c->signal = false;
-  if (aug[0] == 'z') {
-    c->has_z = true;
-    uint64_t zlen = rd_uleb(&r);
-    if (r.bad || zlen > (uint64_t)(r.end - r.p)) return false;
-    const uint8_t *zend = r.p + zlen;
-    for (const char *a = aug + 1; *a; a++) {
-      if (*a == 'R') c->fde_enc = rd_u8(&r);
-      else if (*a == 'L') rd_u8(&r);
-      else if (*a == 'P') { uint8_t e = rd_u8(&r); rd_ptr(&r, e & 0x7f, 0); }
-      else if (*a == 'S') c->signal = true;
-      else return false;
-    }
-    if (r.bad || r.p > zend) return false;
-    r.p = zend;
-  } else if (aug[0]) {
-    return false;   /* "eh" and other pre-'z' forms */
-  }
-  c->insns = r.p;
-  c->end = r.end;
-  return !r.bad;
-}
-
-/* The rule for return address target+1, from the FDE at fde. */
-static uint32_t rule_from_fde(const uint8_t *fde, const uint8_t *limit, uintptr_t target)
-{
-  struct rd r = { fde, limit, false };
-  uint64_t len = rd_n(&r, 4);
-  if (len == 0xffffffffu) len = rd_n(&r, 8);
-  if (r.bad || len == 0 || len > (uint64_t)(limit - r.p)) return R_FALLBACK(FB_NOINFO);
-  r.end = r.p + len;
-  const uint8_t *idp = r.p;
-  uint32_t cie_off = (uint32_t)rd_n(&r, 4);
-  if (cie_off == 0 || cie_off > (uintptr_t)idp) return R_FALLBACK(FB_UNSUPPORTED);
-  struct cie c;
-  /* the CIE precedes its FDEs in the same .eh_frame */
-  if (!parse_cie(idp - cie_off, idp, &c)) return R_FALLBACK(FB_UNSUPPORTED);
-  uintptr_t begin = rd_ptr(&r, c.fde_enc, 0);
-  uintptr_t range = rd_ptr(&r, c.fde_enc & 0x0f, 0);
-  if (r.bad) return R_FALLBACK(FB_UNSUPPORTED);
-  if (target - begin >= range) return R_FALLBACK(FB_NOINFO);
-  if (c.signal) return R_FALLBACK(FB_UNSUPPORTED);   /* __restore_rt: libunwind knows */
-  if (c.has_z) {
-    uint64_t z = rd_uleb(&r);
-    if (r.bad || z > (uint64_t)(r.end - r.p)) return R_FALLBACK(FB_UNSUPPORTED);
-    r.p += z;
-  }
-  struct cfa_state s = { .cfa_reg = DW_RSP, .cfa_off = 8, .rbp = { HOW_SAME, 0 }, .ra = { HOW_SAME, 0 } };
-  uintptr_t loc = begin;
-  struct rd ci = { c.insns, c.end, false };
-  if (!run_cfa(&ci, &loc, UINTPTR_MAX, &s, NULL, &c)) return R_FALLBACK(FB_UNSUPPORTED);
-  struct cfa_state init = s;
-  loc = begin;
-  if (!run_cfa(&r, &loc, target, &s, &init, &c)) return R_FALLBACK(FB_UNSUPPORTED);
-  /* libunwind (1.6.2 unw_step): an undefined RA or rbp ends the chain */
-  if (s.ra.how == HOW_UNDEF || s.rbp.how == HOW_UNDEF) return K_END;
-  if (s.cfa_expr || (s.cfa_reg != DW_RSP && s.cfa_reg != DW_RBP)) return R_FALLBACK(FB_UNSUPPORTED);
-  if (s.cfa_off < 8 || s.cfa_off > (int64_t)MAX_CFA_OFF) return R_FALLBACK(FB_UNSUPPORTED);
-  if (s.ra.how != HOW_OFFSET || s.ra.off != -8) return R_FALLBACK(FB_UNSUPPORTED);
-  uint32_t rule = (uint32_t)s.cfa_off << 12 | (s.cfa_reg == DW_RBP ? R_CFA_RBP : 0);
-  if (s.rbp.how == HOW_OFFSET) {
-    if (s.rbp.off >= 0 || (s.rbp.off & 7) || -s.rbp.off / 8 > 255) return R_FALLBACK(FB_UNSUPPORTED);
-    rule |= R_RBP_SAVED | (uint32_t)(-s.rbp.off / 8) << 4;
-  } else if (s.rbp.how != HOW_SAME) {
-    return R_FALLBACK(FB_UNSUPPORTED);
-  }
-  return rule;
-}
-
-/* Binary search of .eh_frame_hdr's table (initial location, FDE), both
- * datarel sdata4 as every linker since 2004 writes them. */
-static uint32_t rule_from_hdr(const uint8_t *hdr, size_t size, uintptr_t target)
-{
-  struct rd r = { hdr, hdr + size, false };
-  if (rd_u8(&r) != 1) return R_FALLBACK(FB_UNSUPPORTED);
-  uint8_t ptr_enc = rd_u8(&r), cnt_enc = rd_u8(&r), tab_enc = rd_u8(&r);
-  rd_ptr(&r, ptr_enc, (uintptr_t)hdr);
-  if (cnt_enc == PE_omit || tab_enc != (PE_datarel | PE_sdata4)) return R_FALLBACK(FB_UNSUPPORTED);
-  uintptr_t count = rd_ptr(&r, cnt_enc, (uintptr_t)hdr);
-  if (r.bad || count > (size_t)(r.end - r.p) / 8) return R_FALLBACK(FB_UNSUPPORTED);
-  const uint8_t *tab = r.p;
-  size_t lo = 0, hi = count;   /* find the last entry with start <= target */
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int32_t start;
-    memcpy(&start, tab + mid * 8, 4);
-    if ((uintptr_t)hdr + (intptr_t)start <= target) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo == 0) return R_FALLBACK(FB_NOINFO);
-  int32_t fde;
-  memcpy(&fde, tab + (lo - 1) * 8 + 4, 4);
-  /* no bound on .eh_frame here: the FDE's own length delimits it */
-  return rule_from_fde(hdr + fde, (const uint8_t *)UINTPTR_MAX - 1, target);
-}
-
-struct find { uintptr_t target; uint32_t rule; };
-
-/* Runs under ld.so's dl_load_write_lock: the module cannot be unmapped
- * while its unwind tables are read. */
-static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
-{
-  struct find *f = arg;
-  const ElfW(Phdr) *eh = NULL;
-  bool in = false;
-  for (size_t i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type == PT_LOAD && f->target - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz) in = true;
-    else if (ph->p_type == PT_GNU_EH_FRAME) eh = ph;
-  }
-  if (!in) return 0;
-  f->rule = eh ? rule_from_hdr((const uint8_t *)(info->dlpi_addr + eh->p_vaddr), eh->p_memsz, f->target)
-               : R_FALLBACK(FB_NOINFO);
-  return 1;
-}
-
-/* RC_UNWIND_VERIFY: name the first return addresses left to libunwind. */
-static void note_fallback_pc(uintptr_t pc, uint32_t rule)
-{
-  static int noted;
-  if (__atomic_fetch_add(&noted, 1, __ATOMIC_RELAXED) >= 20) return;
-  Dl_info di;
-  const char *why = !rule ? "in no module" : R_SLOT(rule) == FB_NOINFO ? "no FDE" : "unsupported CFI";
-  if (dladdr((void *)(pc - 1), &di) && di.dli_fname)
-    rc_log("unwind: %s at 0x%lx %s+0x%lx (%s)", why, (unsigned long)pc, di.dli_fname,
-           (unsigned long)(pc - (uintptr_t)di.dli_fbase), di.dli_sname ? di.dli_sname : "?");
-  else
-    rc_log("unwind: %s at 0x%lx", why, (unsigned long)pc);
-}
-
 static __attribute__((noinline, cold)) uint32_t rule_slow(uintptr_t pc, uint32_t gen)
 {
   STAT(ST_MISS);
-  struct find f = { pc - 1, 0 };
-  dl_iterate_phdr(find_module, &f);
-  if (RC_UNLIKELY(rc_unwind_verify) && (!f.rule || ((f.rule & R_SPECIAL) && f.rule != K_END)))
-    note_fallback_pc(pc, f.rule);
-  if (!f.rule) return R_FALLBACK(FB_NOMODULE);   /* not cached: a module may appear there */
-  cache_insert(pc, f.rule, gen);
-  return f.rule;
+  uint32_t rule = rc_cfi_rule(pc);
+  if (RC_UNLIKELY(rc_unwind_verify) && (!rule || ((rule & R_SPECIAL) && rule != K_END)))
+    rc_unwind_note_fallback(pc, rule);
+  if (!rule) return R_FALLBACK(FB_NOMODULE);   /* not cached: a module may appear there */
+  cache_insert(pc, rule, gen);
+  return rule;
 }
 
 /* Counted always: libunwind's cost dwarfs the atomic. */
 static __attribute__((noinline, cold)) int fallback(uint32_t why)
 {
-  __atomic_fetch_add(&stats[ST_FALLBACK], 1, __ATOMIC_RELAXED);
-  __atomic_fetch_add(&stats[why < ST_N ? why : FB_UNSUPPORTED], 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&rc_unwind_stats[ST_FALLBACK], 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&rc_unwind_stats[why < ST_N ? why : FB_UNSUPPORTED], 1, __ATOMIC_RELAXED);
   return -1;
 }
 
@@ -683,8 +270,8 @@ static inline __attribute__((always_inline)) int apply(uint32_t rule, uintptr_t 
   }
   *sp = cfa;
   *pc = ra;
-  if (RC_UNLIKELY(ra - 0x4000 >= (1ull << PC_BITS) - 0x4000)) {
-    if (ra < 0x4000) return W_DONE;   /* as libunwind's tdep_trace: the end, or garbage */
+  if (RC_UNLIKELY(ra - RA_MIN >= (1ull << PC_BITS) - RA_MIN)) {
+    if (ra < RA_MIN) return W_DONE;   /* as libunwind's tdep_trace: the end, or garbage */
     goto bounds;                      /* code above 2^47: not cacheable */
   }
   return W_NEXT;
@@ -750,6 +337,7 @@ static __attribute__((noinline)) int walk_rec(struct walk *w)
         return W_SUFFIX;
       }
     }
+    RC_DCHECK(j < MEMO_MAX && out < end);   /* skip + max <= MEMO_MAX frames are recorded */
     mo->f[j].pc = pc, mo->f[j].sp = sp, mo->f[j].rbp = rbp;
     if (skip > 0) {
       skip--;
@@ -822,11 +410,12 @@ static int splice(struct walk *w)
   struct mframe *const f = memo.f;
   const int k = w->k, j = w->j;
   uintptr_t r = w->rbp;
+  RC_DCHECK(memo_busy && j <= k && k < w->old_n && w->old_n <= MEMO_MAX);
   const int i = memo_valid(k, &r, w->old_n) - 1;   /* frames [k, i] hold */
   if (!memo.reads_rbp) r = memo_rbp_at(k, i, w->rbp);
   const int v = i - k + 1;
   STAT(ST_SPLICE);
-  if (RC_UNLIKELY(rc_unwind_verify)) __atomic_fetch_add(&stats[ST_SPLICED], (uint64_t)v, __ATOMIC_RELAXED);
+  if (RC_UNLIKELY(rc_unwind_verify)) __atomic_fetch_add(&rc_unwind_stats[ST_SPLICED], (uint64_t)v, __ATOMIC_RELAXED);
   if (k != j) memmove(&f[j], &f[k], sizeof *f * (size_t)v);
   for (int m = j; m < j + v; m++) {
     if (m < j + v - 1) w->reads |= f[m].slot & 1 ? R_CFA_RBP : 0;
@@ -887,8 +476,10 @@ static __attribute__((noinline)) int unwind_rec(struct walk *w, uintptr_t *pcs, 
       break;
     }
     w->reads |= rule;
+    RC_DCHECK(w->j < MEMO_MAX);
     memo.f[w->j++].slot = slot | (rule & R_CFA_RBP ? 1 : 0);
   }
+  RC_DCHECK(memo_busy && w->j <= MEMO_MAX && w->out <= w->end);
   memo.n = w->j;
   memo.closed = w->closed;
   memo.gen = w->gen;
@@ -971,6 +562,7 @@ static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_
 done:
   __asm__ volatile("" ::: "memory");
   memo_busy = 0;
+  RC_DCHECK(n <= max);
   return n;
 }
 
@@ -987,97 +579,12 @@ int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t 
   return unwind_from(pcs, max, 0, pc, sp, rbp);
 }
 
-int rc_unwind_rule_test(uintptr_t pc, int *cfa_rbp, int *cfa_off, int *rbp_slot)
-{
-  struct find f = { pc - 1, 0 };
-  dl_iterate_phdr(find_module, &f);
-  uint32_t r = f.rule;
-  if (!r || (r & R_SPECIAL)) return r == K_END ? 0 : -1;
-  *cfa_rbp = !!(r & R_CFA_RBP);
-  *cfa_off = (int)R_CFA_OFF(r);
-  *rbp_slot = r & R_RBP_SAVED ? (int)R_SLOT(r) : 0;
-  return 1;
-}
-
-/* ---- verification against libunwind (RC_UNWIND_VERIFY=1) ---- */
-static void put_frame(const char *tag, int i, uintptr_t pc)
-{
-  Dl_info di;
-  if (dladdr((void *)(pc - 1), &di) && di.dli_fname)
-    rc_log("  %s #%d 0x%lx %s+0x%lx (%s)", tag, i, (unsigned long)pc, di.dli_fname,
-           (unsigned long)(pc - (uintptr_t)di.dli_fbase), di.dli_sname ? di.dli_sname : "?");
-  else
-    rc_log("  %s #%d 0x%lx", tag, i, (unsigned long)pc);
-}
-
-/* Frames of the stack above `skip` frames of rc_unwind_verify_check's
- * caller, by unw_step: the path unw_backtrace takes when its trace cache
- * cannot help. That cache (libunwind 1.6.2 src/x86_64/Gtrace.c) is keyed by
- * pc and never flushed, so after dlclose + dlopen at the same address
- * unw_backtrace itself returns stale frames. */
-static __attribute__((noinline)) int slow_reference(uintptr_t *out, int max, int skip)
-{
-  unw_context_t uc;
-  unw_cursor_t c;
-  int n = 0;
-  unw_flush_cache(unw_local_addr_space, 0, 0);
-  if (unw_getcontext(&uc) || unw_init_local(&c, &uc) < 0) return -1;
-  for (int i = 0; i < skip + 1; i++)   /* + slow_reference itself */
-    if (unw_step(&c) <= 0) return 0;
-  while (n < max && unw_step(&c) > 0) {
-    unw_word_t ip;
-    unw_get_reg(&c, UNW_REG_IP, &ip);
-    if (ip < 0x4000) break;
-    out[n++] = (uintptr_t)ip;
-  }
-  return n;
-}
-
-__attribute__((noinline)) void rc_unwind_verify_check(const uintptr_t *fast, int nf, const uintptr_t *ref, int nr,
-                                                      int skip)
-{
-  __atomic_fetch_add(&stats[ST_VERIFIED], 1, __ATOMIC_RELAXED);
-  if (nf == nr && !memcmp(fast, ref, sizeof *fast * (size_t)nf)) return;
-  uintptr_t slow[RC_MAX_FRAMES];
-  int ns = slow_reference(slow, nf < RC_MAX_FRAMES ? nf : RC_MAX_FRAMES, skip + 1);  /* + this function */
-  if (ns == nf && !memcmp(fast, slow, sizeof *fast * (size_t)nf)) {
-    __atomic_fetch_add(&stats[ST_STALE_LIBUNWIND], 1, __ATOMIC_RELAXED);
-    return;
-  }
-  rc_log("RC_UNWIND_VERIFY: rc_unwind (%d frames) differs from unw_backtrace (%d frames)", nf, nr);
-  for (int i = 0; i < nf || i < nr || i < ns; i++) {
-    if (i < nf) put_frame("fast", i, fast[i]);
-    if (i < nr) put_frame("unw_backtrace", i, ref[i]);
-    if (i < ns) put_frame("unw_step", i, slow[i]);
-  }
-  abort();
-}
-
 static void child_after_fork(void) { rc_spin_reset(&cache_lock); }
 
 __attribute__((constructor)) static void unwind_init(void)
 {
   cache_create();
-  /* libunwind's default global cache of register states is a mutex held
-   * with signals blocked, around dl_iterate_phdr. A thread holding it waits
-   * for ld.so's lock; if the thread holding that one (inside our own rule
-   * lookup, or the program's exception unwinding) takes a signal whose
-   * handler mallocs from a signal frame, its capture falls back to libunwind
-   * and waits for the mutex: deadlock (seen in rc.unwind.signals). Per-thread
-   * caches take no lock. */
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   /* a child forked while another thread held the insert lock would never
    * cache again */
   pthread_atfork(NULL, NULL, child_after_fork);
-}
-
-__attribute__((destructor)) static void unwind_fini(void)
-{
-  if (!rc_unwind_verify) return;
-  struct rc_buf b;
-  rc_buf_init(&b, rc_err_fd);
-  rc_buf_printf(&b, "reachcheck: unwind [pid %d]:", (int)getpid());
-  for (int i = 0; i < ST_N; i++) rc_buf_printf(&b, " %s=%lu;", st_name[i], (unsigned long)stats[i]);
-  rc_buf_put(&b, "\n", 1);
-  rc_buf_flush(&b);
 }

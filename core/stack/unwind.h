@@ -32,7 +32,7 @@ int rc_unwind_rule_test(uintptr_t pc, int *cfa_rbp, int *cfa_off, int *rbp_slot)
 extern int rc_unwind_verify;
 /* Abort with the stacks unless fast[0..nf) equals ref[0..nr), or else the
  * frames unw_step finds above `skip` frames of the caller (unw_backtrace's
- * own cache goes stale after dlclose; see unwind.c). */
+ * own cache goes stale after dlclose; see unwind_verify.c). */
 void rc_unwind_verify_check(const uintptr_t *fast, int nf, const uintptr_t *ref, int nr, int skip);
 
 #endif

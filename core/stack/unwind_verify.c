@@ -1,0 +1,136 @@
+/* The libunwind side of the unwinder: RC_UNWIND_VERIFY (every capture
+ * checked against unw_backtrace, and unw_step when they differ), the
+ * counters printed at exit, the names of frames left to libunwind, and
+ * libunwind's per-thread caching (the fallback of stack/depot.c). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include "stack/unwind_internal.h"
+
+/* ld.so (glibc 2.36): the main thread's stack pointer at process entry, i.e.
+ * the address of argc; argv and envp follow it. */
+extern void *__libc_stack_end;
+
+int rc_unwind_verify;
+uint64_t rc_unwind_stats[ST_N];
+static const char *const st_name[ST_N] = {
+  "captures", "fallbacks", "cache misses", "verified", "unw_backtrace stale (unw_step agreed)",
+  "fallback: stack unknown", "fallback: no FDE", "fallback: unsupported CFI", "fallback: bounds",
+  "fallback: pc in no module", "fallback: cache busy", "suffix splices", "frames spliced",
+};
+
+/* RC_UNWIND_VERIFY, read at the first capture, which may come before libc
+ * has set environ (ld.so and constructors allocate first): from the
+ * process's initial stack, argc at __libc_stack_end, then argv, then envp. */
+void rc_unwind_verify_from_env(void)
+{
+  const uintptr_t *sp = __libc_stack_end;
+  if (!sp) return;
+  char *const *envp = (char *const *)(sp + 1 + sp[0] + 1);
+  for (; *envp; envp++)
+    if (!strncmp(*envp, "RC_UNWIND_VERIFY=", 17)) {
+      const char *v = *envp + 17;
+      rc_unwind_verify = *v && *v != '0';
+    }
+}
+
+/* " 0x<pc> <module>+0x<offset> (<symbol>)", or " 0x<pc>" outside modules. */
+static void pc_text(char *buf, size_t len, uintptr_t pc)
+{
+  Dl_info di;
+  if (dladdr((void *)(pc - 1), &di) && di.dli_fname)
+    snprintf(buf, len, " 0x%lx %s+0x%lx (%s)", (unsigned long)pc, di.dli_fname,
+             (unsigned long)(pc - (uintptr_t)di.dli_fbase), di.dli_sname ? di.dli_sname : "?");
+  else
+    snprintf(buf, len, " 0x%lx", (unsigned long)pc);
+}
+
+/* RC_UNWIND_VERIFY: name the first return addresses left to libunwind. */
+void rc_unwind_note_fallback(uintptr_t pc, uint32_t rule)
+{
+  static int noted;
+  if (__atomic_fetch_add(&noted, 1, __ATOMIC_RELAXED) >= 20) return;
+  const char *why = !rule ? "in no module" : R_SLOT(rule) == FB_NOINFO ? "no FDE" : "unsupported CFI";
+  char t[512];
+  pc_text(t, sizeof t, pc);
+  rc_log("unwind: %s at%s", why, t);
+}
+
+/* ---- verification against libunwind (RC_UNWIND_VERIFY=1) ---- */
+static void put_frame(const char *tag, int i, uintptr_t pc)
+{
+  char t[512];
+  pc_text(t, sizeof t, pc);
+  rc_log("  %s #%d%s", tag, i, t);
+}
+
+/* Frames of the stack above `skip` frames of rc_unwind_verify_check's
+ * caller, by unw_step: the path unw_backtrace takes when its trace cache
+ * cannot help. That cache (libunwind 1.6.2 src/x86_64/Gtrace.c) is keyed by
+ * pc and never flushed, so after dlclose + dlopen at the same address
+ * unw_backtrace itself returns stale frames. */
+static __attribute__((noinline)) int slow_reference(uintptr_t *out, int max, int skip)
+{
+  unw_context_t uc;
+  unw_cursor_t c;
+  int n = 0;
+  unw_flush_cache(unw_local_addr_space, 0, 0);
+  if (unw_getcontext(&uc) || unw_init_local(&c, &uc) < 0) return -1;
+  for (int i = 0; i < skip + 1; i++)   /* + slow_reference itself */
+    if (unw_step(&c) <= 0) return 0;
+  while (n < max && unw_step(&c) > 0) {
+    unw_word_t ip;
+    unw_get_reg(&c, UNW_REG_IP, &ip);
+    if (ip < RA_MIN) break;
+    out[n++] = (uintptr_t)ip;
+  }
+  return n;
+}
+
+__attribute__((noinline)) void rc_unwind_verify_check(const uintptr_t *fast, int nf, const uintptr_t *ref, int nr,
+                                                      int skip)
+{
+  __atomic_fetch_add(&rc_unwind_stats[ST_VERIFIED], 1, __ATOMIC_RELAXED);
+  if (nf == nr && !memcmp(fast, ref, sizeof *fast * (size_t)nf)) return;
+  uintptr_t slow[RC_MAX_FRAMES];
+  int ns = slow_reference(slow, nf < RC_MAX_FRAMES ? nf : RC_MAX_FRAMES, skip + 1);  /* + this function */
+  if (ns == nf && !memcmp(fast, slow, sizeof *fast * (size_t)nf)) {
+    __atomic_fetch_add(&rc_unwind_stats[ST_STALE_LIBUNWIND], 1, __ATOMIC_RELAXED);
+    return;
+  }
+  rc_log("RC_UNWIND_VERIFY: rc_unwind (%d frames) differs from unw_backtrace (%d frames)", nf, nr);
+  for (int i = 0; i < nf || i < nr || i < ns; i++) {
+    if (i < nf) put_frame("fast", i, fast[i]);
+    if (i < nr) put_frame("unw_backtrace", i, ref[i]);
+    if (i < ns) put_frame("unw_step", i, slow[i]);
+  }
+  abort();
+}
+
+__attribute__((constructor)) static void verify_init(void)
+{
+  /* libunwind's default global cache of register states is a mutex held
+   * with signals blocked, around dl_iterate_phdr. A thread holding it waits
+   * for ld.so's lock; if the thread holding that one (inside our own rule
+   * lookup, or the program's exception unwinding) takes a signal whose
+   * handler mallocs from a signal frame, its capture falls back to libunwind
+   * and waits for the mutex: deadlock (seen in rc.unwind.signals). Per-thread
+   * caches take no lock. */
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+}
+
+__attribute__((destructor)) static void unwind_fini(void)
+{
+  if (!rc_unwind_verify) return;
+  struct rc_buf b;
+  rc_buf_init(&b, rc_err_fd);
+  rc_buf_printf(&b, "reachcheck: unwind [pid %d]:", (int)getpid());
+  for (int i = 0; i < ST_N; i++) rc_buf_printf(&b, " %s=%lu;", st_name[i], (unsigned long)rc_unwind_stats[i]);
+  rc_buf_put(&b, "\n", 1);
+  rc_buf_flush(&b);
+}

@@ -141,9 +141,8 @@ struct rc_hdr *rc_block_of(uintptr_t word);
 struct rc_hdr *rc_block_exact(const void *p);
 void rc_heap_init(void);
 bool rc_heap_ready(void);
-/* Recursion guard: while >0 this thread is inside reachcheck; its
+/* The recursion guard rc_in_runtime (base.h): while >0 this thread's
  * allocations are served as RC_F_INTERNAL blocks. */
-extern RC_TLS int rc_in_runtime;
 extern RC_TLS int rc_disabled;     /* reachcheck_disable(): new blocks are ignored */
 extern int rc_world_stopped;
 /* Take/drop every heap lock (slot pool) around stop-the-world and fork. */

@@ -307,13 +307,16 @@ def main():
                 fail('reachcheck_snapshot(%s): %r, expected %r' % (link, out, want))
             if rc != 23:
                 fail('snap: exit status %d, expected 23' % rc)
-            # The signal: snapshot_path through REACHCHECK_OPTIONS.
+            # The signal: snapshot_path through REACHCHECK_OPTIONS. A path
+            # without %n gets -N before .json (snapshots never overwrite each
+            # other), so the first signal snapshot is snap-1.json: plant that.
+            link1 = env.plant_link(env.sticky, 'snap-1.json', env.victim)
             logged = re.compile(r'snapshot 1 (written to|to .* failed)')
             rc, out, err = env.run([], ['signal', str(int(signal.SIGUSR2))],
                                    env={'REACHCHECK_OPTIONS': 'snapshot_signal=SIGUSR2:snapshot_path=' + link},
                                    stdin_after=lambda e: bool(logged.search(e)))
             lines = [l for l in err.splitlines() if 'snapshot 1' in l]
-            want = 'snapshot 1 to %s failed (errno %d)' % (link, errno.ELOOP)
+            want = 'snapshot 1 to %s failed (errno %d)' % (link1, errno.ELOOP)
             if len(lines) != 1 or not lines[0].endswith(want):
                 fail('snapshot_signal: stderr lines %r, expected one ending %r' % (lines, want))
             if rc != 23:
@@ -321,7 +324,8 @@ def main():
             no_report_on_stderr(err)
             unchanged('the victim', env.victim, before)
             link_unchanged(env, link, env.victim)
-            only_these(env.sticky, ['snap.json'])
+            link_unchanged(env, link1, env.victim)
+            only_these(env.sticky, ['snap-1.json', 'snap.json'])
             if env.fallbacks():
                 fail('a snapshot went to the fallback directory: %s' % env.fallbacks())
         if snap(env.victim)[-1] != VICTIM:

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-KINDS = {'case', 'api', 'real', 'unwind', 'fault', 'hostile', 'fuzz', 'asan', 'stress', 'lint', 'reachcheck'}
+KINDS = {'case', 'api', 'real', 'unwind', 'fault', 'hostile', 'fuzz', 'asan', 'stress', 'lint', 'reachcheck', 'compat'}
 # Test name prefix -> label every such test must have.
 PREFIX_LABEL = {'rc.retain.': 'retain', 'rc.unwind.': 'stack', 'rc.base.': 'base'}
 

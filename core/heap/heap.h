@@ -1,13 +1,27 @@
-/* The heap layer: the tracked heap (heap/heap.c, heap/slab.c), its block
- * headers, slot table and slabs. Uses base/ and stack/; tells the layers
- * above about bad frees through a hook (rc_heap_set_bad_hook). */
+/* The heap layer: the tracked heap (heap/: heap.c the block table, slab.c
+ * the slabs, lookup.c which block an address is, alloc.c allocation through
+ * the per-thread cache, entry.c malloc and friends, arena.c the bootstrap
+ * arena), its block headers, slot table and slabs. Uses base/ and stack/;
+ * tells the layers above about bad frees through a hook
+ * (rc_heap_set_bad_hook). docs/design.md draws it, docs/boehm.md has the
+ * facts about Boehm GC it relies on. */
 #ifndef RC_HEAP_H
 #define RC_HEAP_H
 #include <gc/gc.h>
 #include "base/base.h"
 #include "stack/stack.h"
 
-/* ---- the tracked heap (heap/heap.c) ---- */
+/* ---- address geometry ---- */
+#define RC_ADDR_BITS 47        /* user space lies below 2^47 (4-level paging's lower half) */
+#define RC_GRANULE_SHIFT 4     /* headers, blocks and size classes go by 16 bytes */
+#define RC_GRANULE (1u << RC_GRANULE_SHIFT)
+#define RC_PAGE_SHIFT 12       /* 4 KiB pages (RC_PAGE) */
+_Static_assert(RC_PAGE == 1u << RC_PAGE_SHIFT, "RC_PAGE is 2^RC_PAGE_SHIFT");
+/* Does address a lie above what the tables cover (5-level paging's upper
+ * part, or no user address at all)? */
+static inline bool rc_addr_high(uintptr_t a) { return (a >> RC_ADDR_BITS) != 0; }
+
+/* ---- block headers ---- */
 enum rc_state { RC_FREED = 0x5, RC_LIVE = 0xA };
 enum rc_flags {
   RC_F_IGNORED = 1,   /* reachcheck_ignore(): a root, never reported */
@@ -23,23 +37,42 @@ struct rc_hdr {
   uint64_t bits;      /* size:36 | tag:12 | pad16:8 | flags:4 | state:4 */
 };
 #define RC_HDR_SIZE 16u
+/* Fields of rc_hdr.bits, from the low end. */
+#define RC_STATE_MASK 0xfu     /* enum rc_state */
+#define RC_FLAGS_SHIFT 4
+#define RC_FLAGS_MASK 0xfu     /* enum rc_flags */
+#define RC_PAD_SHIFT 8
+#define RC_PAD_MASK 0xffu      /* user pointer - header, in granules */
+#define RC_TAG_SHIFT 16
+#define RC_TAG_BITS 12
+#define RC_SIZE_SHIFT 28
 #define RC_SIZE_BITS 36
+_Static_assert(RC_TAG_SHIFT + RC_TAG_BITS == RC_SIZE_SHIFT && RC_SIZE_SHIFT + RC_SIZE_BITS == 64,
+               "size:36 | tag:12 | pad16:8 | flags:4 | state:4 fill the word");
 #define RC_MAX_SIZE ((1ull << RC_SIZE_BITS) - 1)   /* 64 GiB - 1 per block */
-#define RC_PAD_ESC 0xffu                           /* pad in word 2 */
-#define RC_TAG_MASK (0xfffull << 16)
-static inline uint64_t rc_hdr_size(const struct rc_hdr *h) { return h->bits >> 28; }
-static inline unsigned rc_hdr_pad16(const struct rc_hdr *h) { return (unsigned)(h->bits >> 8) & 0xff; }
-static inline unsigned rc_hdr_flags(const struct rc_hdr *h) { return (unsigned)(h->bits >> 4) & 0xf; }
-static inline unsigned rc_hdr_state(const struct rc_hdr *h) { return (unsigned)h->bits & 0xf; }
-/* The tag is left 0: set_bits computes it. */
+#define RC_PAD_ESC RC_PAD_MASK                     /* pad in word 2 */
+#define RC_TAG_MASK (((1ull << RC_TAG_BITS) - 1) << RC_TAG_SHIFT)
+/* The fields of a header's bits word (read once, then taken apart). */
+static inline uint64_t rc_bits_size(uint64_t b) { return b >> RC_SIZE_SHIFT; }
+static inline unsigned rc_bits_pad16(uint64_t b) { return (unsigned)(b >> RC_PAD_SHIFT) & RC_PAD_MASK; }
+static inline unsigned rc_bits_flags(uint64_t b) { return (unsigned)(b >> RC_FLAGS_SHIFT) & RC_FLAGS_MASK; }
+static inline unsigned rc_bits_state(uint64_t b) { return (unsigned)b & RC_STATE_MASK; }
+static inline uint64_t rc_hdr_size(const struct rc_hdr *h) { return rc_bits_size(h->bits); }
+static inline unsigned rc_hdr_pad16(const struct rc_hdr *h) { return rc_bits_pad16(h->bits); }
+static inline unsigned rc_hdr_flags(const struct rc_hdr *h) { return rc_bits_flags(h->bits); }
+static inline unsigned rc_hdr_state(const struct rc_hdr *h) { return rc_bits_state(h->bits); }
+/* The tag is left 0: rc_set_bits (heap/heap.c) computes it. */
 static inline uint64_t rc_hdr_pack(uint64_t size, unsigned pad16, unsigned flags, unsigned state)
-{ return (size << 28) | ((uint64_t)(pad16 & 0xff) << 8) | ((uint64_t)(flags & 0xf) << 4) | (state & 0xf); }
+{
+  return (size << RC_SIZE_SHIFT) | ((uint64_t)(pad16 & RC_PAD_MASK) << RC_PAD_SHIFT) |
+         ((uint64_t)(flags & RC_FLAGS_MASK) << RC_FLAGS_SHIFT) | (state & RC_STATE_MASK);
+}
 /* Where the user data starts. Pads of RC_PAD_ESC*16 and more are stored in word 2. */
 static inline char *rc_hdr_user(const struct rc_hdr *h)
 {
   unsigned p = rc_hdr_pad16(h);
   if (RC_UNLIKELY(p == RC_PAD_ESC)) return (char *)h + ((const uint64_t *)h)[2];
-  return (char *)h + (size_t)p * 16;
+  return (char *)h + ((size_t)p << RC_GRANULE_SHIFT);
 }
 /* A 12-bit hash over the header's other fields and its address, kept in the
  * header: a buffer overflow that rewrites the header no longer matches it. */
@@ -47,7 +80,7 @@ static inline uint64_t rc_hdr_tag(const struct rc_hdr *h, uint64_t bits)
 {
   uint64_t x = (bits & ~RC_TAG_MASK) ^ ((uint64_t)h->stack << 32 | h->slot) ^ (uintptr_t)h;
   x *= 0x9e3779b97f4a7c15ull;
-  return (x >> 52) << 16;
+  return (x >> (64 - RC_TAG_BITS)) << RC_TAG_SHIFT;
 }
 /* Does the header still match its tag? */
 static inline bool rc_hdr_intact(const struct rc_hdr *h, uint64_t bits)
@@ -55,14 +88,24 @@ static inline bool rc_hdr_intact(const struct rc_hdr *h, uint64_t bits)
 
 /* Slot table: slot -> header, so a check enumerates live blocks linearly, and
  * a header is ours only if its slot's entry points back at it. An entry is 32
- * bits: a window of 16 MiB of address space (12 bits, numbered on first use,
- * so the heap may lie anywhere but span at most 4095 windows) and the
- * 16-byte granule in it (20 bits); 0 is empty. */
+ * bits: a window of 16 MiB of address space (RC_WIN_BITS, numbered on first
+ * use, so the heap may lie anywhere but span at most RC_WIN_MAX - 1 windows)
+ * and the 16-byte granule in it (RC_ENTRY_GRANULE_BITS); 0 is empty. */
+#define RC_WIN_SHIFT 24                                  /* 16 MiB windows */
+#define RC_WIN_BITS 12
+#define RC_WIN_MAX (1u << RC_WIN_BITS)                   /* window 0 is none */
+#define RC_WIN_PAGES (1u << (RC_WIN_SHIFT - RC_PAGE_SHIFT))   /* 4 KiB pages in a window */
+#define RC_ENTRY_GRANULE_BITS (RC_WIN_SHIFT - RC_GRANULE_SHIFT)
+#define RC_ENTRY_GRANULE_MASK ((1u << RC_ENTRY_GRANULE_BITS) - 1)
+_Static_assert(RC_WIN_BITS + RC_ENTRY_GRANULE_BITS == 32, "a slot entry is 32 bits");
 extern uint32_t *rc_slots;
-extern uintptr_t rc_win_base[4096];
-#define RC_WIN_SHIFT 24
+extern uintptr_t rc_win_base[RC_WIN_MAX];
 static inline struct rc_hdr *rc_slot_decode(uint32_t e)
-{ return e ? (struct rc_hdr *)(rc_win_base[e >> 20] + ((uintptr_t)(e & 0xfffff) << 4)) : NULL; }
+{
+  return e ? (struct rc_hdr *)(rc_win_base[e >> RC_ENTRY_GRANULE_BITS] +
+                               ((uintptr_t)(e & RC_ENTRY_GRANULE_MASK) << RC_GRANULE_SHIFT))
+           : NULL;
+}
 /* Slabs. Blocks up to 2 KiB (with their header) live in 64 KiB Boehm
  * objects of one size class each, so Boehm keeps one heap-block header per
  * 64 KiB instead of one per 4 KiB page. A slab owns a range of slots, one per
@@ -84,7 +127,7 @@ struct rc_slab {
 };
 extern struct rc_slab *rc_slabs;   /* by id; id 0 is none */
 extern uint32_t *rc_slot_slab;     /* slot / RC_SLOT_GROUP -> slab id */
-extern uint32_t *rc_page_slab;     /* window << 12 | page in window -> slab id */
+extern uint32_t *rc_page_slab;     /* rc_page_index(window, address) -> slab id */
 extern uint16_t *rc_win_of;        /* address >> RC_WIN_SHIFT -> window number, 0: none */
 
 static inline const struct rc_slab *rc_slab_of_slot(uint32_t i)
@@ -94,11 +137,11 @@ static inline const struct rc_slab *rc_slab_of_slot(uint32_t i)
 }
 /* Index of address a's 4 KiB page in tables by (window w, page in it). */
 static inline size_t rc_page_index(uint32_t w, uintptr_t a)
-{ return (size_t)w << (RC_WIN_SHIFT - 12) | ((a >> 12) & ((1u << (RC_WIN_SHIFT - 12)) - 1)); }
+{ return (size_t)w << (RC_WIN_SHIFT - RC_PAGE_SHIFT) | ((a >> RC_PAGE_SHIFT) & (RC_WIN_PAGES - 1)); }
 /* The slab whose pages hold address a, or NULL. */
 static inline const struct rc_slab *rc_slab_at(uintptr_t a)
 {
-  if (RC_UNLIKELY(a >> 47)) return NULL;
+  if (RC_UNLIKELY(rc_addr_high(a))) return NULL;
   uint32_t w = __atomic_load_n(&rc_win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
   if (!w) return NULL;
   uint32_t id = __atomic_load_n(&rc_page_slab[rc_page_index(w, a)], __ATOMIC_ACQUIRE);
@@ -130,7 +173,7 @@ static inline struct rc_hdr *rc_hdr_near(uintptr_t a)
   return GC_base((void *)a);
 }
 extern uint64_t rc_corrupt_seen;   /* blocks found with a rewritten header */
-extern uint32_t rc_slot_hwm;
+extern uint32_t rc_slot_hwm;       /* slots below it have been handed out */
 extern uintptr_t rc_heap_lo, rc_heap_hi;  /* bounds of every block ever served */
 
 /* Header of the live, valid block whose user range contains `word`
@@ -141,11 +184,12 @@ struct rc_hdr *rc_block_of(uintptr_t word);
 struct rc_hdr *rc_block_exact(const void *p);
 void rc_heap_init(void);
 bool rc_heap_ready(void);
-/* The recursion guard rc_in_runtime (base.h): while >0 this thread's
- * allocations are served as RC_F_INTERNAL blocks. */
+/* rc_in_runtime (base.h): while >0 this thread's allocations are served as
+ * RC_F_INTERNAL blocks. */
 extern RC_TLS int rc_disabled;     /* reachcheck_disable(): new blocks are ignored */
 extern int rc_world_stopped;
-/* Take/drop every heap lock (slot pool) around stop-the-world and fork. */
+/* Take/drop every heap lock (slabs, slot pool, windows) around
+ * stop-the-world and fork. */
 void rc_heap_lock_all(void);
 void rc_heap_unlock_all(void);
 /* Boehm's allocator lock, around stop-the-world only (never across fork).

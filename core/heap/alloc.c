@@ -1,0 +1,251 @@
+/* Allocation and release: a block's header, slot and stack, served from the
+ * per-thread cache of freed blocks in front of Boehm's global lock (slab
+ * objects refill it from their class's slab), and freed blocks cleared and
+ * given back to the cache, their class's list or Boehm. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/mman.h>
+#include "heap/heap_internal.h"
+
+/* Freed large blocks (2 KiB to 68 KiB) a thread keeps, all classes
+ * together: 16 MiB. Blocks handed back to Boehm do not come back to the
+ * sizes asked for next, and its heap grows (GC_use_entire_heap does not
+ * change that): the mixed-size churn of bench/alloc.c peaks at 51 MiB with
+ * a 4 MiB budget, 39 MiB with 8 and 33 MiB with 16 (glibc: 39 MiB). The
+ * cache is flushed to Boehm when the thread exits. */
+#define LARGE_CACHE_PAGES 4096u
+
+/* Blocks from this size on give their pages back to the kernel when they
+ * go back to Boehm: Boehm (collection disabled) never unmaps, and does not
+ * always reuse a freed large block for the next large request, where glibc
+ * unmaps or trims. The pages come back zero-filled on reuse. */
+#define RELEASE_PAGES_FROM (128u << 10)
+
+RC_TLS int rc_in_critical;
+static RC_TLS void *cache_head[NCLS];
+static RC_TLS uint16_t cache_n[NCLS];
+static RC_TLS uint32_t cache_pages;   /* pages in this thread's large classes */
+
+/* Cache class of a block of eff user bytes (eff > 0), NCLS if not cached;
+ * *bytes: what to ask Boehm for. Boehm serves objects above 2 KiB as whole
+ * 4 KiB heap blocks, so a large class is a page count. */
+static inline size_t cache_class(size_t eff, size_t *bytes)
+{
+  size_t t = eff + RC_HDR_SIZE;
+  if (t < eff) return NCLS;
+  if (t <= SMALL_MAX) {
+    *bytes = (t + RC_GRANULE - 1) & ~(size_t)(RC_GRANULE - 1);
+    return (t + RC_GRANULE - 1) >> RC_GRANULE_SHIFT;
+  }
+  size_t pages = (t + RC_PAGE - 1) >> RC_PAGE_SHIFT;
+  *bytes = pages << RC_PAGE_SHIFT;
+  return pages < NLARGE ? NSMALL + pages : NCLS;
+}
+
+/* Most blocks a class of this thread's cache holds. */
+static inline long cache_max(void) { return rc_opt.thread_cache > 1 ? rc_opt.thread_cache : 1; }
+
+/* May a freed block of class cls join this thread's cache? Large classes
+ * start at NSMALL + 1 page. */
+static inline bool cache_room(size_t cls)
+{
+  if (cache_n[cls] >= rc_opt.thread_cache) return false;
+  return cls <= NSMALL || cache_pages + (cls - NSMALL) <= LARGE_CACHE_PAGES;
+}
+
+/* How many objects a refill takes: about 4 KiB worth, at most 32, never
+ * more than the cache keeps. */
+static inline unsigned refill_count(size_t cls)
+{
+  unsigned n = (unsigned)(RC_PAGE / (cls << RC_GRANULE_SHIFT));
+  if (n > 32) n = 32;
+  if (n > (unsigned)rc_opt.thread_cache) n = (unsigned)rc_opt.thread_cache;
+  return n ? n : 1;
+}
+
+/* A small class with an empty cache refills it from its slab. */
+static unsigned cache_refill(size_t cls)
+{
+  RC_DCHECK(!cache_head[cls] && cache_n[cls] == 0);
+  unsigned n = rc_slab_refill(cls, refill_count(cls), &cache_head[cls]);
+  cache_n[cls] += (uint16_t)n;
+  RC_DCHECK(cache_n[cls] <= cache_max());
+  return n;
+}
+
+/* Plain malloc takes Boehm's atomic kind, which Boehm neither clears nor
+ * scans (reachcheck scans blocks itself; docs/boehm.md: ~20% faster);
+ * calloc takes the cleared kind, so fresh pages are not touched. */
+void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fresh)
+{
+  RC_DCHECK(rc_in_critical > 0);
+  if (RC_UNLIKELY(size > RC_MAX_SIZE)) { errno = ENOMEM; return NULL; }
+  if (RC_UNLIKELY(!heap_ready())) rc_heap_init();
+  unsigned flags = rc_in_runtime ? RC_F_INTERNAL : (rc_disabled ? RC_F_IGNORED : 0);
+  uint32_t stack = 0;
+  if (!flags) {
+    rc_in_runtime++;
+    stack = rc_depot_capture(at);
+    if (rc_opt.scan_libc && rc_pc_in_ldso(at->fp[1])) flags |= RC_F_LDSO;
+    rc_in_runtime--;
+  }
+  size_t eff = size ? size : 1;   /* malloc(0): keep the user pointer inside our object */
+  char *base;
+  unsigned pad16 = 1;
+  uint32_t slot = 0;
+  if (align <= RC_GRANULE) {
+    size_t want = 0;
+    size_t cls = cache_class(eff, &want);
+    if (cls < NCLS && (cache_head[cls] || (cls < NSMALL && cache_refill(cls)))) {
+      char *user = cache_head[cls];
+      cache_head[cls] = *(void **)user;
+      /* The cache's link must not survive in the new block: malloc does not
+       * clear memory, and a stale raw pointer to another cached block (which
+       * may become a leak later) would keep it reachable. glibc mangles its
+       * tcache links for the same reason (safe-linking). */
+      *(void **)user = NULL;
+      RC_DCHECK(cache_n[cls] > 0);
+      cache_n[cls]--;
+      if (cls > NSMALL) cache_pages -= (uint32_t)(cls - NSMALL);
+      RC_DCHECK(cache_pages <= LARGE_CACHE_PAGES);
+      base = user - RC_HDR_SIZE;
+      struct rc_hdr *h = (struct rc_hdr *)base;
+      h->stack = stack;
+      note_epoch(h->slot);
+      rc_set_bits(h, rc_hdr_pack(size, 1, flags, RC_LIVE));
+      *fresh = false;
+      return user;
+    }
+    size_t ask = cls < NCLS ? want : eff + RC_HDR_SIZE;
+    boehm_lock_ok();
+    base = *fresh ? GC_malloc_uncollectable(ask) : GC_malloc_atomic_uncollectable(ask);
+  } else {
+    if (eff + align + RC_HDR_SIZE < eff) { errno = ENOMEM; return NULL; }
+    boehm_lock_ok();
+    base = *fresh ? GC_malloc_uncollectable(eff + align + RC_HDR_SIZE)
+                  : GC_malloc_atomic_uncollectable(eff + align + RC_HDR_SIZE);
+  }
+  if (RC_UNLIKELY(!base)) { errno = ENOMEM; return NULL; }
+  char *user = base + RC_HDR_SIZE;
+  if (align > RC_GRANULE) {
+    user = (char *)(((uintptr_t)base + RC_HDR_SIZE + align - 1) & ~(uintptr_t)(align - 1));
+    size_t pad = (size_t)(user - base);
+    pad16 = pad >> RC_GRANULE_SHIFT < RC_PAD_ESC ? (unsigned)(pad >> RC_GRANULE_SHIFT) : RC_PAD_ESC;
+    if (pad16 == RC_PAD_ESC) ((uint64_t *)base)[2] = pad;
+  }
+  uint32_t win = rc_win_get((uintptr_t)base);
+  if (RC_UNLIKELY(!win)) {
+    GC_free(base);
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+      rc_log("the tracked heap does not fit the block table (more than %u windows of %u MiB, or memory above 2^%d): "
+             "allocations there fail with ENOMEM", RC_WIN_MAX - 1, (1u << RC_WIN_SHIFT) >> 20, RC_ADDR_BITS);
+    errno = ENOMEM;
+    return NULL;
+  }
+  note_page(win, (uintptr_t)base);
+  slot = rc_slot_get();
+  if (RC_UNLIKELY(!slot)) { GC_free(base); errno = ENOMEM; return NULL; }
+  struct rc_hdr *h = (struct rc_hdr *)base;
+  h->slot = slot;
+  h->stack = stack;
+  note_epoch(slot);
+  note_bounds((uintptr_t)user, (uintptr_t)user + eff);
+  rc_set_bits(h, rc_hdr_pack(size, pad16, flags, RC_LIVE));
+  RC_DCHECK(rc_hdr_user(h) == user);
+  return user;
+}
+
+/* Give a block back to Boehm. Boehm does not clear atomic objects on
+ * GC_free, so zero the state word: a later free of the same pointer then
+ * reads as a double free, not as an overwritten header. */
+static void to_boehm(struct rc_hdr *h)
+{
+  uint64_t size = rc_hdr_size(h);
+  if (RC_UNLIKELY(size >= RELEASE_PAGES_FROM)) {
+    uintptr_t u = (uintptr_t)rc_hdr_user(h);   /* before the pages go: a big pad is in word 2 */
+    uintptr_t lo = ((uintptr_t)h + RC_HDR_SIZE + RC_PAGE - 1) & ~(uintptr_t)(RC_PAGE - 1);
+    uintptr_t hi = ((uintptr_t)h + GC_size(h)) & ~(uintptr_t)(RC_PAGE - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    scrub(u, lo);   /* the partial pages at both ends */
+    if (hi > lo && hi < u + size) scrub(hi, u + size);
+  }
+  rc_slot_put(h->slot);
+  __atomic_store_n(&h->bits, 0, __ATOMIC_RELEASE);
+  /* A thread-cache link in the first user word would survive into the next
+   * atomic object Boehm serves from this memory: the checker's own stale
+   * copy of a pointer. */
+  *(void **)((char *)h + RC_HDR_SIZE) = NULL;
+  boehm_lock_ok();
+  GC_free(h);
+}
+
+/* A freed block that leaves this thread: slab objects to their class's
+ * list, other blocks to Boehm. */
+static void give_back(struct rc_hdr *h)
+{
+  const struct rc_slab *sl = rc_slab_of_slot(h->slot);
+  if (!sl) {
+    to_boehm(h);
+    return;
+  }
+  char *user = (char *)h + RC_HDR_SIZE;
+  rc_slab_put(slab_class(sl), user, user);
+}
+
+void rc_release_block(struct rc_hdr *h)
+{
+  RC_DCHECK(rc_in_critical > 0 && rc_hdr_state(h) == RC_LIVE);
+  uint64_t size = rc_hdr_size(h);
+  unsigned pad16 = rc_hdr_pad16(h);
+  rc_set_bits(h, rc_hdr_pack(size, pad16, 0, RC_FREED));
+  if (size < RELEASE_PAGES_FROM) {   /* larger: to_boehm */
+    uintptr_t u = (uintptr_t)rc_hdr_user(h);
+    scrub(u, u + size);
+  }
+  /* A slab object's class is its slab's (realloc may have shrunk it). */
+  const struct rc_slab *sl = rc_slab_of_slot(h->slot);
+  size_t want, cls = sl ? slab_class(sl) : pad16 == 1 ? cache_class(size ? size : 1, &want) : NCLS;
+  if (cls >= NCLS || rc_opt.thread_cache <= 0) {
+    give_back(h);
+    return;
+  }
+  char *user = (char *)h + RC_HDR_SIZE;
+  if (cache_room(cls)) {
+    *(void **)user = cache_head[cls];
+    cache_head[cls] = user;
+    cache_n[cls]++;
+    if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
+    RC_DCHECK(cache_n[cls] <= cache_max() && cache_pages <= LARGE_CACHE_PAGES);
+    return;
+  }
+  if (!sl) {
+    to_boehm(h);
+    return;
+  }
+  /* The class's cache is full: this object and the newer half of the cache
+   * go to the class's list under one lock. */
+  unsigned k = cache_n[cls] / 2;
+  void *last = user;
+  *(void **)user = cache_head[cls];
+  for (unsigned i = 0; i < k; i++) last = *(void **)last;
+  cache_head[cls] = *(void **)last;
+  cache_n[cls] -= (uint16_t)k;
+  rc_slab_put(cls, user, last);
+}
+
+void rc_heap_thread_exit(void)
+{
+  rc_in_critical++;   /* a handler that mallocs now must not wait for slab_lock or pool_lock */
+  for (int c = 0; c < NCLS; c++) {
+    while (cache_head[c]) {
+      char *user = cache_head[c];
+      cache_head[c] = *(void **)user;
+      give_back((struct rc_hdr *)(user - RC_HDR_SIZE));
+    }
+    cache_n[c] = 0;
+  }
+  cache_pages = 0;
+  rc_slots_thread_exit();
+  rc_in_critical--;
+}

@@ -1,0 +1,189 @@
+/* The names the program calls: malloc, free, calloc, realloc,
+ * reallocarray, memalign, aligned_alloc, posix_memalign, valloc, pvalloc
+ * and malloc_usable_size, exported from libreachcheck.so in place of
+ * glibc's. Each records the program's frame (RC_AT_HERE), so the stack is
+ * walked from there, never through the runtime's own frames; the arena
+ * serves what the tracked heap cannot (during GC_init, with the world
+ * stopped, from a signal handler inside the allocator). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <unistd.h>
+#include "heap/heap_internal.h"
+
+static inline void *alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fresh)
+{
+  rc_in_critical++;
+  void *p = rc_alloc_block(size, align, at, fresh);
+  rc_in_critical--;
+  return p;
+}
+
+static inline void release_block(struct rc_hdr *h)
+{
+  rc_in_critical++;
+  rc_release_block(h);
+  rc_in_critical--;
+}
+
+/* User bytes a block can grow to in place. */
+static size_t block_cap(const struct rc_hdr *h)
+{
+  const struct rc_slab *s = rc_slab_of_slot(h->slot);
+  return (s ? s->size : GC_size((void *)h)) - RC_HDR_SIZE;
+}
+
+static void *do_alloc(size_t n, size_t align, const struct rc_at *at)
+{
+  bool fresh = false;
+  if (RC_UNLIKELY(rc_in_runtime | rc_in_critical) && (!heap_ready() || rc_world_stopped || rc_in_critical))
+    return rc_arena_alloc(n, align);
+  return alloc_block(n, align, at, &fresh);
+}
+
+RC_EXPORT void *malloc(size_t n)
+{
+  RC_AT_HERE(at);
+  return do_alloc(n, RC_GRANULE, &at);
+}
+
+RC_EXPORT void free(void *p)
+{
+  if (!p || rc_in_arena(p)) return;
+  if (RC_UNLIKELY(!heap_ready())) rc_heap_init();
+  if (RC_UNLIKELY(rc_in_critical)) {  /* from a signal handler inside the allocator */
+    struct rc_hdr *x = rc_block_exact(p);
+    if (x) rc_set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
+    return;
+  }
+  RC_AT_HERE(at);
+  struct rc_hdr *h = rc_checked_hdr(p, true, &at);
+  if (h) release_block(h);
+}
+
+RC_EXPORT void *calloc(size_t n, size_t m)
+{
+  size_t t;
+  if (__builtin_mul_overflow(n, m, &t)) { errno = ENOMEM; return NULL; }
+  if (RC_UNLIKELY(rc_in_runtime | rc_in_critical) && (!heap_ready() || rc_world_stopped || rc_in_critical))
+    return rc_arena_alloc(t, RC_GRANULE);  /* never reused: zero */
+  bool fresh = true;
+  RC_AT_HERE(at);
+  void *p = alloc_block(t, RC_GRANULE, &at, &fresh);
+  if (p && !fresh) memset(p, 0, t);
+  return p;
+}
+
+static void *do_realloc(void *p, size_t n, const struct rc_at *at)
+{
+  if (!p) return do_alloc(n, RC_GRANULE, at);
+  if (rc_in_arena(p)) {
+    size_t old = rc_arena_size(p);
+    void *q = do_alloc(n, RC_GRANULE, at);
+    if (q) memcpy(q, p, old < n ? old : n);
+    return q;
+  }
+  if (RC_UNLIKELY(!heap_ready())) rc_heap_init();
+  if (RC_UNLIKELY(rc_in_critical)) {  /* from a signal handler inside the allocator */
+    struct rc_hdr *x = rc_block_exact(p);
+    void *q = rc_arena_alloc(n, RC_GRANULE);
+    if (x && q) {
+      size_t old = rc_hdr_size(x);
+      memcpy(q, p, old < n ? old : n);
+      rc_set_bits(x, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED));
+    }
+    return q;
+  }
+  if (n == 0) {  /* glibc: realloc(p, 0) frees p and returns NULL */
+    free(p);
+    return NULL;
+  }
+  struct rc_hdr *h = rc_checked_hdr(p, false, at);
+  if (!h) return do_alloc(n, RC_GRANULE, at);
+  size_t old = rc_hdr_size(h);
+  if (rc_hdr_pad16(h) == 1 && n <= RC_MAX_SIZE) {
+    size_t cap = block_cap(h);
+    if (n <= cap && n >= cap / 2) {
+      unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
+      if (!rc_in_runtime) {
+        rc_in_runtime++;
+        h->stack = rc_depot_capture(at);
+        rc_in_runtime--;
+      }
+      note_epoch(h->slot);
+      note_bounds((uintptr_t)p, (uintptr_t)p + n);
+      if (n < old) scrub((uintptr_t)p + n, (uintptr_t)p + old);   /* the cut-off tail */
+      rc_set_bits(h, rc_hdr_pack(n, 1, flags, RC_LIVE));
+      return p;
+    }
+  }
+  void *q = do_alloc(n, RC_GRANULE, at);
+  if (!q) return NULL;  /* p stays valid, as in glibc */
+  memcpy(q, p, old < n ? old : n);
+  release_block(h);
+  return q;
+}
+
+RC_EXPORT void *realloc(void *p, size_t n)
+{
+  RC_AT_HERE(at);
+  return do_realloc(p, n, &at);
+}
+
+RC_EXPORT void *reallocarray(void *p, size_t n, size_t m)
+{
+  size_t t;
+  if (__builtin_mul_overflow(n, m, &t)) { errno = ENOMEM; return NULL; }
+  RC_AT_HERE(at);
+  return do_realloc(p, t, &at);
+}
+
+static bool pow2(size_t a) { return a && !(a & (a - 1)); }
+
+RC_EXPORT void *memalign(size_t align, size_t n)
+{
+  if (!pow2(align)) { errno = EINVAL; return NULL; }
+  RC_AT_HERE(at);
+  return do_alloc(n, align, &at);
+}
+
+RC_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+  if (!pow2(align)) { errno = EINVAL; return NULL; }
+  RC_AT_HERE(at);
+  return do_alloc(n, align, &at);
+}
+
+RC_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+  if (!pow2(align) || align % sizeof(void *)) return EINVAL;
+  int e = errno;
+  RC_AT_HERE(at);
+  void *p = do_alloc(n, align, &at);
+  if (!p) { errno = e; return ENOMEM; }
+  *out = p;
+  return 0;
+}
+
+RC_EXPORT void *valloc(size_t n)
+{
+  RC_AT_HERE(at);
+  return do_alloc(n, (size_t)sysconf(_SC_PAGESIZE), &at);
+}
+
+RC_EXPORT void *pvalloc(size_t n)
+{
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  size_t r = (n + pg - 1) & ~(pg - 1);
+  if (r < n) { errno = ENOMEM; return NULL; }
+  RC_AT_HERE(at);
+  return do_alloc(r ? r : pg, pg, &at);
+}
+
+/* The requested size, not Boehm's rounded one: bytes past it are not scanned. */
+RC_EXPORT size_t malloc_usable_size(void *p)
+{
+  if (!p) return 0;
+  if (rc_in_arena(p)) return rc_arena_size(p);
+  struct rc_hdr *h = rc_block_exact(p);
+  return h ? rc_hdr_size(h) : 0;
+}

@@ -1,0 +1,176 @@
+/* What the files of heap/ share and nothing above them sees: the cache's
+ * size classes and the tables' limits, the private tables, the locks and
+ * their order, and the helpers of malloc's and free's fast path, static
+ * inline so that splitting the heap into files costs no call. Files, from
+ * the bottom up (each uses only those before it): arena.c, heap.c, slab.c,
+ * lookup.c, alloc.c, entry.c. */
+#ifndef RC_HEAP_INTERNAL_H
+#define RC_HEAP_INTERNAL_H
+#define GC_THREADS 1
+#define GC_NO_THREAD_REDIRECTS 1
+#include <gc/gc.h>
+#include <string.h>
+#include "heap/heap.h"
+
+/* ---- limits ---- */
+#define SLOT_RESERVE (1u << 27)   /* max live blocks: 128M */
+#define TSLOTS 256                /* per-thread free-slot stack */
+#define SLOT_BATCH 64u            /* slots a thread takes from rc_slot_hwm at a time */
+#define MAX_SLABS (SLOT_RESERVE / RC_SLOT_GROUP)
+
+/* ---- the thread cache's classes (alloc.c) ----
+ * 1..NSMALL-1: 16-byte granules up to 2 KiB (a small class is the granule
+ * count of its objects, header included, and also the slabs' class); then
+ * NSMALL + whole 4 KiB pages up to 64 KiB + header. */
+#define NSMALL 129
+#define NLARGE 18
+#define NCLS (NSMALL + NLARGE)
+#define SMALL_MAX ((size_t)(NSMALL - 1) << RC_GRANULE_SHIFT)   /* 2 KiB: largest slab object */
+/* Class of the objects of slab s. */
+static inline size_t slab_class(const struct rc_slab *s) { return (size_t)s->size >> RC_GRANULE_SHIFT; }
+
+/* ---- the bootstrap arena (arena.c) ---- */
+void *rc_arena_alloc(size_t n, size_t align);
+bool rc_in_arena(const void *p);
+/* Requested size of arena block p, kept in the word in front of it. */
+static inline size_t rc_arena_size(const void *p) { return ((const size_t *)p)[-1]; }
+
+/* ---- the block table (heap.c) ---- */
+extern int rc_heap_state;          /* 0 none, 1 initialising, 2 ready */
+/* rc_heap_ready, inline for malloc's and free's fast path. */
+static inline bool heap_ready(void) { return __atomic_load_n(&rc_heap_state, __ATOMIC_ACQUIRE) == 2; }
+extern uint64_t *rc_win_pages;     /* per window, a bit per 4 KiB page that holds a header */
+extern GC_word rc_gc_no_at_init;   /* Boehm's collection count once it is set up */
+/* A bit per slot: the live blocks that are roots themselves (RC_F_LDSO,
+ * RC_F_IGNORED), so a check finds them without reading every header. The
+ * check declares it itself (core/check/check.c). */
+extern uint64_t *rc_root_slots;
+uint32_t rc_win_get(uintptr_t a);
+uint32_t rc_slot_get(void);
+void rc_slot_put(uint32_t s);
+void rc_slots_thread_exit(void);   /* this thread's free slots back to the pool */
+/* Store a header's bits with their tag, and point its slot entry at it. */
+void rc_set_bits(struct rc_hdr *h, uint64_t bits);
+
+/* Pages that have held a header: Boehm never unmaps them while it does not
+ * collect, so free can read the 16 bytes in front of a pointer there. */
+static inline uint64_t *page_word(uint32_t w, uintptr_t a, uint64_t *bit)
+{
+  size_t i = rc_page_index(w, a);
+  *bit = 1ull << (i & 63);
+  return &rc_win_pages[i >> 6];
+}
+static inline void note_page(uint32_t w, uintptr_t a)
+{
+  uint64_t bit, *wd = page_word(w, a, &bit);
+  if (!(__atomic_load_n(wd, __ATOMIC_RELAXED) & bit)) __atomic_fetch_or(wd, bit, __ATOMIC_RELAXED);
+}
+static inline void note_bounds(uintptr_t lo, uintptr_t hi)
+{
+  uintptr_t cur = __atomic_load_n(&rc_heap_lo, __ATOMIC_RELAXED);
+  while (lo < cur && !__atomic_compare_exchange_n(&rc_heap_lo, &cur, lo, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+  cur = __atomic_load_n(&rc_heap_hi, __ATOMIC_RELAXED);
+  while (hi > cur && !__atomic_compare_exchange_n(&rc_heap_hi, &cur, hi, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
+/* Epoch 1 lasts until the first scope or check_new: the array is only
+ * written after that, so a program that never uses them never touches its
+ * pages (4 bytes per block). Its untouched entries read 0, below any epoch a
+ * scope can start, the same as the 1 they would hold. */
+static inline void note_epoch(uint32_t slot)
+{
+  uint32_t e = __atomic_load_n(&rc_epoch, __ATOMIC_RELAXED);
+  if (e != 1) rc_slot_epoch[slot] = e;
+}
+
+/* ---- locks, in the order they are taken ----
+ * rc_slab_lock  the slabs' carving state and freed lists (slab.c)
+ * rc_pool_lock  the global pool of free slots (heap.c)
+ * rc_win_lock   window numbering (heap.c)
+ * A thread that holds one takes only those after it. Boehm's allocator lock
+ * (inside GC_malloc, GC_free, GC_size) comes after slab_lock and before
+ * win_lock: slab_new asks Boehm for memory under slab_lock, then numbers its
+ * windows; nothing calls into Boehm with pool_lock or win_lock held. The
+ * exception is the check, which takes the three and then Boehm's lock
+ * (rc_heap_lock_gc) as the world stops. The arena takes no lock. In
+ * RC_DEBUG builds each thread tracks what it holds and RC_DCHECK states the
+ * order. */
+enum { HL_SLAB = 1, HL_POOL = 2, HL_WIN = 4, HL_ALL = 7 };
+extern rc_spinlock rc_slab_lock, rc_pool_lock, rc_win_lock;
+#if RC_DEBUG
+extern RC_TLS unsigned rc_heap_held;   /* HL_* this thread holds */
+#endif
+static inline void heap_lock(rc_spinlock *l, unsigned which)
+{
+#if RC_DEBUG
+  RC_DCHECK(rc_heap_held < which);   /* nothing at or after this lock is held */
+  rc_spin_lock(l);
+  rc_heap_held |= which;
+#else
+  (void)which;
+  rc_spin_lock(l);
+#endif
+}
+static inline void heap_unlock(rc_spinlock *l, unsigned which)
+{
+#if RC_DEBUG
+  RC_DCHECK(rc_heap_held & which);
+  rc_heap_held &= ~which;
+#else
+  (void)which;
+#endif
+  rc_spin_unlock(l);
+}
+/* Before a call that may take Boehm's allocator lock. */
+static inline void boehm_lock_ok(void)
+{
+#if RC_DEBUG
+  RC_DCHECK(!(rc_heap_held & (HL_POOL | HL_WIN)));
+#endif
+}
+
+/* ---- slabs (slab.c) ---- */
+/* Put up to `want` objects of small class cls on the list *head (user
+ * pointers linked by word 0): freed ones from the class's list first, then
+ * new ones carved from its slab, handed out in address order. Returns how
+ * many. */
+unsigned rc_slab_refill(size_t cls, unsigned want, void **head);
+/* Hand the freed slab objects first..last (linked by word 0) of class cls
+ * to the class's list. */
+void rc_slab_put(size_t cls, void *first, void *last);
+
+/* ---- lookup and bad frees (lookup.c) ---- */
+/* The header of the block p is the user pointer of, or NULL after the hook
+ * reported what is wrong with p (at: where free or realloc was called). */
+struct rc_hdr *rc_checked_hdr(const void *p, bool is_free, const struct rc_at *at);
+
+/* ---- allocation and release (alloc.c) ---- */
+/* Set while this thread is inside the allocator proper (thread cache, slot
+ * pool, depot lock, Boehm's lock). A malloc that arrives while it is set
+ * comes from a signal handler that interrupted us: it is served from the
+ * arena, untracked, instead of deadlocking on a lock this thread holds. */
+extern RC_TLS int rc_in_critical;
+/* A new block of size bytes aligned to align, its stack captured from at.
+ * *fresh: in, the caller wants zeroed memory (calloc); out, the block came
+ * zeroed from Boehm. Call with rc_in_critical raised. */
+void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fresh);
+/* Free a live block (the header is valid). Call with rc_in_critical raised. */
+void rc_release_block(struct rc_hdr *h);
+
+/* Stale pointers. malloc hands out memory uncleared, and a conservative
+ * scan reads every byte of a block, also the bytes its new owner never
+ * wrote: an old pointer left there keeps a block that has since leaked
+ * "reachable". (gdb: the freed buffers of a grown std::vector<char *> came
+ * back as obstack chunks, which write only their 16-byte header, and kept 254
+ * leaked strings alive.) So freed blocks up to 4 KiB (nodes, small vectors,
+ * obstack chunks: where pointers live) are cleared before they can be served
+ * again, and the whole pages of blocks from 128 KiB on go back to the
+ * kernel. Blocks in between are not cleared: on the mixed-size churn of
+ * bench/alloc.c, reading them for pointer words made it 5x slower; clearing
+ * up to 4 KiB costs 10-25%. Boehm clears freed objects of its scanned kinds
+ * for the same reason. */
+#define SCRUB_UPTO 4096u
+static inline void scrub(uintptr_t lo, uintptr_t hi)
+{
+  if (rc_opt.scrub_freed && hi > lo && hi - lo <= SCRUB_UPTO) memset((void *)lo, 0, hi - lo);
+}
+#endif

@@ -12,6 +12,7 @@
 #define GC_NO_THREAD_REDIRECTS 1
 #include <gc/gc.h>
 #include "rc.h"
+#include "profile/counters.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define NSMALL 129                /* cached classes: 16-byte granules up to 2 KiB, */
@@ -544,6 +545,7 @@ static void *alloc_block_locked(size_t size, size_t align, const struct rc_at *a
       note_epoch(h->slot);
       set_bits(h, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
+      if (stack) rc_count_alloc(stack, size);   /* issue 13: core/profile/counters.h */
       return user;
     }
     size_t ask = cls < NCLS ? want : eff + RC_HDR_SIZE;
@@ -579,6 +581,7 @@ static void *alloc_block_locked(size_t size, size_t align, const struct rc_at *a
   note_epoch(slot);
   note_bounds((uintptr_t)user, (uintptr_t)user + eff);
   set_bits(h, rc_hdr_pack(size, pad16, flags, RC_LIVE));
+  if (stack) rc_count_alloc(stack, size);   /* issue 13: core/profile/counters.h */
   return user;
 }
 
@@ -655,6 +658,7 @@ static void release_block_locked(struct rc_hdr *h)
 {
   uint64_t size = rc_hdr_size(h);
   unsigned pad16 = rc_hdr_pad16(h);
+  if (h->stack) rc_count_free(h->stack, size);   /* issue 13: core/profile/counters.h */
   set_bits(h, rc_hdr_pack(size, pad16, 0, RC_FREED));
   if (size < RELEASE_PAGES_FROM) {   /* larger: to_boehm */
     uintptr_t u = (uintptr_t)rc_hdr_user(h);
@@ -792,6 +796,7 @@ EXPORT void free(void *p)
   if (RC_UNLIKELY(!rc_heap_ready())) rc_heap_init();
   if (RC_UNLIKELY(in_critical)) {  /* from a signal handler inside the allocator */
     struct rc_hdr *x = rc_block_exact(p);
+    if (x && x->stack) rc_count_free_async(x->stack, rc_hdr_size(x));   /* issue 13 */
     if (x) set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     return;
   }
@@ -829,6 +834,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
     if (x && q) {
       size_t old = rc_hdr_size(x);
       memcpy(q, p, old < n ? old : n);
+      if (x->stack) rc_count_free_async(x->stack, old);   /* issue 13 */
       set_bits(x, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED));
     }
     return q;
@@ -846,7 +852,13 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
       unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
       if (!rc_in_runtime) {
         rc_in_runtime++;
+        in_critical++;   /* issue 13: counted as a free and an allocation */
+        if (h->stack) rc_count_free(h->stack, old);
+        in_critical--;
         h->stack = rc_depot_capture(at);
+        in_critical++;
+        if (h->stack) rc_count_alloc(h->stack, n);
+        in_critical--;
         rc_in_runtime--;
       }
       note_epoch(h->slot);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "rc.h"
+#include "profile/profile.h"
 
 static void fork_prepare(void)
 {
@@ -43,9 +44,13 @@ static void fork_child(void)
  * preloaded LeakSanitizer checks at (valgrind checks after all of them). */
 static void at_exit_check(void)
 {
-  if (!rc_opt.report) return;
+  if (!rc_opt.report) {
+    rc_http_stop();                  /* issue 13: core/profile/ */
+    rc_profile_exit_write(false);
+    return;
+  }
   struct rc_result r;
-  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_retain_exit_hooks()};
+  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_profile_exit_hooks(rc_retain_exit_hooks())};
   if (rc_check_run(&req, &r)) {
     /* Never a report that claims no leaks when the check did not run. */
     rc_log("the leak check could not run (no memory left for its own tables: mmap failed); no report");
@@ -63,6 +68,7 @@ static void at_exit_check(void)
   }
   if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r);
   rc_sarif_exit(&r);
+  rc_profile_exit_write(true);       /* issue 13 */
   rc_in_runtime--;
   bool leaks = r.direct_blocks + r.indirect_blocks > 0;
   rc_result_free(&r);
@@ -102,5 +108,6 @@ __attribute__((constructor(101))) static void rc_ctor(void)
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   rc_retain_init();
   atexit(at_exit_check);
+  rc_http_start();                   /* issue 13: the live endpoint (http=) */
   rc_in_runtime--;
 }

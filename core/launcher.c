@@ -79,7 +79,7 @@ int main(int argc, char **argv)
       return 2;
     }
     const char *kv = a + 2;
-    if (strchr(kv, ':') && strncmp(kv, "json=", 5) && strncmp(kv, "suppressions=", 13)) {
+    if (strchr(kv, ':') && strncmp(kv, "json=", 5) && strncmp(kv, "suppressions=", 13) && strncmp(kv, "http=", 5)) {
       fprintf(stderr, "reachcheck: bad flag '%s' (':' separates options)\n", a);
       return 2;
     }

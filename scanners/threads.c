@@ -17,6 +17,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "rc.h"
+#include "../core/profile/counters.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_THREADS 16384
@@ -105,6 +106,7 @@ static void self_exited(void *unused)
   unlock(&reg_lock);
   self_rec = NULL;
   rc_heap_thread_exit();
+  rc_counts_thread_exit();   /* issue 13: core/profile/counters.h */
   rc_in_runtime--;
 }
 

@@ -5,6 +5,7 @@
  * check's or the endpoint's), with rc_in_runtime set while symbolizing. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -150,6 +151,8 @@ static const char *base_name(const char *p)
 
 int rc_prof_locations(struct rc_locctx *lc, const uintptr_t *pcs, int n, uint32_t gen, bool first_exact, uint64_t *locs)
 {
+  /* the program's own mapping first: pprof names a profile after it */
+  if (!lc->nmaps) mapping_of(lc, (uintptr_t)getauxval(AT_ENTRY), rc_modules_generation());
   for (int i = 0; i < n; i++) {
     /* symbolization looks up pc - 1 (a return address's call): an
      * interrupted thread's own pc is exact, so it goes in as pc + 1 */

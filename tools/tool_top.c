@@ -343,7 +343,8 @@ int rc_tool_list(int argc, char **argv)
         const char *name = f ? pr_str(p, f->name) : "?", *file = f ? pr_str(p, f->filename) : "";
         bool is_leaf = leaf;
         leaf = false;
-        if (regexec(&re, name, 0, NULL, 0)) continue;
+        /* as pprof: a function without a source file is not listed */
+        if (!file[0] || regexec(&re, name, 0, NULL, 0)) continue;
         char *key, *lkey;
         if (asprintf(&key, "%s\x1f%s", name, file) < 0 ||
             asprintf(&lkey, "%s\x1f%lld", key, (long long)l->lines[j].line) < 0)

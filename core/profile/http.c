@@ -410,23 +410,30 @@ static size_t head_end(const char *buf, size_t len)
 static void on_readable(struct conn *c)
 {
   size_t cap = HEAD_MAX + BODY_MAX;
+  bool eof = false;
   for (;;) {
     if (c->len == cap) break;
     ssize_t n = recv(c->fd, c->buf + c->len, cap - c->len, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n <= 0) {   /* closed or reset before a whole request */
+    if (n < 0) {   /* reset */
       conn_close(c);
       return;
+    }
+    if (n == 0) {   /* the client finished sending (or gave up) */
+      eof = true;
+      break;
     }
     c->len += (size_t)n;
   }
   size_t he = head_end(c->buf, c->len < HEAD_MAX ? c->len : HEAD_MAX);
   if (!he) {
     if (c->len >= HEAD_MAX) respond_error(c, 431, "request head over %u bytes", HEAD_MAX);
+    else if (eof && c->len) respond_error(c, 400, "incomplete request head");
+    else if (eof) conn_close(c);
     return;
   }
-  handle(c, he);
+  if (!handle(c, he) && eof) respond_error(c, 400, "body shorter than its Content-Length");
 }
 
 static void on_writable(struct conn *c)

@@ -7,10 +7,12 @@
  *                "serve" is given (a service for the endpoint tests).
  * With "serve" it prints "ready" and answers stdin lines: "grow N" calls
  * grow N times, "quit" exits. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void **g_keep;

@@ -7,7 +7,10 @@
 
 #define MAX_TABS 16384   /* tables ever made: one per thread alive at once */
 
-RC_TLS struct rc_count_tab *rc_count_self;
+/* Every thread starts at this table, which never gets a leaf: its first
+ * count takes the slow path, which gives the thread a table of its own. */
+static struct rc_count_tab empty_tab;
+RC_TLS struct rc_count_tab *rc_count_self = &empty_tab;
 
 static struct rc_count_tab *tabs[MAX_TABS];
 static uint8_t tab_used[MAX_TABS];   /* 1: owned by a live thread */
@@ -76,7 +79,7 @@ void rc_count_slow(uint32_t stack, uint64_t size, bool is_free)
 {
   if (!stack || stack >= RC_COUNT_MAX_IDS) return;
   struct rc_count_tab *t = rc_count_self;
-  if (!t) {
+  if (t == &empty_tab) {
     t = tab_get();
     if (!t) {
       shared_add(stack, size, is_free);
@@ -135,8 +138,8 @@ void rc_counts_sum(struct rc_count *out, uint32_t n)
 void rc_counts_thread_exit(void)
 {
   struct rc_count_tab *t = rc_count_self;
-  if (!t) return;
-  rc_count_self = NULL;
+  if (t == &empty_tab) return;
+  rc_count_self = &empty_tab;
   lock(&tabs_lock);
   for (uint32_t i = 0; i < ntabs; i++)
     if (tabs[i] == t) tab_used[i] = 0;

@@ -36,22 +36,28 @@ extern RC_TLS struct rc_count_tab *rc_count_self;
  * can be had). */
 void rc_count_slow(uint32_t stack, uint64_t size, bool is_free);
 
-/* The calling thread's entry for stack, NULL when not made yet. */
+/* The calling thread's entry for stack, NULL when not made yet. A thread
+ * starts with rc_count_self at an empty table (no leaves) rather than NULL,
+ * and stack ids come from the depot, which hands out fewer than
+ * RC_COUNT_MAX_IDS (its MAX_IDS): the fast path is two loads and a test. */
 static inline struct rc_count *rc_count_at(uint32_t stack)
 {
-  struct rc_count_tab *t = rc_count_self;
-  if (RC_LIKELY(t && stack < RC_COUNT_MAX_IDS)) {
-    struct rc_count *l = t->leaf[stack >> RC_COUNT_LEAF_BITS];
-    if (RC_LIKELY(l != NULL)) return &l[stack & (RC_COUNT_LEAF - 1)];
-  }
-  return NULL;
+  struct rc_count *l = rc_count_self->leaf[stack >> RC_COUNT_LEAF_BITS];
+  return RC_LIKELY(l != NULL) ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
 }
-/* Plain loads and stores of the owner thread; a profile reads them while
- * the owner may write (relaxed atomics: an aligned 64-bit access, never
- * torn; the sum may miss the counts of allocations under way). */
+/* Only the owner thread writes its table; a profile reads it meanwhile
+ * (with relaxed atomic loads). One add to memory: an aligned 64-bit store
+ * is never torn on x86-64, and as an asm statement it is no C data race;
+ * a sum may miss the counts of allocations under way. */
 static inline void rc_count_add(uint64_t *f, uint64_t v)
-{ __atomic_store_n(f, __atomic_load_n(f, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED); }
+{ __asm__("addq %1, %0" : "+m"(*f) : "er"(v)); }
 
+#ifdef RC_PROFILE_NO_COUNTERS
+/* Only to measure what counting costs (bench/RESULTS.md): a build with
+ * -DRC_PROFILE_NO_COUNTERS counts nothing. */
+static inline void rc_count_alloc(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
+static inline void rc_count_free(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
+#else
 /* Called by the allocator (core/heap.c) for every tracked block (stack id
  * != 0), in the thread's critical section: a signal handler that mallocs
  * meanwhile is served from the arena, untracked and uncounted. */
@@ -75,6 +81,7 @@ static inline void rc_count_free(uint32_t stack, uint64_t size)
     rc_count_slow(stack, size, true);
   }
 }
+#endif
 /* A free from a signal handler that interrupted this thread inside the
  * allocator (which may be half-way through an update of its own table):
  * counted in a shared table with atomic adds. */

@@ -2,7 +2,7 @@
  * `top` table (flat, flat%, sum%, cum, cum%, function) and its source
  * listing annotated with flat and cum, for the profiles reachcheck writes,
  * without Go. The same rules as go tool pprof at function granularity:
- * a node is a (function, file); flat goes to the leaf frame's innermost
+ * a node is a (function, file, inlined or not); flat goes to the leaf frame's innermost
  * line; cum counts each node once per sample; with --base the old
  * profile's samples are subtracted (merged by stack and labels) and the
  * total is the sum of the merged samples' absolute values. */
@@ -219,13 +219,17 @@ int rc_tool_top(int argc, char **argv)
       for (size_t j = 0; l && j < l->nlines; j++) {
         const struct pr_function *f = pr_func(p, l->lines[j].function);
         const char *name = f ? pr_str(p, f->name) : "?", *file = f ? pr_str(p, f->filename) : "";
+        /* a line other than a location's last is a frame inlined into the
+         * next: pprof keeps it as its own node, named "f (inline)" */
+        bool inl = j + 1 < l->nlines;
         char *key;
-        if (asprintf(&key, "%s\x1f%s", name, file) < 0) abort();
+        if (asprintf(&key, "%s\x1f%s\x1f%d", name, file, inl) < 0) abort();
         struct node *nd = tmap_get(&nodes, key);
         if (!nd) {
           nd = txmalloc(sizeof *nd);
           memset(nd, 0, sizeof *nd);
-          nd->name = txstrdup(name);
+          if (inl && asprintf(&nd->name, "%s (inline)", name) < 0) abort();
+          if (!inl) nd->name = txstrdup(name);
           nd->file = txstrdup(file);
           tmap_put_copy(&nodes, key, nd);
           list = txrealloc(list, sizeof *list * (nn + 1));

@@ -160,13 +160,17 @@ int rc_prof_locations(struct rc_locctx *lc, const uintptr_t *pcs, int n, uint32_
     uint64_t key = ((uint64_t)pc ^ ((uint64_t)gen << 48)) | 1ull << 63;
     uint64_t id = rc_pp_location_find(lc->pp, key);
     if (!id) {
-      struct rc_frame_info fi;
-      rc_symbolize(pc, gen, &fi);
-      char name[320];
-      if (fi.function[0]) snprintf(name, sizeof name, "%s", fi.function);
-      else snprintf(name, sizeof name, "%s+0x%lx", base_name(fi.module), (unsigned long)fi.offset);
-      struct rc_pp_line line = {rc_pp_function(lc->pp, name, NULL, fi.file ? fi.file : "", 0), fi.line};
-      id = rc_pp_location(lc->pp, key, mapping_of(lc, pc, gen), pcs[i], &line, 1);
+      struct rc_frame_info fi[8];
+      int nf = rc_symbolize_inline(pc, gen, fi, 8);
+      struct rc_pp_line lines[8];
+      for (int k = 0; k < nf; k++) {
+        char name[320];
+        if (fi[k].function[0]) snprintf(name, sizeof name, "%s", fi[k].function);
+        else snprintf(name, sizeof name, "%s+0x%lx", base_name(fi[k].module), (unsigned long)fi[k].offset);
+        lines[k].function = rc_pp_function(lc->pp, name, NULL, fi[k].file ? fi[k].file : "", 0);
+        lines[k].line = fi[k].line;
+      }
+      id = rc_pp_location(lc->pp, key, mapping_of(lc, pc, gen), pcs[i], lines, nf);
     }
     locs[i] = id;
   }

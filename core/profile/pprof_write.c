@@ -288,8 +288,7 @@ uint64_t rc_pp_mapping(struct rc_pp *p, uint64_t start, uint64_t limit, uint64_t
   put_uint(s, 7, symbolized);
   put_uint(s, 8, symbolized);
   put_uint(s, 9, symbolized);
-  /* has_inline_frames stays false: locations carry one line each (the
-   * symbolizer reports no inline chains) */
+  put_uint(s, 10, symbolized);   /* inline chains from DWARF where there are any */
   put_bytes(&p->mappings, 3, s->d, s->len);
   return id;
 }

@@ -52,6 +52,11 @@ struct rc_locctx {
   int nmaps;
 };
 int rc_prof_locations(struct rc_locctx *lc, const uintptr_t *pcs, int n, uint32_t gen, bool first_exact, uint64_t *locs);
+/* pc's frame and the frames inlined into it (scanners/symbolize.c):
+ * out[0] the innermost inlined function at the pc's line, out[n - 1] the
+ * function the code is in, each with the line in it; returns n >= 1. */
+int rc_symbolize_inline(uintptr_t pc, uint32_t gen, struct rc_frame_info *out, int max);
+
 /* The comments every profile carries: version, command line, pid. */
 void rc_prof_comments(struct rc_pp *pp);
 

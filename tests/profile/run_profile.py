@@ -247,6 +247,30 @@ def s_list_missing_source():
           "list: missing source named in one line, values kept:\n" + r.stdout)
 
 
+def s_inline():
+    """Inlined frames: one location, three lines (make_node, fill, build)."""
+    src = os.path.join(os.path.dirname(KNOWN_C), "inlined.c")
+    path = os.path.join(TMP, "inl.pb.gz")
+    r = rc("--pprof=" + path, "--", A.inlined)
+    check(r.returncode == 0, "inlined: ran")
+    r = run(["go", "tool", "pprof", "-raw", path])
+    want = r"make_node %s:%d s=0\n\s+fill %s:%d s=0\n\s+build %s:%d s=0" % (
+        re.escape(src), src_line(src, "make_node's line"), re.escape(src), src_line(src, "fill's line"), re.escape(src),
+        src_line(src, "build's line"))
+    check(re.search(want, r.stdout) is not None, "one location with the inline chain make_node < fill < build:\n" + r.stdout[:900])
+    check("[FN][FL][LN][IN]" in r.stdout, "has_inline_frames set")
+    code, out, rows = gotop(path)
+    check(rows.get("make_node (inline)", (0,))[0] == 100 * 16 + 50 and rows.get("fill (inline)", (0, 0))[1] == 1650,
+          "go tool pprof -top: make_node (inline) flat 1650, fill (inline) cum 1650: %s" % rows)
+    ours = run([A.launcher, "top", path, "--nodefraction=0"])
+    theirs = run(["go", "tool", "pprof", "-top", "-nodefraction=0", "-unit=B", path])
+    check(top_rows(ours.stdout) == top_rows(theirs.stdout), "reachcheck top agrees on inlined frames")
+    ours = run([A.launcher, "list", "fill", path])
+    theirs = run(["go", "tool", "pprof", "-list", "fill", "-unit=B", path])
+    lo, lt = list_lines(ours.stdout), list_lines(theirs.stdout)
+    check(lo and lo == lt and lo.get(src_line(src, "fill's line")) == (0, 1650), "reachcheck list fill agrees: %s" % lo)
+
+
 # ---------------------------------------------------------------- converter
 def s_convert():
     rep = os.path.join(TMP, "report.json")
@@ -606,6 +630,7 @@ if __name__ == "__main__":
     ap.add_argument("--runtime")
     ap.add_argument("--prog", required=True)
     ap.add_argument("--example")
+    ap.add_argument("--inlined")
     A = ap.parse_args()
     globals()["s_" + A.scenario]()
     print("%d passed, %d failed" % (0 if FAILS else 1, len(FAILS)))

@@ -205,13 +205,13 @@ const char *pr_str(const struct pr_profile *p, int64_t i) { return i >= 0 && (si
 const struct pr_location *pr_loc(const struct pr_profile *p, uint64_t id)
 {
   struct pr_location k = {.id = id};
-  return bsearch(&k, p->locs, p->nlocs, sizeof k, cmp_loc);
+  return p->nlocs ? bsearch(&k, p->locs, p->nlocs, sizeof k, cmp_loc) : NULL;
 }
 
 const struct pr_function *pr_func(const struct pr_profile *p, uint64_t id)
 {
   struct pr_function k = {.id = id};
-  return bsearch(&k, p->funcs, p->nfuncs, sizeof k, cmp_fn);
+  return p->nfuncs ? bsearch(&k, p->funcs, p->nfuncs, sizeof k, cmp_fn) : NULL;
 }
 
 int pr_type_index(const struct pr_profile *p, const char *name)
@@ -387,8 +387,8 @@ int pr_load(const char *src, struct pr_profile *p, char *err, size_t errlen)
       pr_free(p);
       return -1;
     }
-  qsort(p->locs, p->nlocs, sizeof *p->locs, cmp_loc);
-  qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_fn);
+  if (p->nlocs) qsort(p->locs, p->nlocs, sizeof *p->locs, cmp_loc);
+  if (p->nfuncs) qsort(p->funcs, p->nfuncs, sizeof *p->funcs, cmp_fn);
   return 0;
 }
 

@@ -253,7 +253,7 @@ int rc_tool_top(int argc, char **argv)
     else list[kept++] = list[i];
   }
   nn = kept;
-  qsort(list, nn, sizeof *list, by_flat);
+  if (nn) qsort(list, nn, sizeof *list, by_flat);
   const char *unit = unit_of(&cur, vi);
   print_header(&cur, vi, o.src);
   size_t show = o.nodecount > 0 && (size_t)o.nodecount < nn ? (size_t)o.nodecount : nn;

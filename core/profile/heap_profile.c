@@ -12,6 +12,10 @@
 #include <unistd.h>
 #include "profile.h"
 
+#ifndef RC_VERSION_STRING   /* set by core/profile/CMakeLists.txt */
+#define RC_VERSION_STRING "unknown"
+#endif
+
 static int64_t start_ns;   /* when the program started: alloc_* counts from there */
 
 __attribute__((constructor(103))) static void heap_profile_init(void)
@@ -71,15 +75,15 @@ static int samples(const struct rc_prof *p, const struct rc_prof *base, struct r
     int64_t v[RC_PP_NVALUES] = {(int64_t)e[i].blocks, (int64_t)e[i].bytes, (int64_t)e[i].blocks, (int64_t)e[i].bytes,
                                 leaked ? (int64_t)e[i].blocks : 0, leaked ? (int64_t)e[i].bytes : 0};
     push(out, e[i].stack, e[i].owner, leaked ? ST_LEAKED : ST_REACHABLE, v);
-    live[2 * e[i].stack] += e[i].blocks;
-    live[2 * e[i].stack + 1] += e[i].bytes;
+    live[(size_t)2 * e[i].stack] += e[i].blocks;
+    live[(size_t)2 * e[i].stack + 1] += e[i].bytes;
   }
   for (uint32_t s = 1; s < p->nstacks; s++) {
     const struct rc_count *c = &p->counts[s];
     int64_t v[RC_PP_NVALUES] = {0};
     /* a thread stopped between its count and its header may leave one off */
-    v[RC_PP_ALLOC_OBJECTS] = c->allocs > live[2 * s] ? (int64_t)(c->allocs - live[2 * s]) : 0;
-    v[RC_PP_ALLOC_SPACE] = c->alloc_bytes > live[2 * s + 1] ? (int64_t)(c->alloc_bytes - live[2 * s + 1]) : 0;
+    v[RC_PP_ALLOC_OBJECTS] = c->allocs > live[(size_t)2 * s] ? (int64_t)(c->allocs - live[(size_t)2 * s]) : 0;
+    v[RC_PP_ALLOC_SPACE] = c->alloc_bytes > live[(size_t)2 * s + 1] ? (int64_t)(c->alloc_bytes - live[(size_t)2 * s + 1]) : 0;
     push(out, s, 0, ST_FREED, v);
   }
   rc_munmap(live, (size_t)p->nstacks * 2 * sizeof *live);
@@ -104,7 +108,7 @@ static int by_value(const void *a, const void *b)
 
 void rc_prof_root_name(const struct rc_prof *p, uint32_t owner, char *out, size_t n)
 {
-  if (owner == RC_OWNER_SHARED || owner < RC_OWNER_ROOT0 || owner - RC_OWNER_ROOT0 >= p->roots.len) {
+  if (owner < RC_OWNER_ROOT0 || owner - RC_OWNER_ROOT0 >= p->roots.len) {
     snprintf(out, n, "%s", owner == RC_OWNER_LEAKED ? "none" : "shared");
     return;
   }

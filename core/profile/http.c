@@ -612,6 +612,7 @@ void rc_http_start(void)
     _exit(2);
   }
   struct sockaddr_storage got;
+  memset(&got, 0, sizeof got);
   socklen_t gl = sizeof got;
   getsockname(fd, (struct sockaddr *)&got, &gl);
   if (got.ss_family == AF_INET) {

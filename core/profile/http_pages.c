@@ -234,7 +234,7 @@ int rc_page_symbol(bool post, const char *body, size_t n, struct rc_mbuf *out, c
     if (i == n) break;
     size_t j = i;
     while (j < n && body[j] != '+' && !isspace((unsigned char)body[j])) j++;
-    char tok[32];
+    char tok[32] = "";
     size_t tl = j - i;
     char *end = NULL;
     unsigned long long a = 0;

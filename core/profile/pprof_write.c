@@ -495,7 +495,7 @@ bool rc_pp_elf_info(const char *path, struct rc_elf_span *out)
         const uint8_t *name = n + sizeof *nh, *desc = name + nsz;
         if (desc + dsz > end) break;
         if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4) && nh->n_descsz < 40) {
-          for (uint32_t k = 0; k < nh->n_descsz; k++) snprintf(out->build_id + 2 * k, 3, "%02x", desc[k]);
+          for (uint32_t k = 0; k < nh->n_descsz; k++) snprintf(out->build_id + (size_t)2 * k, 3, "%02x", desc[k]);
         }
         n = desc + dsz;
       }

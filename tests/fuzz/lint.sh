@@ -1,11 +1,11 @@
 #!/bin/sh
-# Static analysis of the runtime (core/ and scanners/) with the project's
+# Static analysis of the runtime (core/, core/profile/ and scanners/) with the project's
 # configuration: .clang-tidy and .cppcheck-suppressions.xml at the repository root.
 # Usage: lint.sh clang_tidy|cppcheck REPO_ROOT. Exit 1 on any finding.
 set -u
 tool=$1 root=$2
 cd "$root" || exit 2
-files=$(ls core/*.c scanners/*.c | grep -v '^scanners/test_')
+files=$(ls core/*.c core/profile/*.c scanners/*.c | grep -v '^scanners/test_')
 flags="-std=gnu11 -Icore -Iinclude -DRC_RUNTIME=1 $(pkg-config --cflags bdw-gc libunwind libdw 2>/dev/null)"
 case $tool in
 clang_tidy)

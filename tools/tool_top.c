@@ -249,6 +249,10 @@ int rc_tool_top(int argc, char **argv)
   long long cut = (long long)((double)total * o.nodefraction);
   size_t kept = 0, dropped = 0;
   for (size_t i = 0; i < nn; i++) {
+    /* samples that cancel (a block that moved to another root between a
+     * --base and its profile) leave nodes at 0 flat and 0 cum: pprof does
+     * not show them */
+    if (!list[i]->flat && !list[i]->cum) continue;
     if (o.nodefraction > 0 && llabs(list[i]->cum) <= cut) dropped++;
     else list[kept++] = list[i];
   }

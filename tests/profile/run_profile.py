@@ -289,13 +289,26 @@ def s_convert():
                           A.prog, "5", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=ENV)
     check(p.stdout.readline().strip() == "ready", "snapshot program ready")
-    os.kill(p.pid, signal.SIGUSR2)
-    sp = snap.replace("%n", "1")
-    for _ in range(200):
-        if os.path.exists(sp):
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+
+    def take(n):
+        os.kill(p.pid, signal.SIGUSR2)
+        path = snap.replace("%n", str(n))
+        for _ in range(400):
+            if os.path.exists(path):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return path
+    # one command first: stdin's buffer is allocated by the first fgets,
+    # which must come before snapshot 1 for the -base below to be exact
+    p.stdin.write("grow 0\n")
+    p.stdin.flush()
+    check(p.stdout.readline().strip() == "ok", "the program reads its commands")
+    sp = take(1)
+    p.stdin.write("grow 50\n")
+    p.stdin.flush()
+    check(p.stdout.readline().strip() == "ok", "grow 50 between the snapshots")
+    sp2 = take(2)
     p.communicate("quit\n", timeout=60)
     out = os.path.join(TMP, "snap.pb.gz")
     r = run([A.launcher, "pprof", sp, "-o", out])
@@ -308,6 +321,20 @@ def s_convert():
     check(flat(rows, "grow") == 160, "snapshot: g_history retains grow 160")
     r = run([A.launcher, "top", out, "--sample_index=inuse_space"])
     check(r.returncode == 0 and "keep_blocks" in r.stdout, "reachcheck top reads the converted file")
+    r = run(["go", "tool", "pprof", "-traces", out])
+    check("root:  global g_keep (rcp_known)" in r.stdout and "state:  leaked" in r.stdout, "snapshot: -traces shows the labels")
+    r = run(["go", "tool", "pprof", "-list", "keep_blocks", "-unit=B", out])
+    ll = list_lines(r.stdout)
+    check(ll.get(src_line(KNOWN_C, "g_keep[i] = malloc(48)")) == (48000, 48000), "snapshot: -list keep_blocks, the malloc line 48000")
+    out2 = os.path.join(TMP, "snap2.pb.gz")
+    r = run([A.launcher, "pprof", sp2, "-o", out2])
+    code, txt, rows = gotop(out2, "-base=" + out)
+    first = [l for l in txt.splitlines() if re.match(r"\s+-?\d", l)]
+    check(flat(rows, "grow") == 1600 and first and first[0].split()[-1] == "grow",
+          "snapshots: -base names grow first, +1600 B (%s)" % (first[:1],))
+    ours = run([A.launcher, "top", out2, "--base=" + out, "--nodefraction=0"])
+    theirs = run(["go", "tool", "pprof", "-top", "-nodefraction=0", "-unit=B", "-base=" + out, out2])
+    check(top_rows(ours.stdout) == top_rows(theirs.stdout), "reachcheck top --base agrees on converted snapshots")
     r = run([A.launcher, "pprof", os.path.join(TMP, "nope.json"), "-o", out])
     check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, "missing input: one line")
     r = run([A.launcher, "pprof", sp])
@@ -328,6 +355,8 @@ class Service:
         self.err = []
         threading.Thread(target=lambda: self.err.extend(self.p.stderr), daemon=True).start()
         assert self.p.stdout.readline().strip() == "ready"
+        # the first fgets allocates stdin's buffer: have it done before any profile
+        assert self.cmd("grow 0") == "ok"
 
     def cmd(self, line):
         self.p.stdin.write(line + "\n")

@@ -512,10 +512,23 @@ static void *server(void *arg)
     if (__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE)) break;
     __atomic_store_n(&S.active, 1, __ATOMIC_RELEASE);
     if (r > 0) {
+      /* the program closed our descriptors (a daemon closing every fd):
+       * stop serving rather than spin on them */
+      if ((pf[0].revents | pf[1].revents) & (POLLNVAL | POLLERR)) {
+        rc_log("the http endpoint's socket was closed by the program; the endpoint stops");
+        for (int i = 0; i < MAXCONN; i++) S.c[i].state = C_FREE;   /* their fds may be the program's now */
+        S.lfd = S.wake[0] = -1;
+        break;
+      }
       if (pf[1].revents) accept_all();
       for (int k = 2; k < n; k++) {
         if (!pf[k].revents) continue;
         struct conn *c = &S.c[idx[k]];
+        if (pf[k].revents & POLLNVAL) {   /* closed behind our back: the number is not ours to close */
+          c->fd = -1;
+          conn_close(c);
+          continue;
+        }
         if (c->state == C_READ) on_readable(c);
         if (c->state == C_WRITE) on_writable(c);
       }
@@ -631,6 +644,16 @@ void rc_http_start(void)
     S.c[i].buf = rc_mmap(HEAD_MAX + BODY_MAX);
   }
   if (pipe2(S.wake, O_CLOEXEC | O_NONBLOCK)) rc_die("cannot start the http endpoint: pipe: %s", strerror(errno));
+  /* high descriptor numbers, out of the way of the program's own (as the
+   * report's copy of stderr, core/log.c) */
+  int *fds[] = {&fd, &S.wake[0], &S.wake[1]};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+    int hi = fcntl(*fds[i], F_DUPFD_CLOEXEC, 900);
+    if (hi >= 0) {
+      close(*fds[i]);
+      *fds[i] = hi;
+    }
+  }
   S.lfd = fd;
   S.running = true;
   drop_http_option();

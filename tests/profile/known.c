@@ -6,7 +6,8 @@
  *                g_history, called once per line read from stdin when
  *                "serve" is given (a service for the endpoint tests).
  * With "serve" it prints "ready" and answers stdin lines: "grow N" calls
- * grow N times, "quit" exits. */
+ * grow N times, "fork" forks a child that grows once and exits,
+ * "closefds" closes descriptors 3-1023 (as a daemon does), "quit" exits. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
         if (pid == 0) { grow(1); _exit(0); }
         int st;
         waitpid(pid, &st, 0);
+      } else if (!strncmp(line, "closefds", 8)) {   /* as a daemon does */
+        for (int fd = 3; fd < 1024; fd++) close(fd);
       } else if (!strncmp(line, "quit", 4)) break;
       printf("ok\n");
       fflush(stdout);

@@ -621,6 +621,21 @@ def s_hostile():
     check(s.quit() == 0, "the program exits normally")
     err = "".join(s.err)
     check("SUMMARY: reachcheck: 10 direct (640 bytes)" in err, "its exit report is unchanged: 10 direct leaks of 640 bytes")
+    # a program that closes every descriptor (the endpoint's too) keeps running, and nothing spins
+    s = Service()
+    check(s.cmd("closefds") == "ok", "the program closed descriptors 3-1023")
+
+    def cpu():
+        with open("/proc/%d/stat" % s.p.pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    c0 = cpu()
+    time.sleep(2)
+    check(cpu() - c0 < 0.5, "the endpoint does not spin on closed descriptors (%.2f s CPU in 2 s)" % (cpu() - c0))
+    c = socket.socket()
+    check(c.connect_ex(("127.0.0.1", s.port)) != 0, "nothing listens any more")
+    c.close()
+    check(s.cmd("grow 1") == "ok" and s.quit() == 0, "the program runs on and exits normally")
 
 
 # ---------------------------------------------------------------- the example

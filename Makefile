@@ -2,10 +2,10 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 # What building and running needs; the test suite needs a few more.
-RUN_PACKAGES = build-essential g++ cmake pkg-config libgc-dev libunwind-dev libdw-dev
+RUN_PACKAGES = build-essential g++ cmake pkg-config libgc-dev libunwind-dev libdw-dev zlib1g-dev
 # (clang-tidy-14 and cppcheck: the lint tests, rc.lint.*, are part of `make test`.)
 TEST_PACKAGES = $(RUN_PACKAGES) python3 libcmocka-dev check libgtest-dev chromium liblsan0 valgrind \
-                clang-14 libclang-rt-14-dev clang-tidy-14 cppcheck perl git tcl sqlite3 gdb
+                clang-14 libclang-rt-14-dev clang-tidy-14 cppcheck perl git tcl sqlite3 gdb golang-go curl
 DEB_PACKAGES ?= $(RUN_PACKAGES)
 
 .PHONY: all deps build run test stress bench clean

@@ -204,3 +204,87 @@ void rc_demangle(const char *name, char *out, size_t n)
   free(d);   /* malloc'd under rc_in_runtime: an internal block */
   rc_in_runtime--;
 }
+
+/* ---- inline chains for pprof locations (profile/) ---- */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+
+/* Name of a subprogram or inlined subroutine DIE (through its abstract
+ * origin), demangled, into out; false when it has none. */
+static bool die_name_locked(Dwarf_Die *die, char *out, size_t cap)
+{
+  Dwarf_Attribute attr;
+  const char *name = NULL;
+  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) || dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+    name = dwarf_formstring(&attr);
+  if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr)) name = dwarf_formstring(&attr);
+  if (!name) return false;
+  sym_function_locked(name, out, cap);
+  return true;
+}
+
+/* call_file:call_line of an inlined subroutine DIE into f. */
+static void call_site_locked(Dwarf_Die *inl, Dwarf_Files *files, size_t nfiles, struct rc_frame_info *f)
+{
+  Dwarf_Attribute attr;
+  Dwarf_Word w;
+  f->file = NULL;
+  f->line = 0;
+  if (files && dwarf_attr(inl, DW_AT_call_file, &attr) && !dwarf_formudata(&attr, &w) && w < nfiles)
+    f->file = dwarf_filesrc(files, w, NULL, NULL);
+  if (dwarf_attr(inl, DW_AT_call_line, &attr) && !dwarf_formudata(&attr, &w)) f->line = (int)w;
+}
+
+int rc_symbolize_inline(uintptr_t pc, uint32_t gen, struct rc_frame_info *out, int max)
+{
+  rc_symbolize(pc, gen, &out[0]);
+  if (max < 2 || !out[0].file || out[0].module[0] != '/') return 1;
+  const char *path;
+  uintptr_t bias;
+  if (!rc_module_lookup(pc, gen, &path, &bias)) return 1;
+  int n = 1;
+  rc_in_runtime++;
+  pthread_mutex_lock(&sym_lock);
+  struct sym_mod *m = sym_module_locked(path, bias);
+  Dwarf_Addr dbias = 0, a = pc ? pc - 1 : pc;
+  Dwarf_Die *cu = m && m->mod ? dwfl_module_addrdie(m->mod, a, &dbias) : NULL;
+  Dwarf_Die *scopes = NULL, *chain = NULL;
+  int ns = cu ? dwarf_getscopes(cu, a - dbias, &scopes) : 0;
+  Dwarf_Files *files = NULL;
+  size_t nfiles = 0;
+  if (ns > 0 && dwarf_getsrcfiles(cu, &files, &nfiles)) files = NULL;
+  /* the innermost function scope; when it is an inlined subroutine, its
+   * concrete nesting (dwarf_getscopes_die, as eu-addr2line -i walks it)
+   * names each caller out to the physical function, and each inlined
+   * DIE's call_file:call_line is the line in its caller */
+  int i0 = 0;
+  while (i0 < ns && dwarf_tag(&scopes[i0]) != DW_TAG_inlined_subroutine && dwarf_tag(&scopes[i0]) != DW_TAG_subprogram) i0++;
+  if (i0 < ns && dwarf_tag(&scopes[i0]) == DW_TAG_inlined_subroutine && die_name_locked(&scopes[i0], out[0].function, sizeof out[0].function)) {
+    char phys[sizeof out[0].function];
+    snprintf(phys, sizeof phys, "%s", "");
+    int nc = dwarf_getscopes_die(&scopes[i0], &chain);
+    Dwarf_Die *prev = &scopes[i0];
+    for (int j = 1; j < nc && n < max; j++) {
+      int t = dwarf_tag(&chain[j]);
+      if (t != DW_TAG_inlined_subroutine && t != DW_TAG_subprogram) continue;
+      struct rc_frame_info *f = &out[n++];
+      *f = out[0];
+      call_site_locked(prev, files, nfiles, f);
+      if (!die_name_locked(&chain[j], f->function, sizeof f->function)) f->function[0] = 0;
+      prev = &chain[j];
+      if (t == DW_TAG_subprogram) break;
+    }
+  }
+  free(scopes);   /* libdw's malloc under rc_in_runtime: internal blocks */
+  free(chain);
+  pthread_mutex_unlock(&sym_lock);
+  rc_in_runtime--;
+  /* the physical function keeps the symbol table's name, as rc_symbolize
+   * gives it (DWARF may lack a linkage name) */
+  if (n > 1) {
+    struct rc_frame_info phys;
+    rc_symbolize(pc, gen, &phys);
+    if (phys.function[0]) memcpy(out[n - 1].function, phys.function, sizeof phys.function);
+  }
+  return n;
+}

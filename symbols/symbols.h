@@ -35,4 +35,5 @@ void rc_demangle(const char *name, char *out, size_t n);
 /* "f::counter" for the static local whose symbol is sym ("counter.0") at
  * vaddr in the module file at path, from its DWARF; false if not one. */
 bool rc_static_local_name(const char *path, const char *sym, uintptr_t vaddr, char *out, size_t n);
+int rc_symbolize_inline(uintptr_t pc, uint32_t gen, struct rc_frame_info *out, int max);
 #endif

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include "base/base.h"
 #include "tool_common.h"
+#include "tools.h"
+#include "base/http_addr.h"
 
 static void usage(FILE *f)
 {
@@ -18,6 +20,9 @@ static void usage(FILE *f)
           "usage: reachcheck [--OPTION=VALUE ...] [--] PROGRAM [ARGS...]\n"
           "       reachcheck diff OLD.snap.json NEW.snap.json [--json]\n"
           "       reachcheck graph SNAPSHOT_OR_REPORT.json --dot|--html -o FILE\n"
+          "       reachcheck pprof SNAPSHOT_OR_REPORT.json -o FILE\n"
+          "       reachcheck top FILE|URL [--base=OLD] [--sample_index=NAME] [--nodecount=N]\n"
+          "       reachcheck list REGEX FILE|URL [--base=OLD] [--sample_index=NAME]\n"
           "       reachcheck --help | --help-markdown | --help-man | --version\n"
           "Runs PROGRAM with libreachcheck.so preloaded; at exit, leaked blocks are\n"
           "reported on stderr (and as JSON with --json=PATH). Exit status 23 if leaks\n"
@@ -83,7 +88,7 @@ static int collect_flags(int argc, char **argv, char *opts, size_t size, int *pr
       return 2;
     }
     const char *kv = a + 2;
-    if (strchr(kv, ':') && strncmp(kv, "json=", 5) && strncmp(kv, "suppressions=", 13)) {
+    if (strchr(kv, ':') && strncmp(kv, "json=", 5) && strncmp(kv, "suppressions=", 13) && strncmp(kv, "http=", 5)) {
       fprintf(stderr, "reachcheck: bad flag '%s' (':' separates options)\n", a);
       return 2;
     }
@@ -108,6 +113,14 @@ static int check_options(const char *opts)
   if (rc_opt.help) {
     usage(stdout);
     return 0;
+  }
+  if (rc_opt.http[0]) {   /* never start a program whose endpoint would be refused */
+    struct sockaddr_storage sa;
+    socklen_t sl;
+    if (rc_http_parse_addr(rc_opt.http, &sa, &sl, err, sizeof err)) {
+      fprintf(stderr, "reachcheck: %s\n", err);
+      return 2;
+    }
   }
   return GO_ON;
 }
@@ -141,6 +154,9 @@ int main(int argc, char **argv)
    * runs as `reachcheck -- diff ...`). */
   if (argc > 1 && !strcmp(argv[1], "diff")) return rc_tool_diff(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "graph")) return rc_tool_graph(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "pprof")) return rc_tool_pprof(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "top")) return rc_tool_top(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "list")) return rc_tool_list(argc - 1, argv + 1);
   static char opts[65536];
   int prog = 0;
   int rc = collect_flags(argc, argv, opts, sizeof opts, &prog);

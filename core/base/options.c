@@ -91,6 +91,10 @@ int rc_options_parse(const char *s, char *err, size_t errlen)
 {
   while (s && *s) {
     const char *e = strchr(s, ':');
+    /* http=HOST:PORT and http=unix:/PATH: segments without '=' after it
+     * are its value's (issue 13) */
+    if (!strncmp(s, "http=", 5))
+      while (e && e[1] && !memchr(e + 1, '=', strcspn(e + 1, ":"))) e = strchr(e + 1, ':');
     size_t n = e ? (size_t)(e - s) : strlen(s);
     if (n) {
       const char *eq = memchr(s, '=', n);

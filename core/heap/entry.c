@@ -52,6 +52,7 @@ RC_EXPORT void free(void *p)
   if (RC_UNLIKELY(!heap_ready())) rc_heap_init();
   if (RC_UNLIKELY(rc_in_critical)) {  /* from a signal handler inside the allocator */
     struct rc_hdr *x = rc_block_exact(p);
+    if (x && x->stack) rc_count_free_async(x->stack, rc_hdr_size(x));
     if (x) rc_set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     return;
   }
@@ -89,6 +90,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
     if (x && q) {
       size_t old = rc_hdr_size(x);
       memcpy(q, p, old < n ? old : n);
+      if (x->stack) rc_count_free_async(x->stack, old);
       rc_set_bits(x, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED));
     }
     return q;
@@ -106,7 +108,13 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
       unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
       if (!rc_in_runtime) {
         rc_in_runtime++;
+        rc_in_critical++;   /* counted as a free and an allocation (stack/counters.h) */
+        if (h->stack) rc_count_free(h->stack, old);
+        rc_in_critical--;
         h->stack = rc_depot_capture(at);
+        rc_in_critical++;
+        if (h->stack) rc_count_alloc(h->stack, n);
+        rc_in_critical--;
         rc_in_runtime--;
       }
       note_epoch(h->slot);

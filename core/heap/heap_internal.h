@@ -11,6 +11,7 @@
 #include <gc/gc.h>
 #include <string.h>
 #include "heap/heap.h"
+#include "stack/counters.h"
 
 /* ---- limits ---- */
 #define SLOT_RESERVE (1u << 27)   /* max live blocks: 128M */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "runtime/runtime.h"
+#include "profile/profile.h"
 
 struct rc_exit_policy rc_exit_policy = {.at_exit = true};
 static int final_done;
@@ -22,9 +23,14 @@ static bool skip(bool at_exit)
  * runtime/compat_gperf.c); whichever comes first runs, the other never. */
 void rc_final_check(bool at_exit)
 {
-  if (!rc_opt.report || skip(at_exit)) return;
+  if (at_exit) rc_http_stop();   /* the endpoint's thread and sockets end before the last check */
+  if (!rc_opt.report) {
+    if (at_exit) rc_profile_exit_write(false);   /* --pprof: the counters alone */
+    return;
+  }
+  if (skip(at_exit)) return;
   struct rc_result r;
-  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_retain_exit_hooks()};
+  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_profile_exit_hooks(rc_retain_exit_hooks())};
   if (rc_exit_policy.all_live) req.mode |= RC_CHECK_ALL_LIVE;
   req.min_epoch = rc_exit_policy.min_epoch;
   /* At exit, the exiting thread is scanned from where exit() was called. */
@@ -34,6 +40,7 @@ void rc_final_check(bool at_exit)
   if (failed) {
     /* Never a report that claims no leaks when the check did not run. */
     rc_log("the leak check could not run (no memory left for its own tables: mmap failed); no report");
+    rc_profile_exit_write(false);
     rc_result_free(&r);
     return;
   }
@@ -48,6 +55,7 @@ void rc_final_check(bool at_exit)
   }
   if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, rc_retain_exit_json);
   rc_sarif_exit(&r);
+  rc_profile_exit_write(true);
   rc_log_path_done();
   rc_in_runtime--;
   bool leaks = r.direct_blocks + r.indirect_blocks > 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "runtime/runtime.h"
+#include "profile/profile.h"
 
 static void fork_prepare(void)
 {
@@ -87,5 +88,6 @@ __attribute__((constructor(101))) static void rc_ctor(void)
   rc_rootnames_init();
   rc_snapshot_init();
   atexit(at_exit_check);
+  rc_http_start();                   /* the live endpoint (http=), profile/http.c */
   rc_in_runtime--;
 }

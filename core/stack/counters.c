@@ -1,0 +1,164 @@
+/* Allocation counters per allocation stack: per-thread tables summed when a
+ * profile is taken (see counters.h for the design and its API). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+#include "stack/counters.h"
+
+#define MAX_TABS 16384   /* tables ever made: one per thread alive at once */
+
+/* Every thread starts at this table, which never gets a leaf: its first
+ * count takes the slow path, which gives the thread a table of its own. */
+static struct rc_count_tab empty_tab;
+RC_TLS struct rc_count_tab *rc_count_self = &empty_tab;
+
+static struct rc_count_tab *tabs[MAX_TABS];
+static uint8_t tab_used[MAX_TABS];   /* 1: owned by a live thread */
+static uint32_t ntabs;
+static int tabs_lock;
+/* Frees from signal handlers inside the allocator, and counts of threads
+ * that could get no table of their own (MAX_TABS threads alive). */
+static struct rc_count_tab shared_tab;
+static int shared_leaf_lock;
+
+static void lock(int *l)
+{
+  while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(l, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+}
+static void unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+
+static struct rc_count *leaf_new(void) { return rc_mmap(sizeof(struct rc_count) * RC_COUNT_LEAF); }
+
+/* A free table, or a new one. */
+static struct rc_count_tab *tab_get(void)
+{
+  struct rc_count_tab *t = NULL;
+  lock(&tabs_lock);
+  for (uint32_t i = 0; i < ntabs; i++)
+    if (!tab_used[i]) {
+      tab_used[i] = 1;
+      t = tabs[i];
+      break;
+    }
+  if (!t && ntabs < MAX_TABS) {
+    t = rc_mmap(sizeof *t);
+    if (t) {
+      tab_used[ntabs] = 1;
+      __atomic_store_n(&tabs[ntabs], t, __ATOMIC_RELEASE);
+      __atomic_store_n(&ntabs, ntabs + 1, __ATOMIC_RELEASE);
+    }
+  }
+  unlock(&tabs_lock);
+  return t;
+}
+
+/* Leaves of the shared table are made under a lock: several threads use it. */
+static struct rc_count *shared_at(uint32_t stack)
+{
+  struct rc_count **slot = &shared_tab.leaf[stack >> RC_COUNT_LEAF_BITS];
+  struct rc_count *l = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  if (!l) {
+    lock(&shared_leaf_lock);
+    l = *slot;
+    if (!l && (l = leaf_new()) != NULL) __atomic_store_n(slot, l, __ATOMIC_RELEASE);
+    unlock(&shared_leaf_lock);
+  }
+  return l ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
+}
+
+static void shared_add(uint32_t stack, uint64_t size, bool is_free)
+{
+  struct rc_count *c = shared_at(stack);
+  if (!c) return;
+  __atomic_fetch_add(is_free ? &c->frees : &c->allocs, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(is_free ? &c->free_bytes : &c->alloc_bytes, size, __ATOMIC_RELAXED);
+}
+
+void rc_count_slow(uint32_t stack, uint64_t size, bool is_free)
+{
+  if (!stack || stack >= RC_COUNT_MAX_IDS) return;
+  struct rc_count_tab *t = rc_count_self;
+  if (t == &empty_tab) {
+    t = tab_get();
+    if (!t) {
+      shared_add(stack, size, is_free);
+      return;
+    }
+    rc_count_self = t;
+  }
+  struct rc_count *l = t->leaf[stack >> RC_COUNT_LEAF_BITS];
+  if (!l) {
+    l = leaf_new();
+    if (!l) {
+      shared_add(stack, size, is_free);
+      return;
+    }
+    __atomic_store_n(&t->leaf[stack >> RC_COUNT_LEAF_BITS], l, __ATOMIC_RELEASE);
+  }
+  struct rc_count *c = &l[stack & (RC_COUNT_LEAF - 1)];
+  rc_count_add(is_free ? &c->frees : &c->allocs, 1);
+  rc_count_add(is_free ? &c->free_bytes : &c->alloc_bytes, size);
+}
+
+void rc_count_free_async(uint32_t stack, uint64_t size)
+{
+  if (!stack || stack >= RC_COUNT_MAX_IDS) return;
+  shared_add(stack, size, true);
+}
+
+static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab *t)
+{
+  for (uint32_t li = 0; li < (n + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS; li++) {
+    const struct rc_count *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
+    if (!l) continue;
+    uint32_t base = li << RC_COUNT_LEAF_BITS;
+    uint32_t k = n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
+    for (uint32_t i = 0; i < k; i++) {
+      out[base + i].allocs += __atomic_load_n(&l[i].allocs, __ATOMIC_RELAXED);
+      out[base + i].alloc_bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED);
+      out[base + i].frees += __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
+      out[base + i].free_bytes += __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
+    }
+  }
+}
+
+void rc_counts_sum(struct rc_count *out, uint32_t n)
+{
+  if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
+  memset(out, 0, sizeof *out * n);
+  uint32_t k = __atomic_load_n(&ntabs, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < k; i++) {
+    const struct rc_count_tab *t = __atomic_load_n(&tabs[i], __ATOMIC_ACQUIRE);
+    if (t) add_tab(out, n, t);
+  }
+  add_tab(out, n, &shared_tab);
+}
+
+void rc_counts_thread_exit(void)
+{
+  struct rc_count_tab *t = rc_count_self;
+  if (t == &empty_tab) return;
+  rc_count_self = &empty_tab;
+  lock(&tabs_lock);
+  for (uint32_t i = 0; i < ntabs; i++)
+    if (tabs[i] == t) tab_used[i] = 0;
+  unlock(&tabs_lock);
+}
+
+void rc_counts_fork_prepare(void) { lock(&tabs_lock); }
+void rc_counts_fork_parent(void) { unlock(&tabs_lock); }
+void rc_counts_fork_child(void)
+{
+  /* Only the forking thread lives on: every other table is free (its
+   * counts stay in the sums, as an exited thread's do). */
+  for (uint32_t i = 0; i < ntabs; i++) tab_used[i] = tabs[i] == rc_count_self;
+  unlock(&tabs_lock);
+}
+
+__attribute__((constructor(102))) static void counters_init(void)
+{
+  rc_in_runtime++;
+  pthread_atfork(rc_counts_fork_prepare, rc_counts_fork_parent, rc_counts_fork_child);
+  rc_in_runtime--;
+}

@@ -1,0 +1,100 @@
+/* Allocation counters per allocation stack (pprof's alloc_* values; the
+ * over-time views build on them): how many blocks and bytes each stack id allocated and freed since
+ * the program started. pprof's alloc_objects/alloc_space are the allocation
+ * sums; allocations minus frees are what is in use.
+ *
+ * Cost model: malloc and free add to a table owned by the calling thread
+ * (no lock, no atomic read-modify-write, no cache line shared with another
+ * thread); a profile sums every table. A table is two-level (stack id >> 10
+ * picks a 32 KiB leaf of 1024 entries, mapped on a thread's first count in
+ * that range), so a thread pays memory only for the stacks it used. Tables
+ * are never unmapped: an exited thread's table goes back to a free list and
+ * the next new thread adds to it, so its counts stay in every sum.
+ *
+ * All functions are safe with the world stopped and in a forked copy
+ * except where noted: they take no lock and never allocate from the
+ * checked heap. */
+#ifndef RC_STACK_COUNTERS_H
+#define RC_STACK_COUNTERS_H
+#include <stdint.h>
+#include "base/base.h"
+
+struct rc_count {
+  uint64_t allocs, alloc_bytes;   /* blocks allocated with this stack since start, and their bytes */
+  uint64_t frees, free_bytes;     /* of those, freed (by any thread) */
+};
+
+#define RC_COUNT_LEAF_BITS 10
+#define RC_COUNT_LEAF (1u << RC_COUNT_LEAF_BITS)
+#define RC_COUNT_MAX_IDS (1u << 24)   /* the depot's limit */
+struct rc_count_tab {
+  struct rc_count *leaf[RC_COUNT_MAX_IDS >> RC_COUNT_LEAF_BITS];
+};
+extern RC_TLS struct rc_count_tab *rc_count_self;
+/* The first count of a thread, or of a stack range in it: makes the table
+ * or leaf and adds (or adds atomically to the shared table when no table
+ * can be had). */
+void rc_count_slow(uint32_t stack, uint64_t size, bool is_free);
+
+/* The calling thread's entry for stack, NULL when not made yet. A thread
+ * starts with rc_count_self at an empty table (no leaves) rather than NULL,
+ * and stack ids come from the depot, which hands out fewer than
+ * RC_COUNT_MAX_IDS (its MAX_IDS): the fast path is two loads and a test. */
+static inline struct rc_count *rc_count_at(uint32_t stack)
+{
+  struct rc_count *l = rc_count_self->leaf[stack >> RC_COUNT_LEAF_BITS];
+  return RC_LIKELY(l != NULL) ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
+}
+/* Only the owner thread writes its table; a profile reads it meanwhile
+ * (with relaxed atomic loads). One add to memory: an aligned 64-bit store
+ * is never torn on x86-64, and as an asm statement it is no C data race;
+ * a sum may miss the counts of allocations under way. */
+static inline void rc_count_add(uint64_t *f, uint64_t v)
+{ __asm__("addq %1, %0" : "+m"(*f) : "er"(v)); }
+
+#ifdef RC_PROFILE_NO_COUNTERS
+/* Only to measure what counting costs (bench/RESULTS.md): a build with
+ * -DRC_PROFILE_NO_COUNTERS counts nothing. */
+static inline void rc_count_alloc(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
+static inline void rc_count_free(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
+#else
+/* Called by the allocator (core/heap.c) for every tracked block (stack id
+ * != 0), in the thread's critical section: a signal handler that mallocs
+ * meanwhile is served from the arena, untracked and uncounted. */
+static inline void rc_count_alloc(uint32_t stack, uint64_t size)
+{
+  struct rc_count *c = rc_count_at(stack);
+  if (RC_LIKELY(c != NULL)) {
+    rc_count_add(&c->allocs, 1);
+    rc_count_add(&c->alloc_bytes, size);
+  } else {
+    rc_count_slow(stack, size, false);
+  }
+}
+static inline void rc_count_free(uint32_t stack, uint64_t size)
+{
+  struct rc_count *c = rc_count_at(stack);
+  if (RC_LIKELY(c != NULL)) {
+    rc_count_add(&c->frees, 1);
+    rc_count_add(&c->free_bytes, size);
+  } else {
+    rc_count_slow(stack, size, true);
+  }
+}
+#endif
+/* A free from a signal handler that interrupted this thread inside the
+ * allocator (which may be half-way through an update of its own table):
+ * counted in a shared table with atomic adds. */
+void rc_count_free_async(uint32_t stack, uint64_t size);
+
+/* Sum of every table into out[0..n) (out is overwritten; n is usually
+ * rc_depot_count() + 1). Lock-free; usable with the world stopped and in
+ * a forked copy. */
+void rc_counts_sum(struct rc_count *out, uint32_t n);
+/* Thread exit (scanners/threads.c): the table goes to the free list. */
+void rc_counts_thread_exit(void);
+/* fork: the child's other threads are gone, their tables free. */
+void rc_counts_fork_prepare(void);
+void rc_counts_fork_parent(void);
+void rc_counts_fork_child(void);
+#endif

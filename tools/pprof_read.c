@@ -96,7 +96,7 @@ static void rd_ints(struct rd *r, int wire, uint64_t val, struct rd *sub, uint64
 
 static int decode(const uint8_t *d, size_t n, struct pr_profile *p)
 {
-  struct rd r = {d, d + n, false}, s;
+  struct rd r = {d, d + n, false}, s = {NULL, NULL, false};
   int f, w;
   uint64_t v = 0;
   while (rd_field(&r, &f, &w, &v, &s)) {
@@ -301,8 +301,11 @@ int pr_http_get(const char *url, char **body, size_t *len, char *err, size_t err
   }
   close(fd);
   char *he = memmem(buf, got, "\r\n\r\n", 4);
-  int code = 0;
-  if (!he || sscanf(buf, "HTTP/1.%*d %d", &code) != 1) {
+  /* "HTTP/1.x NNN ...": the status code, read with strtol. */
+  long code = 0;
+  char *after = NULL;
+  if (he && got > 9 && !memcmp(buf, "HTTP/1.", 7) && buf[8] == ' ') code = strtol(buf + 9, &after, 10);
+  if (!he || !after || after == buf + 9 || code < 100 || code > 999) {
     snprintf(err, errlen, "%s: not an HTTP answer", url);
     free(buf);
     return -1;
@@ -316,7 +319,7 @@ int pr_http_get(const char *url, char **body, size_t *len, char *err, size_t err
     line[k] = 0;
     char *nl = strchr(line, '\n');
     if (nl) *nl = 0;
-    snprintf(err, errlen, "%s: HTTP %d: %s", url, code, line);
+    snprintf(err, errlen, "%s: HTTP %ld: %s", url, code, line);
     free(buf);
     return -1;
   }

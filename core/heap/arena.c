@@ -6,8 +6,7 @@
 #define _GNU_SOURCE
 #include "heap/heap_internal.h"
 
-#define ARENA_BYTES (1u << 20)
-static char arena[ARENA_BYTES] __attribute__((aligned(16)));
+char rc_arena[ARENA_BYTES] __attribute__((aligned(16)));
 static size_t arena_used;
 
 /* Overflow chunks once the arena is full (handlers that allocate on the
@@ -16,12 +15,12 @@ static size_t arena_used;
  * published by its `hi` (release); readers skip entries with hi == 0. */
 #define ARENA_EXTRA 256
 static struct { uintptr_t lo, hi; } arena_extra[ARENA_EXTRA];
-static unsigned arena_extra_n;
+unsigned rc_arena_extra_n;
 
-bool rc_in_arena(const void *p)
+/* in_arena (heap_internal.h) past the arena itself. */
+bool rc_in_arena_extra(const void *p)
 {
-  if ((const char *)p >= arena && (const char *)p < arena + sizeof arena) return true;
-  unsigned n = __atomic_load_n(&arena_extra_n, __ATOMIC_ACQUIRE);
+  unsigned n = __atomic_load_n(&rc_arena_extra_n, __ATOMIC_ACQUIRE);
   if (n > ARENA_EXTRA) n = ARENA_EXTRA;
   for (unsigned i = 0; i < n; i++) {
     uintptr_t hi = __atomic_load_n(&arena_extra[i].hi, __ATOMIC_ACQUIRE);
@@ -38,14 +37,14 @@ void *rc_arena_alloc(size_t n, size_t align)
   size_t cur = __atomic_load_n(&arena_used, __ATOMIC_RELAXED), off;
   do {
     off = (cur + RC_GRANULE + align - 1) & ~(align - 1);
-    if (off + n > sizeof arena || off + n < off) break;
+    if (off + n > sizeof rc_arena || off + n < off) break;
   } while (!__atomic_compare_exchange_n(&arena_used, &cur, off + n, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
-  if (off + n <= sizeof arena && off + n >= off) {
-    ((size_t *)(arena + off))[-1] = n;
-    return arena + off;
+  if (off + n <= sizeof rc_arena && off + n >= off) {
+    ((size_t *)(rc_arena + off))[-1] = n;
+    return rc_arena + off;
   }
   /* arena exhausted: plain pages, leaked on purpose, remembered */
-  unsigned i = __atomic_fetch_add(&arena_extra_n, 1, __ATOMIC_ACQ_REL);
+  unsigned i = __atomic_fetch_add(&rc_arena_extra_n, 1, __ATOMIC_ACQ_REL);
   if (i >= ARENA_EXTRA) return NULL;   /* could not be remembered: never hand it out */
   size_t len = n + align + RC_GRANULE;
   char *m = rc_mmap(len);

@@ -48,7 +48,7 @@ RC_EXPORT void *malloc(size_t n)
 
 RC_EXPORT void free(void *p)
 {
-  if (!p || rc_in_arena(p)) return;
+  if (!p || in_arena(p)) return;
   if (RC_UNLIKELY(!heap_ready())) rc_heap_init();
   if (RC_UNLIKELY(rc_in_critical)) {  /* from a signal handler inside the allocator */
     struct rc_hdr *x = rc_block_exact(p);
@@ -57,7 +57,7 @@ RC_EXPORT void free(void *p)
     return;
   }
   RC_AT_HERE(at);
-  struct rc_hdr *h = rc_checked_hdr(p, true, &at);
+  struct rc_hdr *h = checked_hdr(p, true, &at);
   if (h) release_block(h);
 }
 
@@ -77,7 +77,7 @@ RC_EXPORT void *calloc(size_t n, size_t m)
 static void *do_realloc(void *p, size_t n, const struct rc_at *at)
 {
   if (!p) return do_alloc(n, RC_GRANULE, at);
-  if (rc_in_arena(p)) {
+  if (in_arena(p)) {
     size_t old = rc_arena_size(p);
     void *q = do_alloc(n, RC_GRANULE, at);
     if (q) memcpy(q, p, old < n ? old : n);
@@ -99,7 +99,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
     free(p);
     return NULL;
   }
-  struct rc_hdr *h = rc_checked_hdr(p, false, at);
+  struct rc_hdr *h = checked_hdr(p, false, at);
   if (!h) return do_alloc(n, RC_GRANULE, at);
   size_t old = rc_hdr_size(h);
   if (rc_hdr_pad16(h) == 1 && n <= RC_MAX_SIZE) {
@@ -191,7 +191,7 @@ RC_EXPORT void *pvalloc(size_t n)
 RC_EXPORT size_t malloc_usable_size(void *p)
 {
   if (!p) return 0;
-  if (rc_in_arena(p)) return rc_arena_size(p);
+  if (in_arena(p)) return rc_arena_size(p);
   struct rc_hdr *h = rc_block_exact(p);
   return h ? rc_hdr_size(h) : 0;
 }

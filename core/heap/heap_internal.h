@@ -10,6 +10,12 @@
 #define GC_NO_THREAD_REDIRECTS 1
 #include <gc/gc.h>
 #include <string.h>
+#include "base/base.h"
+#include "stack/stack.h"
+/* What follows is defined in this library: hidden, so that the heap's files
+ * reach each other's data directly, not through the GOT (an instruction
+ * more per access on malloc's path once heap.c was split). */
+#pragma GCC visibility push(hidden)
 #include "heap/heap.h"
 #include "stack/counters.h"
 
@@ -31,8 +37,17 @@
 static inline size_t slab_class(const struct rc_slab *s) { return (size_t)s->size >> RC_GRANULE_SHIFT; }
 
 /* ---- the bootstrap arena (arena.c) ---- */
+#define ARENA_BYTES (1u << 20)
+extern char rc_arena[ARENA_BYTES];
+extern unsigned rc_arena_extra_n;   /* overflow chunks handed out */
 void *rc_arena_alloc(size_t n, size_t align);
-bool rc_in_arena(const void *p);
+bool rc_in_arena_extra(const void *p);
+/* Is p an arena block? (free asks first, for every pointer) */
+static inline bool in_arena(const void *p)
+{
+  if ((uintptr_t)p - (uintptr_t)rc_arena < ARENA_BYTES) return true;
+  return RC_UNLIKELY(__atomic_load_n(&rc_arena_extra_n, __ATOMIC_ACQUIRE)) && rc_in_arena_extra(p);
+}
 /* Requested size of arena block p, kept in the word in front of it. */
 static inline size_t rc_arena_size(const void *p) { return ((const size_t *)p)[-1]; }
 
@@ -50,7 +65,8 @@ uint32_t rc_win_get(uintptr_t a);
 uint32_t rc_slot_get(void);
 void rc_slot_put(uint32_t s);
 void rc_slots_thread_exit(void);   /* this thread's free slots back to the pool */
-/* Store a header's bits with their tag, and point its slot entry at it. */
+/* Store a header's bits (rc_hdr_pack's, tag 0) with their tag, and point
+ * its slot entry at it. */
 void rc_set_bits(struct rc_hdr *h, uint64_t bits);
 
 /* Pages that have held a header: Boehm never unmaps them while it does not
@@ -140,9 +156,34 @@ unsigned rc_slab_refill(size_t cls, unsigned want, void **head);
 void rc_slab_put(size_t cls, void *first, void *last);
 
 /* ---- lookup and bad frees (lookup.c) ---- */
-/* The header of the block p is the user pointer of, or NULL after the hook
+enum { HDR_OK, HDR_NOT_OURS, HDR_CORRUPT };
+/* Is h the header of a live block? A header whose slot leads back to it but
+ * whose tag does not match its fields was overwritten: HDR_CORRUPT. */
+int rc_hdr_check(const struct rc_hdr *h);
+/* free's common case without GC_base: p is a block's user pointer right
+ * behind its header, on a page that has held headers, and Boehm has never
+ * collected (a program that runs Boehm's collector itself may have had it
+ * unmap free pages). Anything else takes rc_classify_hdr. */
+static inline struct rc_hdr *fast_hdr(const void *p)
+{
+  uintptr_t a = (uintptr_t)p - RC_HDR_SIZE;
+  if (a & (RC_GRANULE - 1) || a < rc_heap_lo - RC_HDR_SIZE || a >= rc_heap_hi) return NULL;
+  uint32_t w = __atomic_load_n(&rc_win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
+  uint64_t bit;
+  if (!w || !(__atomic_load_n(page_word(w, a, &bit), __ATOMIC_RELAXED) & bit) ||
+      GC_get_gc_no() != rc_gc_no_at_init) return NULL;
+  struct rc_hdr *h = (struct rc_hdr *)a;
+  return rc_hdr_check(h) == HDR_OK && rc_hdr_pad16(h) == 1 ? h : NULL;
+}
+/* The full classification of a pointer handed to free (is_free) or realloc:
+ * the header of the block p is the user pointer of, or NULL after the hook
  * reported what is wrong with p (at: where free or realloc was called). */
-struct rc_hdr *rc_checked_hdr(const void *p, bool is_free, const struct rc_at *at);
+struct rc_hdr *rc_classify_hdr(const void *p, bool is_free, const struct rc_at *at);
+static inline struct rc_hdr *checked_hdr(const void *p, bool is_free, const struct rc_at *at)
+{
+  struct rc_hdr *h = fast_hdr(p);
+  return RC_LIKELY(h) ? h : rc_classify_hdr(p, is_free, at);
+}
 
 /* ---- allocation and release (alloc.c) ---- */
 /* Set while this thread is inside the allocator proper (thread cache, slot
@@ -174,4 +215,5 @@ static inline void scrub(uintptr_t lo, uintptr_t hi)
 {
   if (rc_opt.scrub_freed && hi > lo && hi - lo <= SCRUB_UPTO) memset((void *)lo, 0, hi - lo);
 }
+#pragma GCC visibility pop
 #endif

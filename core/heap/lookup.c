@@ -6,11 +6,7 @@
 #define _GNU_SOURCE
 #include "heap/heap_internal.h"
 
-enum { HDR_OK, HDR_NOT_OURS, HDR_CORRUPT };
-
-/* Is h the header of a live block? A header whose slot entry points back at
- * it but whose tag does not match its fields was overwritten: HDR_CORRUPT. */
-static int hdr_check(const struct rc_hdr *h)
+int rc_hdr_check(const struct rc_hdr *h)
 {
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
   uint32_t s = h->slot;
@@ -22,7 +18,7 @@ static int hdr_check(const struct rc_hdr *h)
 
 static struct rc_hdr *valid_hdr(void *base)
 {
-  return hdr_check(base) == HDR_OK ? base : NULL;
+  return rc_hdr_check(base) == HDR_OK ? base : NULL;
 }
 
 struct rc_hdr *rc_block_of(uintptr_t w)
@@ -40,7 +36,7 @@ struct rc_hdr *rc_block_of(uintptr_t w)
 
 struct rc_hdr *rc_block_exact(const void *p)
 {
-  if (!p || rc_in_arena(p)) return NULL;
+  if (!p || in_arena(p)) return NULL;
   void *base = rc_hdr_near((uintptr_t)p);
   if (!base) return NULL;
   struct rc_hdr *h = valid_hdr(base);
@@ -58,22 +54,6 @@ static bool slot_points_at(const struct rc_hdr *h)
   return false;
 }
 
-/* free's common case without GC_base: p is a block's user pointer right
- * behind its header, on a page that has held headers, and Boehm has never
- * collected (a program that runs Boehm's collector itself may have had it
- * unmap free pages). Anything else takes the full classification below. */
-static inline struct rc_hdr *fast_hdr(const void *p)
-{
-  uintptr_t a = (uintptr_t)p - RC_HDR_SIZE;
-  if (a & (RC_GRANULE - 1) || a < rc_heap_lo - RC_HDR_SIZE || a >= rc_heap_hi) return NULL;
-  uint32_t w = __atomic_load_n(&rc_win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
-  uint64_t bit;
-  if (!w || !(__atomic_load_n(page_word(w, a, &bit), __ATOMIC_RELAXED) & bit) ||
-      GC_get_gc_no() != rc_gc_no_at_init) return NULL;
-  struct rc_hdr *h = (struct rc_hdr *)a;
-  return hdr_check(h) == HDR_OK && rc_hdr_pad16(h) == 1 ? h : NULL;
-}
-
 /* ---- bad frees: classified here, reported by the hook ---- */
 /* Until the report layer installs its hook (start-up): one line, no stack. */
 static void bad_minimal(enum rc_bad_kind kind, const void *p, uint32_t stack)
@@ -84,15 +64,13 @@ static void bad_minimal(enum rc_bad_kind kind, const void *p, uint32_t stack)
 static rc_bad_hook bad_hook = bad_minimal;
 void rc_heap_set_bad_hook(rc_bad_hook fn) { __atomic_store_n(&bad_hook, fn ? fn : bad_minimal, __ATOMIC_RELEASE); }
 
-struct rc_hdr *rc_checked_hdr(const void *p, bool is_free, const struct rc_at *at)
+struct rc_hdr *rc_classify_hdr(const void *p, bool is_free, const struct rc_at *at)
 {
-  struct rc_hdr *fh = fast_hdr(p);
-  if (RC_LIKELY(fh)) return fh;
   enum rc_bad_kind what = is_free ? RC_BAD_INVALID_FREE : RC_BAD_INVALID_REALLOC;
   void *base = rc_hdr_near((uintptr_t)p);
   if (base) {
     struct rc_hdr *h = base;
-    int st = hdr_check(h);
+    int st = rc_hdr_check(h);
     uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
     if (st == HDR_OK && rc_hdr_user(h) == p) return h;
     if (st == HDR_OK) what = is_free ? RC_BAD_INTERIOR_FREE : RC_BAD_INTERIOR_REALLOC;

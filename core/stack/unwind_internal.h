@@ -3,6 +3,10 @@
  * unwinds by, the fallback reasons and the counters. */
 #ifndef RC_UNWIND_INTERNAL_H
 #define RC_UNWIND_INTERNAL_H
+#include "base/base.h"
+/* Defined in this library: hidden, so that the walker reads the counters'
+ * switch (rc_unwind_verify) directly, not through the GOT. */
+#pragma GCC visibility push(hidden)
 #include "stack/stack.h"
 #include "stack/unwind.h"
 
@@ -58,4 +62,5 @@ void rc_unwind_verify_from_env(void);
 /* RC_UNWIND_VERIFY: name one of the first return addresses left to
  * libunwind (rule: what cfi.c read for it, 0 for no module). */
 void rc_unwind_note_fallback(uintptr_t pc, uint32_t rule);
+#pragma GCC visibility pop
 #endif

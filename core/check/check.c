@@ -133,7 +133,6 @@ static void analyse(struct check_ctx *c)
   rc_regions_roots(&c->maps, root_cb, c);
   /* Blocks that are roots themselves: ld.so's own allocations and blocks
    * the program asked us to ignore. */
-  extern uint64_t *rc_root_slots;
   for (uint32_t wi = 0; wi < (c->mark.nslots + 63) / 64; wi++) {
     for (uint64_t bits = __atomic_load_n(&rc_root_slots[wi], __ATOMIC_ACQUIRE); bits; bits &= bits - 1) {
       uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);

@@ -18,19 +18,25 @@ static inline bool test_set(uint8_t *bits, uint32_t i)
 }
 static inline bool test(const uint8_t *bits, uint32_t i) { return bits[i >> 3] & (1u << (i & 7)); }
 
+/* The address bitmap covers heaps up to 2^32 granules (64 GiB); a mark
+ * stack entry is a granule index from alo, or a slot with this bit set when
+ * there is no address bitmap. */
+#define MARK_SPAN_MAX (1ull << (32 + RC_GRANULE_SHIFT))
+#define MARK_BY_SLOT 0x80000000u
+
 int rc_mark_init(struct rc_mark *m)
 {
   memset(m, 0, sizeof *m);
   m->nslots = __atomic_load_n(&rc_slot_hwm, __ATOMIC_ACQUIRE);
-  m->bytes = ((size_t)m->nslots + 7) / 8 + 4096;
+  m->bytes = ((size_t)m->nslots + 7) / 8 + RC_PAGE;
   m->marked = rc_mmap(m->bytes);
   m->indirect = rc_mmap(m->bytes);
   rc_vec_init(&m->stack, sizeof(uint32_t));
-  uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)4095;
+  uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)(RC_PAGE - 1);
   uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);
-  if (hi > lo && hi - lo <= (64ull << 30)) {   /* at most 512 MiB of bitmap, untouched pages free */
+  if (hi > lo && hi - lo <= MARK_SPAN_MAX) {   /* at most 512 MiB of bitmap, untouched pages free */
     m->alo = lo;
-    m->abytes = ((hi - lo) >> 7) + 4096;
+    m->abytes = ((hi - lo) >> (RC_GRANULE_SHIFT + 3)) + RC_PAGE;   /* a bit per granule */
     m->abits = rc_mmap(m->abytes);
   }
   m->tty = -1;
@@ -72,20 +78,20 @@ static inline void push(struct rc_mark *m, struct rc_hdr *h)
   account(m, h);
   uint32_t *s = rc_vec_push(&m->stack);
   if (!s) { m->overflow = true; return; }   /* out of memory for the stack: rescan later */
-  size_t ai = ((uintptr_t)h - m->alo) >> 4;
-  *s = m->abits && ai < 0x80000000u ? (uint32_t)ai : (h->slot | 0x80000000u);
+  size_t ai = ((uintptr_t)h - m->alo) >> RC_GRANULE_SHIFT;
+  *s = m->abits && ai < MARK_BY_SLOT ? (uint32_t)ai : (h->slot | MARK_BY_SLOT);
 }
 static inline struct rc_hdr *pop(struct rc_mark *m)
 {
   uint32_t v = ((uint32_t *)m->stack.data)[--m->stack.len];
-  return v & 0x80000000u ? rc_slot_hdr(v & 0x7fffffffu) : (struct rc_hdr *)(m->alo + ((uintptr_t)v << 4));
+  return v & MARK_BY_SLOT ? rc_slot_hdr(v & ~MARK_BY_SLOT) : (struct rc_hdr *)(m->alo + ((uintptr_t)v << RC_GRANULE_SHIFT));
 }
 
 /* Bit of header h in the address bitmap, or SIZE_MAX when h is outside it
  * (h < alo wraps and fails the bound too). */
 static inline size_t abit_of(const struct rc_mark *m, const struct rc_hdr *h)
 {
-  size_t ai = ((uintptr_t)h - m->alo) >> 4;
+  size_t ai = ((uintptr_t)h - m->alo) >> RC_GRANULE_SHIFT;
   return m->abits && ai < (m->abytes << 3) ? ai : SIZE_MAX;
 }
 
@@ -132,7 +138,7 @@ static inline void consider_base(struct rc_mark *m, uintptr_t w, struct rc_hdr *
   uint32_t slot = h->slot;
   if (slot == 0 || slot >= m->nslots || test(m->marked, slot)) return;
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
-  if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return;
+  if (rc_bits_state(bits) != RC_LIVE || (rc_bits_flags(bits) & RC_F_INTERNAL)) return;
   if ((want ? slot != want : rc_slot_hdr(slot) != h) || !rc_hdr_intact(h, bits)) return;
   uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
   if (w < u || !(w - u < sz || (sz == 0 && w == u) || op_new0(u, sz, w))) return;
@@ -241,7 +247,7 @@ struct rc_hdr *rc_mark_live(uint32_t i)
   struct rc_hdr *h = rc_slot_hdr(i);
   if (!h || h->slot != i) return NULL;
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
-  if ((bits & 0xf) != RC_LIVE || ((bits >> 4) & RC_F_INTERNAL)) return NULL;
+  if (rc_bits_state(bits) != RC_LIVE || (rc_bits_flags(bits) & RC_F_INTERNAL)) return NULL;
   if (!rc_hdr_intact(h, bits)) return NULL;
   return h;
 }

@@ -188,6 +188,9 @@ bool rc_heap_ready(void);
  * RC_F_INTERNAL blocks. */
 extern RC_TLS int rc_disabled;     /* reachcheck_disable(): new blocks are ignored */
 extern int rc_world_stopped;
+/* Slots of live blocks that are roots themselves (RC_F_LDSO, RC_F_IGNORED),
+ * a bit each: a check finds them without reading every header. */
+extern uint64_t *rc_root_slots;
 /* Take/drop every heap lock (slabs, slot pool, windows) around
  * stop-the-world and fork. */
 void rc_heap_lock_all(void);

@@ -57,10 +57,6 @@ extern int rc_heap_state;          /* 0 none, 1 initialising, 2 ready */
 static inline bool heap_ready(void) { return __atomic_load_n(&rc_heap_state, __ATOMIC_ACQUIRE) == 2; }
 extern uint64_t *rc_win_pages;     /* per window, a bit per 4 KiB page that holds a header */
 extern GC_word rc_gc_no_at_init;   /* Boehm's collection count once it is set up */
-/* A bit per slot: the live blocks that are roots themselves (RC_F_LDSO,
- * RC_F_IGNORED), so a check finds them without reading every header. The
- * check declares it itself (core/check/check.c). */
-extern uint64_t *rc_root_slots;
 uint32_t rc_win_get(uintptr_t a);
 uint32_t rc_slot_get(void);
 void rc_slot_put(uint32_t s);

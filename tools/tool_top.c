@@ -189,17 +189,27 @@ static void print_header(const struct pr_profile *p, int vi, const char *src)
   printf("Source: %s\nType: %s\n", src, pr_str(p, p->types[vi].type));
 }
 
+/* The profile (and --base, subtracted) as merged samples of the chosen
+ * sample type: what top and list both start from. */
+static int load_acc(const struct opts *o, struct pr_profile *cur, struct pr_profile *base, struct acc *a, int *vi,
+                    const char *tool)
+{
+  int bvi = 0;
+  if (load_all(o, cur, base, vi, &bvi, tool)) return -1;
+  memset(a, 0, sizeof *a);
+  add_samples(a, cur, *vi, 1);
+  if (o->base) add_samples(a, base, bvi, -1);
+  return 0;
+}
+
 int rc_tool_top(int argc, char **argv)
 {
   struct opts o;
   if (parse_args(argc, argv, &o, false)) return 2;
   struct pr_profile cur, base;
-  int vi, bvi = 0;
-  if (load_all(&o, &cur, &base, &vi, &bvi, "top")) return 1;
   struct acc a;
-  memset(&a, 0, sizeof a);
-  add_samples(&a, &cur, vi, 1);
-  if (o.base) add_samples(&a, &base, bvi, -1);
+  int vi;
+  if (load_acc(&o, &cur, &base, &a, &vi, "top")) return 1;
   struct tmap nodes;
   memset(&nodes, 0, sizeof nodes);
   struct node **list = NULL;
@@ -324,12 +334,9 @@ int rc_tool_list(int argc, char **argv)
     return 2;
   }
   struct pr_profile cur, base;
-  int vi, bvi = 0;
-  if (load_all(&o, &cur, &base, &vi, &bvi, "list")) return 1;
   struct acc a;
-  memset(&a, 0, sizeof a);
-  add_samples(&a, &cur, vi, 1);
-  if (o.base) add_samples(&a, &base, bvi, -1);
+  int vi;
+  if (load_acc(&o, &cur, &base, &a, &vi, "list")) return 1;
   struct tmap funcs;
   memset(&funcs, 0, sizeof funcs);
   struct lfunc **fl = NULL;

@@ -38,6 +38,32 @@ static const char *part_name(int part)
   }
 }
 
+/* The function of code address pc (module generation gen) into fn, for
+ * both roots that name code (a stack frame, where a mapping was made):
+ * symbolized with libdw (module, file and line into d), or in a forked copy
+ * the ELF symbol (module into d). ret: pc is a return address, so the call
+ * is at pc - 1. False when no name was found (fn is then ""). */
+static bool name_pc(uintptr_t pc, uint32_t gen, bool ret, bool symbolize, char *fn, size_t n, struct rc_root_desc *d)
+{
+  fn[0] = 0;
+  if (symbolize) {
+    struct rc_frame_info fi;
+    rc_symbolize(pc, gen, &fi);
+    snprintf(fn, n, "%s", fi.function);
+    d->module = fi.module[0] == '?' ? NULL : fi.module;
+    d->file = fi.file;
+    d->line = fi.line;
+    return fn[0] != 0;
+  }
+  const char *path, *sym;
+  uintptr_t bias, start;
+  if (!rc_module_lookup(pc, gen, &path, &bias)) return false;
+  d->module = path;
+  if (!rc_elf_sym(path, RC_SYM_FUNC, pc - bias - (ret ? 1 : 0), &sym, &start)) return false;
+  snprintf(fn, n, "%s", sym);
+  return true;
+}
+
 /* "mapping LO-HI made at FUNC": the first frame of the mmap call's stack
  * (the program's caller of mmap), with its file:line when symbolizing. */
 static void describe_mapping(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)
@@ -45,22 +71,11 @@ static void describe_mapping(const struct rc_root *r, bool symbolize, struct rc_
   const struct rc_stack *st = r->pc ? rc_depot_get((uint32_t)r->pc) : NULL;
   int n = snprintf(d->name, sizeof d->name, "mapping 0x%lx-0x%lx", (unsigned long)r->key, (unsigned long)r->vaddr);
   if (!st || !st->depth || n < 0 || (size_t)n >= sizeof d->name) return;
-  if (symbolize) {
-    struct rc_frame_info fi;
-    rc_symbolize(st->pc[0], st->gen, &fi);
-    snprintf(d->name + n, sizeof d->name - (size_t)n, " made at %s", fi.function[0] ? fi.function : "??");
-    d->module = fi.module[0] == '?' ? NULL : fi.module;
-    d->file = fi.file;
-    d->line = fi.line;
-  } else {
-    const char *path, *sym;
-    uintptr_t bias, start;
-    if (rc_module_lookup(st->pc[0], st->gen, &path, &bias)) {
-      d->module = path;
-      if (rc_elf_sym(path, RC_SYM_FUNC, st->pc[0] - bias - 1, &sym, &start))
-        snprintf(d->name + n, sizeof d->name - (size_t)n, " made at %s", sym);
-    }
-  }
+  char fn[sizeof d->name];
+  bool found = name_pc(st->pc[0], st->gen, true, symbolize, fn, sizeof fn, d);
+  /* (a name too long for what is left is cut, as before) */
+  if ((symbolize || found) && snprintf(d->name + n, sizeof d->name - (size_t)n, " made at %s", fn[0] ? fn : "??") < 0)
+    d->name[n] = 0;
 }
 
 void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)
@@ -85,23 +100,7 @@ void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_de
   case RC_RS_DTV: snprintf(d->name, sizeof d->name, "DTV of thread %d", (int)r->thread); break;
   case RC_RS_STACK: {
     d->name[0] = 0;
-    if (!r->pc) break;
-    if (symbolize) {
-      struct rc_frame_info fi;
-      rc_symbolize(r->pc, r->gen, &fi);
-      snprintf(d->name, sizeof d->name, "%s", fi.function);
-      d->module = fi.module[0] == '?' ? NULL : fi.module;
-      d->file = fi.file;
-      d->line = fi.line;
-    } else {
-      const char *path, *sym;
-      uintptr_t bias, start;
-      if (rc_module_lookup(r->pc, r->gen, &path, &bias)) {
-        d->module = path;
-        if (rc_elf_sym(path, RC_SYM_FUNC, r->pc - bias - (r->frame ? 1 : 0), &sym, &start))
-          snprintf(d->name, sizeof d->name, "%s", sym);
-      }
-    }
+    if (r->pc) name_pc(r->pc, r->gen, r->frame != 0, symbolize, d->name, sizeof d->name, d);
     break;
   }
   case RC_RS_REGISTER: snprintf(d->name, sizeof d->name, "%s", rc_reg_name(r->reg)); break;

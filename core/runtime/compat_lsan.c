@@ -268,13 +268,22 @@ static int lsan_parse(const char *s, const char *origin, int depth, char *err, s
 
 /* ---- start-up (runtime/init.c, before and after REACHCHECK_OPTIONS) ---- */
 
+/* The program's __lsan_is_turned_off, asked when a check is about to run;
+ * looked up then, not at start-up (a preloaded runtime finds it by reading
+ * the executable's symbol table). */
+static int turned_off(void)
+{
+  int (*off)(void) = (int (*)(void))hook((void *)__lsan_is_turned_off, "__lsan_is_turned_off");
+  return off && off();
+}
+
 int rc_compat_options(char *err, size_t errlen)
 {
   const char *(*defaults)(void) = (const char *(*)(void))hook((void *)__lsan_default_options, "__lsan_default_options");
   if (defaults && lsan_parse(defaults(), "__lsan_default_options()", 0, err, errlen)) return -1;
   if (lsan_parse(getenv("LSAN_OPTIONS"), "LSAN_OPTIONS", 0, err, errlen)) return -1;
   rc_regions_enable(lsan_root_regions);
-  rc_exit_policy.turned_off = (int (*)(void))hook((void *)__lsan_is_turned_off, "__lsan_is_turned_off");
+  rc_exit_policy.turned_off = turned_off;
   return rc_gperf_options(err, errlen);
 }
 
@@ -331,7 +340,7 @@ RC_EXPORT void __lsan_do_leak_check(void)
 
 RC_EXPORT int __lsan_do_recoverable_leak_check(void)
 {
-  if (!rc_heap_ready() || !rc_opt.report || (rc_exit_policy.turned_off && rc_exit_policy.turned_off())) return 0;
+  if (!rc_heap_ready() || !rc_opt.report || turned_off()) return 0;
   struct reachcheck_result r;
   long n = reachcheck_check(&r, 1);
   return n > 0 ? 1 : 0;

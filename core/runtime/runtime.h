@@ -16,7 +16,7 @@ struct rc_exit_policy {
   bool at_exit;               /* check at exit (leak_check_at_exit, HEAPCHECK=local, CancelGlobalCheck) */
   bool all_live;              /* every live block is a leak (HEAPCHECK=draconian) */
   uint32_t min_epoch;         /* only blocks from this epoch on (HEAPCHECK=minimal) */
-  int (*turned_off)(void);    /* the program's __lsan_is_turned_off */
+  int (*turned_off)(void);    /* asks the program's __lsan_is_turned_off (runtime/compat_lsan.c) */
 };
 extern struct rc_exit_policy rc_exit_policy;
 /* At exit, or earlier from __lsan_do_leak_check: whichever comes first

@@ -66,19 +66,18 @@ static void pc_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_
 
 /* Every live block by (stack, owner): the owner is RC_OWNER_LEAKED for an
  * unmarked block, else the root retaining it in the dominator tree
- * (RC_OWNER_ROOT0 + its index in p->roots) or RC_OWNER_SHARED. */
+ * (RC_OWNER_ROOT0 + its index in p->roots) or RC_OWNER_SHARED; the
+ * dominator tree's answer comes from the ownership pass (retain/owner.c),
+ * which needs neither the graph nor the tree. */
 static void pc_after_mark(void *ctx, struct rc_mark *m)
 {
   struct pcheck *c = ctx;
   struct rc_prof *p = c->p;
   if (take_counts(p)) return;
-  struct rc_graph g;
-  struct rc_dom d;
-  memset(&g, 0, sizeof g);
-  memset(&d, 0, sizeof d);
-  bool have_dom = !rc_graph_build(&g, m, &c->rs) && !rc_dom_compute(&g, &d);
-  p->complete = have_dom && !c->rs.failed;
-  uint32_t nroots = have_dom ? g.nroots : 0;
+  struct rc_own o;
+  bool have_own = !rc_own_compute(m, &c->rs, &o);
+  p->complete = have_own && !c->rs.failed;
+  uint32_t nroots = have_own ? o.nroots : 0;
   uint32_t *rootmap = rc_mmap(((size_t)nroots + 1) * sizeof *rootmap);   /* graph root -> index in p->roots + 1 */
   uint64_t bound = (uint64_t)p->nstacks * (nroots + 2);
   struct rc_site_tab tab = {0};
@@ -89,10 +88,9 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
     uint32_t owner = RC_OWNER_LEAKED;
     if (rc_mark_is_marked(m, i)) {
       owner = RC_OWNER_SHARED;
-      uint32_t v = have_dom && i < g.nslots ? g.node_of[i] : 0;
-      uint32_t t = v ? d.top[v] : 0;
-      if (t > g.nblocks) {
-        uint32_t r = t - g.nblocks - 1;
+      uint32_t t = have_own && i < o.nslots ? o.own[i] : 0;
+      if (t && t != RC_OWN_SHARED) {
+        uint32_t r = t - 1;
         if (!rootmap[r]) {
           struct rc_prof_root *pr = rc_vec_push(&p->roots);
           if (!pr) goto out;
@@ -120,8 +118,7 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
 out:
   if (tab.e) rc_site_tab_free(&tab);
   rc_munmap(rootmap, ((size_t)nroots + 1) * sizeof *rootmap);
-  rc_dom_free(&d);
-  rc_graph_free(&g);
+  if (have_own) rc_own_free(&o);
 }
 
 /* ---- the forked copy sends p through a pipe ---- */

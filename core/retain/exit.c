@@ -27,7 +27,7 @@ static struct {
   struct rc_vec why;   /* struct rc_why */
   uint64_t graph_blocks, graph_bytes, shared_blocks, shared_bytes;
   uint32_t nretaining;
-  double ms, ms_graph, ms_dom;
+  double ms, ms_graph, ms_own;
   uint64_t nodes, edges;
 } X;
 
@@ -46,26 +46,26 @@ static void top_insert(struct rc_site_sum *a, uint32_t *n, uint32_t k, const str
   a[i] = *e;
 }
 
-static void exit_retainers(const struct rc_graph *g, const struct rc_dom *d)
+static void exit_retainers(const struct rc_rootset *rs, const struct rc_own *o)
 {
   uint32_t want = (uint32_t)(rc_opt.retainers > 100000 ? 100000 : rc_opt.retainers);
-  uint32_t *rank = rc_map_array(g->nroots, 4);   /* root -> rank + 1 */
+  uint32_t *rank = rc_map_array(o->nroots, 4);   /* root -> rank + 1 */
   uint32_t *order = rc_map_array(want, 4);
   uint32_t nsel = 0;
   if (!rank || !order) {
     X.failed = true;
     goto out;
   }
-  for (uint32_t r = 0; r < g->nroots; r++) {
-    if (!d->rblocks[r + 1]) continue;
+  for (uint32_t r = 0; r < o->nroots; r++) {
+    if (!o->rblocks[r + 1]) continue;
     X.nretaining++;
     /* insertion into the top-`want` list, biggest first */
     uint32_t i = nsel < want ? nsel++ : want;
     if (i == want) {
-      if (d->rbytes[r + 1] <= d->rbytes[order[want - 1] + 1]) continue;
+      if (o->rbytes[r + 1] <= o->rbytes[order[want - 1] + 1]) continue;
       i = want - 1;
     }
-    while (i > 0 && d->rbytes[order[i - 1] + 1] < d->rbytes[r + 1]) {
+    while (i > 0 && o->rbytes[order[i - 1] + 1] < o->rbytes[r + 1]) {
       order[i] = order[i - 1];
       i--;
     }
@@ -78,38 +78,35 @@ static void exit_retainers(const struct rc_graph *g, const struct rc_dom *d)
       X.failed = true;
       goto out;
     }
-    rt->root = *rc_rootset_at(g->rs, order[i]);
-    rt->bytes = d->rbytes[order[i] + 1];
-    rt->blocks = d->rblocks[order[i] + 1];
+    rt->root = *rc_rootset_at(rs, order[i]);
+    rt->bytes = o->rbytes[order[i] + 1];
+    rt->blocks = o->rblocks[order[i] + 1];
   }
-  /* Allocation sites under each selected root, and what no root owns. */
+  X.graph_blocks = o->rblocks[0];
+  X.graph_bytes = o->rbytes[0];
+  X.shared_blocks = o->shared_blocks;
+  X.shared_bytes = o->shared_bytes;
+  /* Allocation sites under each selected root. */
   struct rc_site_tab tab;
   uint64_t bound = (uint64_t)nsel * (rc_depot_count() + 1);
-  if (rc_site_tab_init(&tab, bound < g->nblocks ? bound : g->nblocks)) {
+  if (rc_site_tab_init(&tab, bound < o->rblocks[0] ? bound : o->rblocks[0])) {
     X.failed = true;
     goto out;
   }
-  for (uint32_t v = 1; v <= g->nblocks; v++) {
-    X.graph_blocks++;
-    X.graph_bytes += rc_graph_size(g, v);
-    uint32_t t = d->top[v];
-    if (t <= g->nblocks) {
-      X.shared_blocks++;
-      X.shared_bytes += rc_graph_size(g, v);
-      continue;
-    }
-    uint32_t rk = rank[t - g->nblocks - 1];
-    if (!rk) continue;
-    struct rc_site_sum *e = rc_site_add(&tab, rk, rc_graph_hdr(g, v)->stack);
+  for (uint32_t i = 1; i < o->nslots; i++) {
+    uint32_t t = o->own[i];
+    if (!t || t == RC_OWN_SHARED || !rank[t - 1]) continue;
+    struct rc_hdr *h = rc_slot_hdr(i);
+    struct rc_site_sum *e = rc_site_add(&tab, rank[t - 1], h->stack);
     e->blocks++;
-    e->bytes += rc_graph_size(g, v);
+    e->bytes += rc_hdr_size(h);
   }
   struct retainer *rt = (struct retainer *)X.ret.data;
   for (size_t i = 0; i < tab.cap; i++)
     if (tab.e[i].blocks) top_insert(rt[tab.e[i].owner - 1].sites, &rt[tab.e[i].owner - 1].nsites, TOP_SITES, &tab.e[i]);
   rc_site_tab_free(&tab);
 out:
-  rc_unmap_array(rank, g->nroots, 4);
+  rc_unmap_array(rank, o->nroots, 4);
   rc_unmap_array(order, want, 4);
 }
 
@@ -121,7 +118,7 @@ static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_roo
 
 /* Will the at-exit report print nothing? It prints retention only next to
  * leaks or an overwritten header (or with verbose / show_reachable), and
- * the JSON report always carries it; otherwise the dominator tree of a
+ * the JSON report always carries it; otherwise the owners of a
  * clean program's whole heap would be computed for nobody. Mirrors init.c's
  * "say" from the mark alone (a leak that a suppression later hides still
  * counts: then retention is computed and not shown). */
@@ -140,15 +137,11 @@ static bool exit_report_silent(const struct rc_mark *m)
   return true;
 }
 
-static void exit_after_mark(void *ctx, struct rc_mark *m)
+/* The why-paths asked for (why_size, why_site): breadth-first over the
+ * graph, built only for them. */
+static void exit_why(struct rc_mark *m)
 {
-  (void)ctx;
-  if (exit_report_silent(m)) {
-    rc_rootset_free(&X.rs);
-    return;
-  }
   double t0 = rc_now_ms();
-  X.ran = true;
   struct rc_graph g;
   if (rc_graph_build(&g, m, &X.rs)) {
     X.failed = true;
@@ -158,31 +151,43 @@ static void exit_after_mark(void *ctx, struct rc_mark *m)
   X.ms_graph = rc_now_ms() - t0;
   X.nodes = g.n;
   X.edges = g.nedges;
-  if (X.want_ret) {
-    struct rc_dom d;
-    double t1 = rc_now_ms();
-    if (rc_dom_compute(&g, &d)) X.failed = true;
-    X.ms_dom = rc_now_ms() - t1;
-    if (!X.failed) exit_retainers(&g, &d);
-    rc_dom_free(&d);
+  uint8_t *want = rc_map_array(g.nslots / 8 + 1, 1);
+  if (want) {
+    for (uint32_t v = 1; v <= g.nblocks; v++) {
+      bool hit = rc_opt.why_size > 0 && rc_graph_size(&g, v) == (uint64_t)rc_opt.why_size;
+      uint32_t st = rc_graph_hdr(&g, v)->stack;
+      if (X.why_stacks && st < X.why_nstacks && (X.why_stacks[st >> 3] >> (st & 7) & 1)) hit = true;
+      if (hit) want[g.slot_of[v] >> 3] |= (uint8_t)(1u << (g.slot_of[v] & 7));
+    }
+    if (rc_why_paths(&g, want, 32, &X.why, NULL)) X.failed = true;
+    rc_unmap_array(want, g.nslots / 8 + 1, 1);
+  } else {
+    X.failed = true;
   }
-  if (X.want_why) {
-    uint8_t *want = rc_map_array(g.nslots / 8 + 1, 1);
-    if (want) {
-      for (uint32_t v = 1; v <= g.nblocks; v++) {
-        bool hit = rc_opt.why_size > 0 && rc_graph_size(&g, v) == (uint64_t)rc_opt.why_size;
-        uint32_t st = rc_graph_hdr(&g, v)->stack;
-        if (X.why_stacks && st < X.why_nstacks && (X.why_stacks[st >> 3] >> (st & 7) & 1)) hit = true;
-        if (hit) want[g.slot_of[v] >> 3] |= (uint8_t)(1u << (g.slot_of[v] & 7));
-      }
-      if (rc_why_paths(&g, want, 32, &X.why, NULL)) X.failed = true;
-      rc_unmap_array(want, g.nslots / 8 + 1, 1);
-    } else {
+  rc_graph_free(&g);
+}
+
+static void exit_after_mark(void *ctx, struct rc_mark *m)
+{
+  (void)ctx;
+  if (exit_report_silent(m)) {
+    rc_rootset_free(&X.rs);
+    return;
+  }
+  double t0 = rc_now_ms();
+  X.ran = true;
+  if (X.want_ret) {   /* ownership: the dominator tree's answer without the tree (owner.c) */
+    struct rc_own o;
+    if (rc_own_compute(m, &X.rs, &o)) {
       X.failed = true;
+    } else {
+      X.ms_own = rc_now_ms() - t0;
+      exit_retainers(&X.rs, &o);
+      rc_own_free(&o);
     }
   }
+  if (X.want_why) exit_why(m);
   if (X.rs.failed) X.failed = true;
-  rc_graph_free(&g);
   rc_rootset_free(&X.rs);
   X.ms = rc_now_ms() - t0;
 }
@@ -237,8 +242,8 @@ void rc_retain_exit_text(int fd)
   }
   for (size_t i = 0; i < X.why.len; i++) rc_why_text(&b, &((const struct rc_why *)X.why.data)[i]);
   if (rc_opt.verbose)
-    rc_buf_printf(&b, "reachcheck: retention: %llu nodes, %llu edges; graph %.2f ms, dominators %.2f ms, total %.2f ms\n",
-                  (unsigned long long)X.nodes, (unsigned long long)X.edges, X.ms_graph, X.ms_dom, X.ms);
+    rc_buf_printf(&b, "reachcheck: retention: owners %.2f ms; why graph %llu nodes, %llu edges, %.2f ms; total %.2f ms\n",
+                  X.ms_own, (unsigned long long)X.nodes, (unsigned long long)X.edges, X.ms_graph, X.ms);
   rc_buf_flush(&b);
 }
 

@@ -38,13 +38,13 @@ int rc_graph_build(struct rc_graph *g, struct rc_mark *m, struct rc_rootset *rs)
   g->nslots = m->nslots;
   g->node_of = rc_map_array(g->nslots, sizeof *g->node_of);
   if (!g->node_of) return -1;
+  rc_rootset_blocks(rs, m);   /* roots themselves: not nodes */
   uint32_t nb = 0;
   for (uint32_t i = 1; i < g->nslots; i++) {
     if (!rc_mark_is_marked(m, i)) continue;
     struct rc_hdr *h = rc_mark_live(i);
     if (!h) continue;
-    if (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED)) rc_rootset_block(rs, h);   /* roots themselves */
-    else g->node_of[i] = ++nb;
+    if (!(rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) g->node_of[i] = ++nb;
   }
   g->nblocks = nb;
   g->nroots = (uint32_t)rs->roots.len;

@@ -74,6 +74,7 @@ struct rc_rootset {
   long rename_from, rename_to;
   long stack_thread;     /* the thread whose stack edges start at stack_edges_from */
   size_t stack_edges_from;
+  bool blocks_added;     /* rc_rootset_blocks ran */
 };
 void rc_rootnames_init(void);   /* constructor: TLS layout constants */
 void rc_rootset_init(struct rc_rootset *s);
@@ -82,6 +83,9 @@ void rc_rootset_free(struct rc_rootset *s);
 void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range);
 /* A live block that is a root itself (RC_F_LDSO or RC_F_IGNORED). */
 void rc_rootset_block(struct rc_rootset *s, struct rc_hdr *h);
+/* Every marked block that is a root itself, in slot order; once per root
+ * set (the graph and the ownership pass may both ask). */
+void rc_rootset_blocks(struct rc_rootset *s, const struct rc_mark *m);
 static inline struct rc_root *rc_rootset_at(const struct rc_rootset *s, uint32_t i)
 { return &((struct rc_root *)s->roots.data)[i]; }
 
@@ -142,6 +146,23 @@ struct rc_dom {
 };
 int rc_dom_compute(const struct rc_graph *g, struct rc_dom *d);
 void rc_dom_free(struct rc_dom *d);
+
+/* Exclusive ownership (retain/owner.c): per block, the root dominating it in
+ * the tree above (the super-root's child over it), without the graph or the
+ * tree: what the at-exit report and profile need. own[slot]: 0 for no node
+ * (unmarked, or a block that is a root itself), root index + 1, or
+ * RC_OWN_SHARED (reached from two roots, or from a block no root reaches). */
+#define RC_OWN_SHARED UINT32_MAX
+struct rc_own {
+  uint32_t *own;         /* slot -> owner */
+  uint32_t nslots, nroots;
+  uint64_t *rbytes, *rblocks;   /* as rc_dom's: [0] every node; [1 + r] retained by root r */
+  uint64_t shared_blocks, shared_bytes;
+};
+/* From a finished mark and the roots collected in rs (the blocks that are
+ * roots themselves are added to rs here, as rc_graph_build does). */
+int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o);
+void rc_own_free(struct rc_own *o);
 
 /* Per (retaining root, allocation stack) totals: an open-addressing table. */
 struct rc_site_sum { uint32_t owner, stack; uint64_t blocks, bytes; };

@@ -1,0 +1,229 @@
+/* Exclusive ownership: for every reachable block, the one root that reaches
+ * it, or "shared". What the at-exit report and the at-exit profile need from
+ * the dominator tree (the super-root's child above each block) without
+ * building the graph or the tree: a block is dominated by root r iff every
+ * path from the super-root to it passes through r, i.e. r is the only root
+ * that reaches it and no block the roots do not reach points to it (those
+ * hang off the super-root in dom.c). Propagated over the heap itself in
+ * O(edges): a block is scanned when it is claimed by a root and once more if
+ * it later turns shared, so at most twice. Memory: 4 bytes per slot (the
+ * owner) and a stack of block chunks bounded by the graph's depth, not its
+ * size. Runs with the world stopped or in a forked copy: memory from
+ * rc_mmap. */
+#define _GNU_SOURCE
+#include <string.h>
+#include "retain/retain.h"
+
+/* A block is scanned in chunks of this many bytes: the array of 16M
+ * pointers pushes 4096 children and one continuation at a time, not 16M. */
+#define CHUNK ((uintptr_t)32768)
+/* Candidates are looked up and their owner entry and header prefetched this
+ * many words ahead (as mark.c's scan: neighbouring misses overlap). */
+#define AHEAD 16
+
+struct pending { struct rc_hdr *h; uint64_t chunk; };
+struct own_work {
+  struct rc_own *o;
+  const struct rc_mark *m;
+  struct rc_vec stack;   /* struct pending: blocks (chunks) to scan */
+  bool tty;
+  uint64_t popped, total;
+};
+
+/* The graph's node rule (graph.c): a marked, live block that is not itself
+ * a root (ld.so's, ignored ones). */
+static inline bool is_node(const struct rc_mark *m, const struct rc_hdr *h)
+{
+  return h->slot < m->nslots && rc_mark_is_marked(m, h->slot) && !(rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED));
+}
+
+static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
+{
+  struct pending *e = rc_vec_push(&w->stack);
+  if (!e) return false;
+  e->h = h;
+  e->chunk = chunk;
+  return true;
+}
+
+/* Block h (a node) is reached from a block or root of colour col (a root
+ * index + 1 or RC_OWN_SHARED). */
+static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
+{
+  struct rc_own *o = w->o;
+  uint32_t s = h->slot, cur = o->own[s];
+  if (cur == col || cur == RC_OWN_SHARED) return true;
+  uint64_t size = rc_hdr_size(h);
+  if (cur) {   /* a second owner: no root retains it alone */
+    o->rblocks[cur]--;
+    o->rbytes[cur] -= size;
+    col = RC_OWN_SHARED;
+  }
+  o->own[s] = col;
+  if (col == RC_OWN_SHARED) {
+    o->shared_blocks++;
+    o->shared_bytes += size;
+  } else {
+    o->rblocks[col]++;
+    o->rbytes[col] += size;
+  }
+  return push(w, h, 0);
+}
+
+/* The word is inside the heap's bounds and want is the slot its slab
+ * position gives (0 for a large block). A pointer to a block that already
+ * has colour col (or is shared) changes nothing and is dropped by its owner
+ * entry alone (a garbage word that hits such an entry only skips a word
+ * that is no edge). Otherwise graph.c's rule, rc_block_of then the node
+ * test; for a slab object the mark bit of its slot stands for the header
+ * checks (the marker validated that header: live, its slot, intact), which
+ * leaves the user range. */
+static inline bool consider(struct own_work *w, uintptr_t word, uint32_t want, struct rc_hdr *h, uint32_t col)
+{
+  if (want && want < w->o->nslots) {
+    uint32_t cur = w->o->own[want];
+    if (cur == col || cur == RC_OWN_SHARED) return true;
+    if (!h || !rc_mark_is_marked(w->m, want)) return true;
+    uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
+    if (word < u || !(word - u < sz || (sz == 0 && word == u))) return true;
+    if (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED)) return true;
+  } else {
+    h = rc_block_of(word);
+    if (!h || !is_node(w->m, h)) return true;
+  }
+  return reach(w, h, col);
+}
+
+/* Slot a slab position gives for w and the object's header there (0 and
+ * NULL outside slabs). */
+static inline uint32_t near_slot(uintptr_t word, struct rc_hdr **h)
+{
+  const struct rc_slab *s = rc_slab_at(word);
+  if (!s) {
+    *h = NULL;
+    return 0;
+  }
+  uint32_t k = rc_slab_index(s, word);
+  *h = rc_slab_obj(s, k);
+  return s->first + k;
+}
+
+/* Scan words [lo, hi) of a block of colour col. */
+static bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col)
+{
+  if (rc_opt.unaligned) {
+    for (uintptr_t p = lo; p + 8 <= hi; p++) {
+      uintptr_t x;
+      memcpy(&x, (const void *)p, sizeof x);
+      if (x < rc_heap_lo || x >= rc_heap_hi) continue;
+      struct rc_hdr *h;
+      uint32_t want = near_slot(x, &h);
+      if (!consider(w, x, want, h, col)) return false;
+    }
+    return true;
+  }
+  const uintptr_t *p = (const uintptr_t *)((lo + 7) & ~(uintptr_t)7), *e = (const uintptr_t *)(hi & ~(uintptr_t)7);
+  uintptr_t lo_b = rc_heap_lo, hi_b = rc_heap_hi;
+  struct { uintptr_t w; struct rc_hdr *h; uint32_t want; } q[AHEAD];
+  unsigned n = 0;
+  for (; p < e; p++) {
+    uintptr_t x = *p;
+    if (x < lo_b || x >= hi_b) continue;
+    unsigned i = n++ % AHEAD;
+    if (n > AHEAD && !consider(w, q[i].w, q[i].want, q[i].h, col)) return false;   /* candidate n - 1 - AHEAD */
+    q[i].w = x;
+    q[i].want = near_slot(x, &q[i].h);
+    if (q[i].want < w->o->nslots) __builtin_prefetch(&w->o->own[q[i].want]);
+    if (q[i].h) __builtin_prefetch(q[i].h);
+  }
+  for (unsigned k = n > AHEAD ? n - AHEAD : 0; k < n; k++)
+    if (!consider(w, q[k % AHEAD].w, q[k % AHEAD].want, q[k % AHEAD].h, col)) return false;
+  return true;
+}
+
+/* Scan every pushed block chunk until the stack is empty. The colour of a
+ * block is read when it is popped: one that turned shared meanwhile passes
+ * "shared" on. */
+static bool drain(struct own_work *w)
+{
+  while (w->stack.len) {
+    struct pending e = ((struct pending *)w->stack.data)[--w->stack.len];
+    struct rc_hdr *h = e.h;
+    uintptr_t end = (uintptr_t)rc_hdr_user(h) + rc_hdr_size(h);
+    uintptr_t lo = (uintptr_t)rc_hdr_user(h) + e.chunk * CHUNK;
+    /* positions [lo, lo + CHUNK) now; the words after them once this
+     * chunk's children are done */
+    if (lo + CHUNK + 8 <= end && !push(w, h, e.chunk + 1)) return false;
+    uintptr_t hi = lo + CHUNK + 7 < end ? lo + CHUNK + 7 : end;
+    if (!scan(w, lo, hi, w->o->own[h->slot])) return false;
+    if (!(++w->popped & 0xffff)) rc_progress(w->tty, "retention: owners of blocks", w->popped, w->total);
+  }
+  return true;
+}
+
+static bool from_roots(struct own_work *w, const struct rc_rootset *rs)
+{
+  const struct rc_root_edge *re = (const struct rc_root_edge *)rs->edges.data;
+  for (size_t i = 0; i < rs->edges.len; i++) {
+    if (re[i].slot >= w->m->nslots || !rc_mark_is_marked(w->m, re[i].slot)) continue;
+    struct rc_hdr *h = rc_mark_live(re[i].slot);
+    if (!h || !is_node(w->m, h)) continue;
+    if (!reach(w, h, re[i].root + 1) || !drain(w)) return false;
+  }
+  return true;
+}
+
+/* Marked blocks no root reaches (the marker saw a pointer the root set no
+ * longer holds): dom.c hangs them off the super-root, so they and all they
+ * reach are retained by no root. */
+static bool from_unreached(struct own_work *w)
+{
+  const uint64_t *mk = (const uint64_t *)w->m->marked;
+  for (uint32_t wi = 0; wi < (w->m->nslots + 63) / 64; wi++) {
+    for (uint64_t bits = mk[wi]; bits; bits &= bits - 1) {
+      uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
+      if (!i || i >= w->m->nslots || w->o->own[i]) continue;
+      struct rc_hdr *h = rc_mark_live(i);
+      if (!h || !is_node(w->m, h)) continue;
+      if (!reach(w, h, RC_OWN_SHARED) || !drain(w)) return false;
+    }
+  }
+  return true;
+}
+
+int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
+{
+  memset(o, 0, sizeof *o);
+  /* blocks that are roots themselves join first: the same root indexes
+   * as the graph's */
+  rc_rootset_blocks(rs, m);
+  o->nslots = m->nslots;
+  o->nroots = (uint32_t)rs->roots.len;
+  o->own = rc_map_array(o->nslots, sizeof *o->own);
+  o->rbytes = rc_map_array((size_t)o->nroots + 1, 8);
+  o->rblocks = rc_map_array((size_t)o->nroots + 1, 8);
+  struct own_work w = {o, m, {0}, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
+  rc_vec_init(&w.stack, sizeof(struct pending));
+  bool ok = o->own && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
+  rc_progress(w.tty, "", 1, 1);
+  rc_vec_free(&w.stack);
+  if (!ok) {
+    rc_own_free(o);
+    return -1;
+  }
+  o->rblocks[0] = o->shared_blocks;
+  o->rbytes[0] = o->shared_bytes;
+  for (uint32_t r = 1; r <= o->nroots; r++) {
+    o->rblocks[0] += o->rblocks[r];
+    o->rbytes[0] += o->rbytes[r];
+  }
+  return 0;
+}
+
+void rc_own_free(struct rc_own *o)
+{
+  rc_unmap_array(o->own, o->nslots, sizeof *o->own);
+  rc_unmap_array(o->rbytes, (size_t)o->nroots + 1, 8);
+  rc_unmap_array(o->rblocks, (size_t)o->nroots + 1, 8);
+  memset(o, 0, sizeof *o);
+}

@@ -262,8 +262,6 @@ bool rc_mark_corrupt(uint32_t i)
   return x->slot != i || !rc_hdr_intact(x, bits);
 }
 
-bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot) { return slot < m->nslots && test(m->marked, slot); }
-bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot) { return slot < m->nslots && test(m->indirect, slot); }
 
 /* Blocks the roots reach are done; flag every unmarked block that another
  * unmarked block points into as indirect (self-pointers do not count, so a

@@ -30,8 +30,11 @@ void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi);
 void rc_mark_block(struct rc_mark *m, struct rc_hdr *h);
 struct rc_hdr *rc_mark_live(uint32_t slot);
 bool rc_mark_corrupt(uint32_t slot);
-bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot);
-bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot);
+/* Inline: the retention passes ask once per candidate pointer. */
+static inline bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot)
+{ return slot < m->nslots && (m->marked[slot >> 3] >> (slot & 7) & 1); }
+static inline bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot)
+{ return slot < m->nslots && (m->indirect[slot >> 3] >> (slot & 7) & 1); }
 void rc_mark_classify(struct rc_mark *m);
 
 /* The rule of what a pointer is, for the analyses that rescan memory after

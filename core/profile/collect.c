@@ -88,7 +88,7 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
     uint32_t owner = RC_OWNER_LEAKED;
     if (rc_mark_is_marked(m, i)) {
       owner = RC_OWNER_SHARED;
-      uint32_t t = have_own && i < o.nslots ? o.own[i] : 0;
+      uint32_t t = have_own && i < o.nslots ? rc_own_get(&o, i) : 0;
       if (t && t != RC_OWN_SHARED) {
         uint32_t r = t - 1;
         if (!rootmap[r]) {

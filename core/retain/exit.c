@@ -94,7 +94,7 @@ static void exit_retainers(const struct rc_rootset *rs, const struct rc_own *o)
     goto out;
   }
   for (uint32_t i = 1; i < o->nslots; i++) {
-    uint32_t t = o->own[i];
+    uint32_t t = rc_own_get(o, i);
     if (!t || t == RC_OWN_SHARED || !rank[t - 1]) continue;
     struct rc_hdr *h = rc_slot_hdr(i);
     struct rc_site_sum *e = rc_site_add(&tab, rank[t - 1], h->stack);

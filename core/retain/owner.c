@@ -6,8 +6,8 @@
  * that reaches it and no block the roots do not reach points to it (those
  * hang off the super-root in dom.c). Propagated over the heap itself in
  * O(edges): a block is scanned when it is claimed by a root and once more if
- * it later turns shared, so at most twice. Memory: 4 bytes per slot (the
- * owner) and a stack of block chunks bounded by the graph's depth, not its
+ * it later turns shared, so at most twice. Memory: 2 bytes per slot (the
+ * owner; 4 with 65535 roots or more) and a stack of block chunks bounded by the graph's depth, not its
  * size. Runs with the world stopped or in a forked copy: memory from
  * rc_mmap. */
 #define _GNU_SOURCE
@@ -37,6 +37,14 @@ static inline bool is_node(const struct rc_mark *m, const struct rc_hdr *h)
   return h->slot < m->nslots && rc_mark_is_marked(m, h->slot) && !(rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED));
 }
 
+/* The stored owner of slot s (o->shared for shared), and its update. */
+static inline uint32_t get(const struct rc_own *o, uint32_t s) { return o->own32 ? o->own32[s] : o->own16[s]; }
+static inline void set(struct rc_own *o, uint32_t s, uint32_t v)
+{
+  if (o->own32) o->own32[s] = v;
+  else o->own16[s] = (uint16_t)v;
+}
+
 static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
 {
   struct pending *e = rc_vec_push(&w->stack);
@@ -47,20 +55,20 @@ static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
 }
 
 /* Block h (a node) is reached from a block or root of colour col (a root
- * index + 1 or RC_OWN_SHARED). */
+ * index + 1 or o->shared). */
 static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
 {
   struct rc_own *o = w->o;
-  uint32_t s = h->slot, cur = o->own[s];
-  if (cur == col || cur == RC_OWN_SHARED) return true;
+  uint32_t s = h->slot, cur = get(o, s);
+  if (cur == col || cur == o->shared) return true;
   uint64_t size = rc_hdr_size(h);
   if (cur) {   /* a second owner: no root retains it alone */
     o->rblocks[cur]--;
     o->rbytes[cur] -= size;
-    col = RC_OWN_SHARED;
+    col = o->shared;
   }
-  o->own[s] = col;
-  if (col == RC_OWN_SHARED) {
+  set(o, s, col);
+  if (col == o->shared) {
     o->shared_blocks++;
     o->shared_bytes += size;
   } else {
@@ -81,8 +89,8 @@ static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
 static inline bool consider(struct own_work *w, uintptr_t word, uint32_t want, struct rc_hdr *h, uint32_t col)
 {
   if (want && want < w->o->nslots) {
-    uint32_t cur = w->o->own[want];
-    if (cur == col || cur == RC_OWN_SHARED) return true;
+    uint32_t cur = get(w->o, want);
+    if (cur == col || cur == w->o->shared) return true;
     if (!h || !rc_mark_is_marked(w->m, want)) return true;
     uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
     if (word < u || !(word - u < sz || (sz == 0 && word == u))) return true;
@@ -133,7 +141,8 @@ static bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col)
     if (n > AHEAD && !consider(w, q[i].w, q[i].want, q[i].h, col)) return false;   /* candidate n - 1 - AHEAD */
     q[i].w = x;
     q[i].want = near_slot(x, &q[i].h);
-    if (q[i].want < w->o->nslots) __builtin_prefetch(&w->o->own[q[i].want]);
+    if (q[i].want < w->o->nslots)
+      __builtin_prefetch(w->o->own32 ? (void *)&w->o->own32[q[i].want] : (void *)&w->o->own16[q[i].want]);
     if (q[i].h) __builtin_prefetch(q[i].h);
   }
   for (unsigned k = n > AHEAD ? n - AHEAD : 0; k < n; k++)
@@ -155,7 +164,7 @@ static bool drain(struct own_work *w)
      * chunk's children are done */
     if (lo + CHUNK + 8 <= end && !push(w, h, e.chunk + 1)) return false;
     uintptr_t hi = lo + CHUNK + 7 < end ? lo + CHUNK + 7 : end;
-    if (!scan(w, lo, hi, w->o->own[h->slot])) return false;
+    if (!scan(w, lo, hi, get(w->o, h->slot))) return false;
     if (!(++w->popped & 0xffff)) rc_progress(w->tty, "retention: owners of blocks", w->popped, w->total);
   }
   return true;
@@ -182,10 +191,10 @@ static bool from_unreached(struct own_work *w)
   for (uint32_t wi = 0; wi < (w->m->nslots + 63) / 64; wi++) {
     for (uint64_t bits = mk[wi]; bits; bits &= bits - 1) {
       uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
-      if (!i || i >= w->m->nslots || w->o->own[i]) continue;
+      if (!i || i >= w->m->nslots || get(w->o, i)) continue;
       struct rc_hdr *h = rc_mark_live(i);
       if (!h || !is_node(w->m, h)) continue;
-      if (!reach(w, h, RC_OWN_SHARED) || !drain(w)) return false;
+      if (!reach(w, h, w->o->shared) || !drain(w)) return false;
     }
   }
   return true;
@@ -199,12 +208,18 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
   rc_rootset_blocks(rs, m);
   o->nslots = m->nslots;
   o->nroots = (uint32_t)rs->roots.len;
-  o->own = rc_map_array(o->nslots, sizeof *o->own);
+  if (o->nroots < 0xffff) {
+    o->own16 = rc_map_array(o->nslots, 2);
+    o->shared = 0xffff;
+  } else {
+    o->own32 = rc_map_array(o->nslots, 4);
+    o->shared = RC_OWN_SHARED;
+  }
   o->rbytes = rc_map_array((size_t)o->nroots + 1, 8);
   o->rblocks = rc_map_array((size_t)o->nroots + 1, 8);
   struct own_work w = {o, m, {0}, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
   rc_vec_init(&w.stack, sizeof(struct pending));
-  bool ok = o->own && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
+  bool ok = (o->own16 || o->own32) && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
   rc_progress(w.tty, "", 1, 1);
   rc_vec_free(&w.stack);
   if (!ok) {
@@ -222,7 +237,8 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
 
 void rc_own_free(struct rc_own *o)
 {
-  rc_unmap_array(o->own, o->nslots, sizeof *o->own);
+  if (o->own16) rc_unmap_array(o->own16, o->nslots, 2);
+  if (o->own32) rc_unmap_array(o->own32, o->nslots, 4);
   rc_unmap_array(o->rbytes, (size_t)o->nroots + 1, 8);
   rc_unmap_array(o->rblocks, (size_t)o->nroots + 1, 8);
   memset(o, 0, sizeof *o);

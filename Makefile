@@ -6,10 +6,13 @@ RUN_PACKAGES = build-essential g++ cmake pkg-config libgc-dev libunwind-dev libd
 # (clang-tidy-14 and cppcheck: the lint tests, rc.lint.*, are part of `make test`.)
 TEST_PACKAGES = $(RUN_PACKAGES) python3 libcmocka-dev check libgtest-dev chromium liblsan0 valgrind \
                 clang-14 libclang-rt-14-dev clang-tidy-14 cppcheck perl git tcl sqlite3 gdb golang-go curl
+# bench/run draws its scaling table with gnuplot.
+BENCH_PACKAGES = $(TEST_PACKAGES) gnuplot-nox
 DEB_PACKAGES ?= $(RUN_PACKAGES)
 
 .PHONY: all deps build run test stress bench clean
-test stress bench: DEB_PACKAGES = $(TEST_PACKAGES)
+test stress: DEB_PACKAGES = $(TEST_PACKAGES)
+bench: DEB_PACKAGES = $(BENCH_PACKAGES)
 
 all: build
 
@@ -41,7 +44,7 @@ stress: build
 	cd $(BUILD) && ctest --output-on-failure -L stress --timeout 600
 
 bench: build
-	bench/run
+	bench/run --plot bench/scaling.svg
 
 clean:
 	rm -rf $(BUILD)

@@ -55,6 +55,7 @@ struct pcheck {
   struct rc_prof *p;
   int fd;                 /* forked copy: the pipe to the program */
   bool ok;
+  bool at_exit;           /* the at-exit check: retention's owners may be there already */
 };
 
 static void pc_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
@@ -73,14 +74,23 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
 {
   struct pcheck *c = ctx;
   struct rc_prof *p = c->p;
-  if (take_counts(p)) return;
-  struct rc_own o;
-  bool have_own = !rc_own_compute(m, &c->rs, &o);
-  p->complete = have_own && !c->rs.failed;
-  uint32_t nroots = have_own ? o.nroots : 0;
-  uint32_t *rootmap = rc_mmap(((size_t)nroots + 1) * sizeof *rootmap);   /* graph root -> index in p->roots + 1 */
-  uint64_t bound = (uint64_t)p->nstacks * (nroots + 2);
+  /* At exit the retention table's pass has the answer already (same
+   * check, same marks); its roots are indexed in its own root set. */
+  const struct rc_rootset *rs = &c->rs;
+  const struct rc_own *o = c->at_exit ? rc_retain_exit_owners(&rs) : NULL;
+  struct rc_own mine;
+  bool have_own = o != NULL;
+  if (!o && !rc_own_compute(m, &c->rs, &mine)) {
+    o = &mine;
+    have_own = true;
+  }
+  uint32_t nroots = have_own ? o->nroots : 0;
+  uint32_t *rootmap = NULL;   /* root -> index in p->roots + 1 */
   struct rc_site_tab tab = {0};
+  if (take_counts(p)) goto out;
+  p->complete = have_own && !rs->failed;
+  rootmap = rc_mmap(((size_t)nroots + 1) * sizeof *rootmap);
+  uint64_t bound = (uint64_t)p->nstacks * (nroots + 2);
   if (!rootmap || rc_site_tab_init(&tab, bound < m->nslots ? bound : m->nslots)) goto out;
   for (uint32_t i = 1; i < m->nslots; i++) {
     struct rc_hdr *h = rc_mark_live(i);
@@ -88,13 +98,13 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
     uint32_t owner = RC_OWNER_LEAKED;
     if (rc_mark_is_marked(m, i)) {
       owner = RC_OWNER_SHARED;
-      uint32_t t = have_own && i < o.nslots ? rc_own_get(&o, i) : 0;
+      uint32_t t = have_own && i < o->nslots ? rc_own_get(o, i) : 0;
       if (t && t != RC_OWN_SHARED) {
         uint32_t r = t - 1;
         if (!rootmap[r]) {
           struct rc_prof_root *pr = rc_vec_push(&p->roots);
           if (!pr) goto out;
-          pr->root = *rc_rootset_at(&c->rs, r);
+          pr->root = *rc_rootset_at(rs, r);
           if (pr->root.sym) snprintf(pr->sym, sizeof pr->sym, "%s", pr->root.sym);
           pr->root.sym = NULL;
           rootmap[r] = (uint32_t)p->roots.len;
@@ -118,7 +128,8 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
 out:
   if (tab.e) rc_site_tab_free(&tab);
   rc_munmap(rootmap, ((size_t)nroots + 1) * sizeof *rootmap);
-  if (have_own) rc_own_free(&o);
+  if (o == &mine) rc_own_free(&mine);
+  if (c->at_exit) rc_retain_exit_release();
 }
 
 /* ---- the forked copy sends p through a pipe ---- */
@@ -292,6 +303,7 @@ const struct rc_check_hooks *rc_profile_exit_hooks(const struct rc_check_hooks *
   X->inner = inner;
   X->pc.fd = -1;
   X->pc.p = &X->prof;
+  X->pc.at_exit = true;
   rc_vec_init(&X->prof.ents, sizeof(struct rc_prof_ent));
   rc_vec_init(&X->prof.roots, sizeof(struct rc_prof_root));
   rc_modules_refresh();

@@ -21,6 +21,8 @@ static struct {
   struct rc_rootset rs;
   struct rc_check_hooks hooks;
   bool want_ret, want_why, ran, failed;
+  bool keep, have_own;   /* the owners stay for the at-exit profile (rc_retain_exit_owners) */
+  struct rc_own own;
   uint8_t *why_stacks;
   uint32_t why_nstacks;
   struct rc_vec ret;   /* struct retainer, by bytes */
@@ -177,23 +179,37 @@ static void exit_after_mark(void *ctx, struct rc_mark *m)
   double t0 = rc_now_ms();
   X.ran = true;
   if (X.want_ret) {   /* ownership: the dominator tree's answer without the tree (owner.c) */
-    struct rc_own o;
-    if (rc_own_compute(m, &X.rs, &o)) {
+    if (rc_own_compute(m, &X.rs, &X.own)) {
       X.failed = true;
     } else {
+      X.have_own = true;
       X.ms_own = rc_now_ms() - t0;
-      exit_retainers(&X.rs, &o);
-      rc_own_free(&o);
+      exit_retainers(&X.rs, &X.own);
     }
   }
   if (X.want_why) exit_why(m);
   if (X.rs.failed) X.failed = true;
-  rc_rootset_free(&X.rs);
+  if (!X.keep) rc_retain_exit_release();
   X.ms = rc_now_ms() - t0;
 }
 
-const struct rc_check_hooks *rc_retain_exit_hooks(void)
+const struct rc_own *rc_retain_exit_owners(const struct rc_rootset **rs)
 {
+  if (!X.have_own || X.failed) return NULL;
+  *rs = &X.rs;
+  return &X.own;
+}
+
+void rc_retain_exit_release(void)
+{
+  if (X.have_own) rc_own_free(&X.own);
+  X.have_own = false;
+  rc_rootset_free(&X.rs);
+}
+
+const struct rc_check_hooks *rc_retain_exit_hooks(bool keep)
+{
+  X.keep = keep;
   X.want_ret = rc_opt.retainers > 0;
   X.want_why = rc_opt.why_size > 0 || rc_opt.why_site[0];
   if (!X.want_ret && !X.want_why) return NULL;

@@ -215,7 +215,13 @@ uint8_t *rc_why_site_stacks(uint32_t *nstacks);
 /* ---- retention in the at-exit report (retain/exit.c) ---- */
 /* Hooks for the at-exit check, or NULL when no retention output was asked
  * for; then text and JSON for the report (the JSON report's extra). */
-const struct rc_check_hooks *rc_retain_exit_hooks(void);
+const struct rc_check_hooks *rc_retain_exit_hooks(bool keep);
+/* keep: the owners and root set of the check stay after its after_mark
+ * hook for the next hook in the chain (the at-exit profile), which gets
+ * them here (NULL when retention was not computed or is incomplete) and
+ * must call rc_retain_exit_release. */
+const struct rc_own *rc_retain_exit_owners(const struct rc_rootset **rs);
+void rc_retain_exit_release(void);
 void rc_retain_exit_text(int fd);
 void rc_retain_exit_json(struct rc_buf *b);   /* appends ,"retainers":[..],"why":[..] */
 /* ---- snapshots (retain/snapshot.c) ---- */

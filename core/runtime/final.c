@@ -30,7 +30,7 @@ void rc_final_check(bool at_exit)
   }
   if (skip(at_exit)) return;
   struct rc_result r;
-  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_profile_exit_hooks(rc_retain_exit_hooks())};
+  struct rc_check_req req = {.mode = RC_CHECK_AT_EXIT, .hooks = rc_profile_exit_hooks(rc_retain_exit_hooks(rc_opt.pprof[0] != 0))};
   if (rc_exit_policy.all_live) req.mode |= RC_CHECK_ALL_LIVE;
   req.min_epoch = rc_exit_policy.min_epoch;
   /* At exit, the exiting thread is scanned from where exit() was called. */

@@ -1,11 +1,18 @@
 /* Workload 7: the issue-16 scaling heap. N live 16-byte blocks held by an
  * array (a global points to it), N/2 more in a list from a global head, and
  * N/4 leaked (dropped as allocated).
- * usage: scale N [THREADS]
+ * usage: scale N [THREADS [SNAPSHOT]]
  *   THREADS > 0: that many threads each allocate their share of the array
  *   and list blocks and then wait, alive, until main exits (the check stops
- *   them all). */
+ *   them all).
+ *   SNAPSHOT: under reachcheck, write a heap snapshot there before exiting
+ *   (reachcheck_snapshot, found with dlsym: the workload links nothing of
+ *   reachcheck) and print how long the call took and the peak RSS of the
+ *   forked copy that wrote it. */
+#include <dlfcn.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
 #include "bench.h"
 
 void **bench_arr;           /* global root: the array */
@@ -69,5 +76,16 @@ int main(int argc, char **argv)
     pthread_barrier_wait(&done);
   }
   printf("%ld array, %ld list, %ld leaked, %d threads\n", n_total, (n_total + 1) / 2, (n_total + 3) / 4, n_threads);
+  int (*snap)(const char *) = argc > 3 ? (int (*)(const char *))dlsym(RTLD_DEFAULT, "reachcheck_snapshot") : NULL;
+  if (snap) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = snap(argv[3]);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    printf("snapshot %s: %d in %.0f ms, copy peak RSS %.0f MiB\n", argv[3], rc,
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, ru.ru_maxrss / 1024.0);
+  }
   BENCH_RETURN(0);
 }

@@ -33,8 +33,7 @@ struct snap {
   double t0;
   struct rc_rootset rs;
   /* filled in the forked copy */
-  struct rc_graph g;
-  struct rc_dom d;
+  struct rc_own own;    /* each block's retaining root (owner.c: the dominator tree's answer) */
   struct rc_site_tab sites;   /* owner 0: live blocks, 1: the reachable ones */
   struct rc_site_tab rsites;  /* owner root + 1; 0: no single root */
   uint64_t live_blocks, live_bytes, reach_blocks, reach_bytes, ign_blocks, ign_bytes;
@@ -52,11 +51,10 @@ static void snap_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_roo
 static void snap_after_mark(void *ctx, struct rc_mark *m)
 {
   struct snap *s = ctx;
-  if (rc_graph_build(&s->g, m, &s->rs) || rc_dom_compute(&s->g, &s->d)) return;
+  if (rc_own_compute(m, &s->rs, &s->own)) return;
   uint32_t nstacks = rc_depot_count() + 1;
-  if (rc_site_tab_init(&s->sites, (size_t)nstacks * 2) ||
-      rc_site_tab_init(&s->rsites, s->g.nblocks < (uint64_t)nstacks * (s->g.nroots + 1) ? s->g.nblocks
-                                                                                       : (size_t)nstacks * (s->g.nroots + 1)))
+  uint64_t nodes = s->own.rblocks[0], bound = (uint64_t)nstacks * (s->own.nroots + 1);
+  if (rc_site_tab_init(&s->sites, (size_t)nstacks * 2) || rc_site_tab_init(&s->rsites, nodes < bound ? nodes : bound))
     return;
   for (uint32_t i = 1; i < m->nslots; i++) {
     struct rc_hdr *h = rc_mark_live(i);
@@ -78,12 +76,10 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
     e = rc_site_add(&s->sites, 1, h->stack);
     e->blocks++;
     e->bytes += sz;
-  }
-  for (uint32_t v = 1; v <= s->g.nblocks; v++) {
-    uint32_t t = s->d.top[v];
-    struct rc_site_sum *e = rc_site_add(&s->rsites, t > s->g.nblocks ? t - s->g.nblocks : 0, rc_graph_hdr(&s->g, v)->stack);
+    uint32_t t = rc_own_get(&s->own, i);   /* a node: root index + 1, or shared (site owner 0) */
+    e = rc_site_add(&s->rsites, t == RC_OWN_SHARED ? 0 : t, h->stack);
     e->blocks++;
-    e->bytes += rc_graph_size(&s->g, v);
+    e->bytes += sz;
   }
   s->ok = true;
 }
@@ -153,22 +149,22 @@ static bool write_snapshot(struct snap *s, int fd)
   size_t nsites = 0, nrs = 0;
   struct rc_site_sum *sites = sorted_sites(&s->sites, &nsites);
   struct rc_site_sum *rsites = sorted_sites(&s->rsites, &nrs);
-  struct root_order *order = rc_mmap(((size_t)s->g.nroots + 1) * sizeof *order);
-  size_t *first = rc_mmap(((size_t)s->g.nroots + 2) * sizeof *first);
+  struct root_order *order = rc_mmap(((size_t)s->own.nroots + 1) * sizeof *order);
+  size_t *first = rc_mmap(((size_t)s->own.nroots + 2) * sizeof *first);
   if (!sites || !rsites || !order || !first) return false;
-  uint64_t shared_blocks = s->d.rblocks[0], shared_bytes = s->d.rbytes[0];
+  uint64_t shared_blocks = s->own.rblocks[0], shared_bytes = s->own.rbytes[0];
   uint32_t nret = 0;
-  for (uint32_t r = 0; r < s->g.nroots; r++) {
-    shared_blocks -= s->d.rblocks[r + 1];
-    shared_bytes -= s->d.rbytes[r + 1];
-    if (!s->d.rblocks[r + 1]) continue;
-    order[nret].bytes = s->d.rbytes[r + 1];
-    order[nret].blocks = s->d.rblocks[r + 1];
+  for (uint32_t r = 0; r < s->own.nroots; r++) {
+    shared_blocks -= s->own.rblocks[r + 1];
+    shared_bytes -= s->own.rbytes[r + 1];
+    if (!s->own.rblocks[r + 1]) continue;
+    order[nret].bytes = s->own.rbytes[r + 1];
+    order[nret].blocks = s->own.rblocks[r + 1];
     order[nret++].root = r;
   }
   rc_heapsort(order, nret, sizeof *order, root_cmp);
   /* first[o]: index of owner o's first entry in rsites (nrs: none) */
-  for (size_t o = 0; o < (size_t)s->g.nroots + 2; o++) first[o] = nrs;
+  for (size_t o = 0; o < (size_t)s->own.nroots + 2; o++) first[o] = nrs;
   for (size_t i = nrs; i-- > 0;) first[rsites[i].owner] = i;
 
   rc_buf_printf(&b, "{\"tool\":\"reachcheck\",\"format\":\"snapshot\",\"version\":1,\"pid\":%d,\"seq\":%u,"

@@ -95,11 +95,14 @@ static void exit_retainers(const struct rc_rootset *rs, const struct rc_own *o)
     X.failed = true;
     goto out;
   }
+  /* neighbouring slots mostly share owner and stack: the last entry is
+   * reused instead of hashed again (the table never moves) */
+  struct rc_site_sum *e = NULL;
   for (uint32_t i = 1; i < o->nslots; i++) {
     uint32_t t = rc_own_get(o, i);
     if (!t || t == RC_OWN_SHARED || !rank[t - 1]) continue;
     struct rc_hdr *h = rc_slot_hdr(i);
-    struct rc_site_sum *e = rc_site_add(&tab, rank[t - 1], h->stack);
+    if (!e || e->owner != rank[t - 1] || e->stack != h->stack) e = rc_site_add(&tab, rank[t - 1], h->stack);
     e->blocks++;
     e->bytes += rc_hdr_size(h);
   }

@@ -56,6 +56,11 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
   uint64_t nodes = s->own.rblocks[0], bound = (uint64_t)nstacks * (s->own.nroots + 1);
   if (rc_site_tab_init(&s->sites, (size_t)nstacks * 2) || rc_site_tab_init(&s->rsites, nodes < bound ? nodes : bound))
     return;
+  /* Neighbouring slots mostly share a stack (slab objects are handed out
+   * in address order): the table entries of the last (stack, owner) are
+   * reused instead of hashed again (the tables never move). */
+  uint32_t last_stack = UINT32_MAX, last_own = UINT32_MAX;
+  struct rc_site_sum *el = NULL, *er = NULL, *eo = NULL;
   for (uint32_t i = 1; i < m->nslots; i++) {
     struct rc_hdr *h = rc_mark_live(i);
     if (!h) continue;
@@ -65,21 +70,29 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
       s->ign_bytes += sz;
       continue;
     }
+    if (h->stack != last_stack) {
+      last_stack = h->stack;
+      el = rc_site_add(&s->sites, 0, last_stack);
+      er = eo = NULL;
+    }
     s->live_blocks++;
     s->live_bytes += sz;
-    struct rc_site_sum *e = rc_site_add(&s->sites, 0, h->stack);
-    e->blocks++;
-    e->bytes += sz;
+    el->blocks++;
+    el->bytes += sz;
     if (!rc_mark_is_marked(m, i)) continue;
     s->reach_blocks++;
     s->reach_bytes += sz;
-    e = rc_site_add(&s->sites, 1, h->stack);
-    e->blocks++;
-    e->bytes += sz;
+    if (!er) er = rc_site_add(&s->sites, 1, last_stack);
+    er->blocks++;
+    er->bytes += sz;
     uint32_t t = rc_own_get(&s->own, i);   /* a node: root index + 1, or shared (site owner 0) */
-    e = rc_site_add(&s->rsites, t == RC_OWN_SHARED ? 0 : t, h->stack);
-    e->blocks++;
-    e->bytes += sz;
+    if (t == RC_OWN_SHARED) t = 0;
+    if (!eo || t != last_own) {
+      last_own = t;
+      eo = rc_site_add(&s->rsites, t, last_stack);
+    }
+    eo->blocks++;
+    eo->bytes += sz;
   }
   s->ok = true;
 }

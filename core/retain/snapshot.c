@@ -6,7 +6,9 @@
  * mallocs or symbolizes: frames are written as pc + module + offset (+ the
  * ELF symbol), and `reachcheck diff` / `reachcheck graph` symbolize later.
  * snapshot_signal=SIG: a background thread, woken by an async-signal-safe
- * handler (sem_post), takes the snapshot to snapshot_path. */
+ * handler (sem_post), takes the snapshot to snapshot_path; the signal is
+ * taken (scanners/signals.c: the program's own handler for it is chained),
+ * and every forked child starts its own thread (docs/daemons.md). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -308,26 +310,33 @@ REACHCHECK_API int reachcheck_snapshot(const char *path)
 static sem_t snap_sem;
 static unsigned snap_seq;
 
-static void snap_handler_async(int sig)
+static int snap_sig;
+static bool in_child;   /* a forked child of the process reachcheck started in */
+
+static void snap_handler_async(int sig, siginfo_t *si, void *uc)
 {
   (void)sig;
+  (void)si;
+  (void)uc;
   int e = errno;
   sem_post(&snap_sem);
   errno = e;
 }
 
 /* Snapshots never overwrite each other: a snapshot_path without %n gets
- * "-%n" before its ".json" (or at its end). */
+ * "-%n" before its ".json" (or at its end), and in a forked child one
+ * without %p gets "-%p" too: a master and its workers never share a file. */
 static void with_seq(const char *path, char *out, size_t n)
 {
+  bool need_n = !strstr(path, "%n"), need_p = in_child && !strstr(path, "%p");
   size_t len = strlen(path);
-  if (strstr(path, "%n") || len + 4 > n) {
+  if ((!need_n && !need_p) || len + 8 > n) {
     snprintf(out, n, "%s", path);
     return;
   }
   size_t cut = len >= 5 && !strcmp(path + len - 5, ".json") ? len - 5 : len;
   cut = cut >= 5 && !strncmp(path + cut - 5, ".snap", 5) ? cut - 5 : cut;
-  snprintf(out, n, "%.*s-%%n%s", (int)cut, path, path + cut);
+  snprintf(out, n, "%.*s%s%s%s", (int)cut, path, need_p ? "-%p" : "", need_n ? "-%n" : "", path + cut);
 }
 
 static void *snap_thread(void *arg)
@@ -388,6 +397,17 @@ static int parse_signal(const char *s)
   return (int)v;
 }
 
+static void start_thread(void)
+{
+  pthread_t t;
+  if (pthread_create(&t, NULL, snap_thread, NULL)) {
+    rc_log("cannot start the snapshot thread: %s gives no snapshot in pid %d", rc_opt.snapshot_signal, (int)getpid());
+    return;
+  }
+  pthread_setname_np(t, "rc-snapshot");
+  pthread_detach(t);
+}
+
 void rc_snapshot_init(void)
 {
   if (!rc_opt.snapshot_signal[0]) return;
@@ -398,14 +418,24 @@ void rc_snapshot_init(void)
     _exit(2);
   }
   sem_init(&snap_sem, 0, 0);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = snap_handler_async;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(sig, &sa, NULL)) rc_die("cannot install the snapshot signal handler for signal %d", sig);
-  pthread_t t;
-  if (pthread_create(&t, NULL, snap_thread, NULL)) rc_die("cannot start the snapshot thread");
-  pthread_setname_np(t, "rc-snapshot");
-  pthread_detach(t);
+  /* taken, not just installed: a handler the program installs later for the
+   * same signal is chained after ours (scanners/signals.c) */
+  if (rc_signal_take(sig, snap_handler_async)) rc_die("cannot install the snapshot signal handler for signal %d", sig);
+  snap_sig = sig;
+  start_thread();
+}
+
+/* In a forked child (the atfork child handler, runtime/init.c): the thread
+ * did not survive the fork, so the signal would only post a semaphore no one
+ * waits on. A new thread, a fresh semaphore (a post pending in the parent is
+ * the parent's) and numbering from 1; see docs/daemons.md for why starting it
+ * here is safe for a child that execs or calls only async-signal-safe code. */
+void rc_snapshot_after_fork_child(void)
+{
+  in_child = true;
+  __atomic_store_n(&api_seq, 0, __ATOMIC_RELAXED);
+  snap_seq = 0;
+  if (!snap_sig || !rc_opt.follow_fork) return;
+  sem_init(&snap_sem, 0, 0);
+  start_thread();
 }

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Daemons as they are deployed (docs/daemons.md): one scenario, exact values.
+
+usage: run_daemons.py --launcher REACHCHECK SCENARIO [--mode M] -- PROGRAM...
+
+Scenarios:
+  fork_snapshot  a master forks a worker (forked.c): the snapshot signal sent
+                 to the worker writes the worker's own file (%p), with its
+                 blocks and pid; reachcheck_snapshot in the worker too; the
+                 worker's exit report has its known leak
+  fork_http      http=unix:DIR/ep-%p.sock: master and worker each answer on
+                 their own socket, with their own pid's heap
+  chain          sigchain.c MODE under snapshot_signal=SIGUSR2: the
+                 program's handler is chained (the program checks what it
+                 sees); one snapshot per signal
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+FAILS = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+    return cond
+
+
+def env():
+    e = dict(os.environ)
+    e.pop('REACHCHECK_OPTIONS', None)
+    e.pop('LD_PRELOAD', None)
+    return e
+
+
+def wait_for(pred, secs=20.0):
+    end = time.time() + secs
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    return pred()
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def sites_with(snap, size_bytes, blocks):
+    """Sites of a snapshot holding `blocks` blocks of `size_bytes` bytes in all."""
+    return [s for s in snap['sites'] if s['blocks'] == blocks and s['bytes'] == size_bytes]
+
+
+def known_leak_only(report, what):
+    s = report['summary']
+    check((s['direct']['blocks'], s['direct']['bytes']) == (1, 77) and s['indirect']['blocks'] == 0,
+          '%s: leaks %s, want exactly the known 77-byte block' % (what, s))
+
+
+def start_forked(a, tmp, opts):
+    argv = [a.launcher] + ['--' + o for o in opts] + ['--'] + a.cmd
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(),
+                         text=True, cwd=tmp)
+    line = p.stdout.readline()
+    m = re.match(r'worker (\d+)$', line.strip())
+    if not check(m, 'worker did not announce itself: %r' % line):
+        p.kill()
+        return p, 0
+    return p, int(m.group(1))
+
+
+def finish(p):
+    try:
+        out, err = p.communicate('quit\n', timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    return out, err
+
+
+def sc_fork_snapshot(a, tmp):
+    snap = os.path.join(tmp, 's-%p-%n.snap.json')
+    rep = os.path.join(tmp, 'r-%p.json')
+    p, wpid = start_forked(a, tmp, ['snapshot_signal=SIGUSR2', 'snapshot_path=' + snap, 'json=' + rep, 'exitcode=0'])
+    if not wpid:
+        return
+    mpid = p.pid
+    os.kill(wpid, signal.SIGUSR2)
+    wfile = os.path.join(tmp, 's-%d-1.snap.json' % wpid)
+    got = wait_for(lambda: os.path.exists(wfile))
+    if check(got, 'no worker snapshot %s (files: %s)' % (wfile, os.listdir(tmp))):
+        d = load(wfile)
+        check(d['pid'] == wpid and d['seq'] == 1, 'worker snapshot pid/seq %s/%s, want %d/1' % (d['pid'], d['seq'], wpid))
+        check(len(sites_with(d, 3 * 4242, 3)) == 1, 'worker snapshot lacks its 3 x 4242-byte site')
+        check(len(sites_with(d, 2 * 1111, 2)) == 1, 'worker snapshot lacks the inherited 2 x 1111-byte site')
+        names = [r['root']['name'] for r in d['retainers']]
+        check('g_worker' in names, 'worker snapshot retainers %s lack g_worker' % names)
+    # the API in the worker: its own numbering and file
+    api = os.path.join(tmp, 'api-%p.snap.json')
+    p.stdin.write('snap %s\n' % api)
+    p.stdin.flush()
+    check(p.stdout.readline().strip() == 'snap 0', 'reachcheck_snapshot in the worker failed')
+    afile = os.path.join(tmp, 'api-%d.snap.json' % wpid)
+    if check(os.path.exists(afile), 'no API snapshot %s' % afile):
+        d = load(afile)
+        check(d['pid'] == wpid and d['seq'] == 1, 'API snapshot pid/seq %s/%s' % (d['pid'], d['seq']))
+    # the master is not disturbed: no snapshot of its own was asked for
+    check(not glob.glob(os.path.join(tmp, 's-%d-*' % mpid)), 'master wrote a snapshot it was not asked for')
+    out, err = finish(p)
+    check(p.returncode == 0, 'exit status %s; stderr:\n%s' % (p.returncode, err[-2000:]))
+    check(('snapshot 1 written to %s' % wfile) in err, 'no log line for the worker snapshot:\n%s' % err[-2000:])
+    wrep = os.path.join(tmp, 'r-%d.json' % wpid)
+    if check(os.path.exists(wrep), 'no worker exit report'):
+        known_leak_only(load(wrep), 'worker report')
+
+
+def curl_unix(sock, path):
+    r = subprocess.run(['curl', '-s', '-m', '20', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', sock,
+                        'http://localhost' + path], capture_output=True, text=True, timeout=60)
+    body, _, code = r.stdout.rpartition('\n')
+    return code, body
+
+
+def sc_fork_http(a, tmp):
+    ep = os.path.join(tmp, 'ep-%p.sock')
+    p, wpid = start_forked(a, tmp, ['http=unix:' + ep, 'exitcode=0'])
+    if not wpid:
+        return
+    mpid = p.pid
+    # (pid, its own site: objects x bytes, the other process's own site or None)
+    for pid, own, other in ((mpid, (2, 1111, 'master_alloc'), (3, 4242, 'worker_alloc')),
+                            (wpid, (3, 4242, 'worker_alloc'), None)):
+        sock = os.path.join(tmp, 'ep-%d.sock' % pid)
+        if not check(wait_for(lambda: os.path.exists(sock)), 'no endpoint socket %s' % sock):
+            continue
+        code, cmd = curl_unix(sock, '/debug/pprof/cmdline')
+        check(code == '200', 'pid %d: cmdline answered %s' % (pid, code))
+        code, txt = curl_unix(sock, '/debug/pprof/heap?debug=1')
+        check(code == '200' and ('heap profile of pid %d:' % pid) in txt, 'pid %d: heap answered %s' % (pid, code))
+        site = r'^inuse %d bytes in %d objects;.*\n\s+#0 0x[0-9a-f]+ in %s '
+        check(re.search(site % (own[0] * own[1], own[0], own[2]), txt, re.M),
+              'pid %d: heap lacks its own %d x %d bytes:\n%s' % (pid, own[0], own[1], txt[:1500]))
+        if other:
+            check(not re.search(other[2], txt), 'pid %d: heap shows the other process\'s %s' % (pid, other[2]))
+    out, err = finish(p)
+    check(p.returncode == 0, 'exit status %s; stderr:\n%s' % (p.returncode, err[-2000:]))
+    for pid in (mpid, wpid):
+        check(re.search(r'serving unix:%s/debug/pprof/ \(pid %d\)' % (re.escape(os.path.join(tmp, 'ep-%d.sock' % pid)), pid),
+                        err), 'no serving line for pid %d:\n%s' % (pid, err[-2000:]))
+        check(not os.path.exists(os.path.join(tmp, 'ep-%d.sock' % pid)), 'socket of pid %d left behind' % pid)
+
+
+def sc_chain(a, tmp):
+    prefix = os.path.join(tmp, 'c')
+    argv = [a.launcher, '--snapshot_signal=SIGUSR2', '--snapshot_path=' + prefix + '.snap.json', '--exitcode=0',
+            '--json=' + os.path.join(tmp, 'r.json'), '--'] + a.cmd + [a.mode, prefix]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env())
+    want = {'sigaction': 3, 'resethand': 1, 'signal': 2, 'sigset': 2, 'other': 1, 'signalfd': 0}[a.mode]
+    nsnap = {'sigaction': 3, 'resethand': 2, 'signal': 3, 'sigset': 2, 'other': 0, 'signalfd': 0}[a.mode]
+    check(r.returncode == 0 and r.stdout.strip() == 'ok %s calls=%d' % (a.mode, want),
+          'status %d, stdout %r, want "ok %s calls=%d"; stderr:\n%s' % (r.returncode, r.stdout, a.mode, want,
+                                                                         r.stderr[-2000:]))
+    snaps = sorted(glob.glob(prefix + '-*.snap.json'))
+    check(len(snaps) == nsnap, '%d snapshots, want %d: %s' % (len(snaps), nsnap, snaps))
+    for s in snaps:
+        check(load(s)['format'] == 'snapshot', '%s is not a snapshot' % s)
+    lines = [l for l in r.stderr.splitlines() if 'bypasses reachcheck' in l]
+    if a.mode == 'signalfd':
+        check(len(lines) == 1 and re.search(r'takes SIGUSR2 with signalfd.*use snapshot_signal=SIGRTMIN\+\d+ \(free\)',
+                                            lines[0]), 'want one line about signalfd, got:\n%s' % r.stderr[-2000:])
+    else:
+        check(not lines, 'unexpected warning: %s' % lines)
+    if os.path.exists(os.path.join(tmp, 'r.json')):
+        known_leak_only(load(os.path.join(tmp, 'r.json')), 'report')
+    else:
+        check(False, 'no exit report')
+
+
+def main():
+    argv = sys.argv[1:]
+    cmd = argv[argv.index('--') + 1:] if '--' in argv else []
+    ap = argparse.ArgumentParser()
+    ap.add_argument('scenario')
+    ap.add_argument('--launcher', required=True)
+    ap.add_argument('--mode', default='')
+    ap.add_argument('--nginx', default='/usr/sbin/nginx')
+    a = ap.parse_args(argv[:len(argv) - len(cmd) - (1 if '--' in argv else 0)])
+    a.cmd = cmd
+    fn = globals().get('sc_' + a.scenario)
+    if not fn:
+        sys.exit('unknown scenario %s' % a.scenario)
+    tmp = tempfile.mkdtemp(prefix='rc_daemons_')
+    try:
+        rc = fn(a, tmp)
+        if rc is not None:
+            return rc
+    finally:
+        if not FAILS:
+            subprocess.run(['rm', '-rf', tmp])
+    for f in FAILS:
+        print('FAIL:', f)
+    if FAILS:
+        print('(files kept in %s)' % tmp)
+    return 1 if FAILS else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

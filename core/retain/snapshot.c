@@ -41,6 +41,7 @@ struct snap {
   struct rc_site_tab rsites;  /* owner root + 1; 0: no single root */
   uint64_t live_blocks, live_bytes, reach_blocks, reach_bytes, ign_blocks, ign_bytes;
   bool ok;
+  bool fallback;   /* an unwritable path goes to the private file (signal snapshots) */
 };
 
 /* ---- in the forked copy ---- */
@@ -234,17 +235,30 @@ static void snap_in_child(void *ctx, struct rc_result *res)
   /* the exit status carries errno back: 16 + errno, or 3 for ENOMEM */
   if (!s->ok) _exit(3);
   struct rc_out o;
-  if (rc_out_open(&o, s->path, false)) _exit(16 + (errno > 0 && errno < 200 ? errno : EIO));
+  if (rc_out_open(&o, s->path, false)) {
+    /* a worker that dropped privileges cannot write where its master could:
+     * the private 0600 file (base/fileout.c), never for another user's link
+     * or file (ELOOP, planted files: tests/base/planted.py) */
+    int e = errno;
+    if (!s->fallback || (e != EACCES && e != EROFS && e != ENOENT) || rc_out_open_for(&o, s->path, true, s->pid))
+      _exit(16 + (e > 0 && e < 200 ? e : EIO));
+  }
   bool ok = write_snapshot(s, o.fd);
   if (!ok) {
     rc_out_abort(&o);
     _exit(3);
   }
   if (rc_out_commit(&o)) _exit(16 + (errno > 0 && errno < 200 ? errno : EIO));
+  if (o.fallback) {
+    /* the one line says where; status 4 tells the program it was said */
+    rc_log("cannot write snapshot %u to '%s' (%s); wrote it to %s", s->seq, s->path, o.why, o.path);
+    _exit(4);
+  }
 }
 
 /* ---- in the program ---- */
-int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
+/* *said: the copy wrote to the private file and said so itself. */
+static int take(const char *tmpl, unsigned seq, char *path_out, size_t n, bool fallback, bool *said)
 {
   if (path_out && n) path_out[0] = 0;
   if (!rc_heap_ready()) {
@@ -264,6 +278,7 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
   if (path_out) snprintf(path_out, n, "%s", s->path);
   s->seq = seq;
   s->pid = getpid();
+  s->fallback = fallback;
   rc_modules_refresh();
   rc_rootset_init(&s->rs);
   s->rs.rename_to = (long)syscall(SYS_gettid);
@@ -287,6 +302,8 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
     if (w < 0) {
       /* reaped by the program's own SIGCHLD handler, or SIGCHLD ignored */
       if (access(s->path, F_OK)) ret = -1, e = EIO;
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) == 4) {
+      *said = true;
     } else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
       ret = -1;
       int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
@@ -297,6 +314,12 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
   rc_munmap(s, sizeof *s);
   if (ret) errno = e;
   return ret;
+}
+
+int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
+{
+  bool said = false;
+  return take(tmpl, seq, path_out, n, false, &said);
 }
 
 static unsigned api_seq;
@@ -354,9 +377,11 @@ static void *snap_thread(void *arg)
     unsigned seq = ++snap_seq;
     char path[4096], tmpl[4096];
     with_seq(rc_opt.snapshot_path, tmpl, sizeof tmpl);
-    if (rc_snapshot_take(tmpl, seq, path, sizeof path) == 0)
+    bool said = false;
+    int r = take(tmpl, seq, path, sizeof path, true, &said);
+    if (r == 0 && !said)
       rc_log("snapshot %u written to %s", seq, path);
-    else
+    else if (r)
       rc_log("snapshot %u to %s failed (errno %d)", seq, path, errno);
   }
 }

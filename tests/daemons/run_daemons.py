@@ -186,6 +186,55 @@ def sc_chain(a, tmp):
         check(False, 'no exit report')
 
 
+def sc_dropped(a, tmp):
+    """Run as root; the program becomes nobody before its snapshot and exit."""
+    if os.geteuid() != 0:
+        print('skipped: needs root (the program drops to nobody)')
+        return 77
+    import pwd
+    nobody = pwd.getpwnam('nobody')
+    os.chmod(tmp, 0o755)
+    out = os.path.join(tmp, 'out')            # root's 0755: nobody cannot write here
+    os.mkdir(out, 0o755)
+    xdg = os.path.join(tmp, 'xdg')            # nobody's private runtime directory
+    os.mkdir(xdg, 0o700)
+    os.chown(xdg, nobody.pw_uid, nobody.pw_gid)
+    e = env()
+    e['XDG_RUNTIME_DIR'] = xdg
+    argv = [a.launcher, '--json=' + os.path.join(out, 'r.json'), '--snapshot_signal=SIGUSR2',
+            '--snapshot_path=' + os.path.join(out, 's-%p.snap.json'), '--exitcode=0', '--'] + a.cmd
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=e)
+    check(r.returncode == 0, 'exit status %d; stderr:\n%s' % (r.returncode, r.stderr[-3000:]))
+    pid = None
+    files = sorted(os.listdir(xdg))
+    rep = [f for f in files if f.startswith('r.json.')]
+    snaps = [f for f in files if f.startswith('s-')]
+    check(len(rep) == 1 and len(snaps) == 1 and len(files) == 2, 'private files %s, want r.json.PID and one snapshot' % files)
+    check(os.listdir(out) == [], 'files in the unwritable directory: %s' % os.listdir(out))
+    if rep:
+        pid = int(rep[0].split('.')[-1])
+        path = os.path.join(xdg, rep[0])
+        st = os.stat(path)
+        check(st.st_uid == nobody.pw_uid and (st.st_mode & 0o777) == 0o600, 'report mode %o uid %d' % (st.st_mode, st.st_uid))
+        d = load(path)
+        check(d['pid'] == pid, 'report pid %s' % d['pid'])
+        known_leak_only(d, 'fallback report')
+        want = "reachcheck: cannot write JSON report '%s' (Permission denied); wrote it to %s" % (
+            os.path.join(out, 'r.json'), path)
+        lines = [l for l in r.stderr.splitlines() if 'JSON report' in l]
+        check(lines == [want], 'want the one line %r, got %s' % (want, lines))
+    if snaps and pid:
+        sp = os.path.join(xdg, snaps[0])
+        check(snaps[0] == 's-%d-1.snap.json.%d' % (pid, pid), 'snapshot file %s' % snaps[0])
+        check(load(sp)['format'] == 'snapshot' and (os.stat(sp).st_mode & 0o777) == 0o600, 'snapshot file content/mode')
+        want = "reachcheck: cannot write snapshot 1 to '%s' (Permission denied); wrote it to %s" % (
+            os.path.join(out, 's-%d-1.snap.json' % pid), sp)
+        lines = [l for l in r.stderr.splitlines() if 'snapshot' in l]
+        check(lines == [want], 'want the one line %r, got %s' % (want, lines))
+    # the report went to a file, never into the program's stderr
+    check('{"tool"' not in r.stderr and '"format"' not in r.stderr, 'JSON on stderr')
+
+
 def main():
     argv = sys.argv[1:]
     cmd = argv[argv.index('--') + 1:] if '--' in argv else []

@@ -612,8 +612,13 @@ static bool serve(int fd)
   S.lfd = fd;
   S.stop = false;
   S.running = true;
+  sigset_t all, old;   /* born with every signal blocked (as the snapshot thread) */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t t;
-  if (pthread_create(&t, NULL, server, NULL)) {
+  int err = pthread_create(&t, NULL, server, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err) {
     rc_log("cannot start the http endpoint thread in pid %d", (int)getpid());
     S.running = false;
     return false;

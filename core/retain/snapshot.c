@@ -424,8 +424,16 @@ static int parse_signal(const char *s)
 
 static void start_thread(void)
 {
+  /* born with every signal blocked: until it blocks them itself, a
+   * process-directed signal (the snapshot signal among them) could be
+   * delivered to it instead of to the program's threads */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t t;
-  if (pthread_create(&t, NULL, snap_thread, NULL)) {
+  int err = pthread_create(&t, NULL, snap_thread, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err) {
     rc_log("cannot start the snapshot thread: %s gives no snapshot in pid %d", rc_opt.snapshot_signal, (int)getpid());
     return;
   }

@@ -221,7 +221,7 @@ def sc_dropped(a, tmp):
         known_leak_only(d, 'fallback report')
         want = "reachcheck: cannot write JSON report '%s' (Permission denied); wrote it to %s" % (
             os.path.join(out, 'r.json'), path)
-        lines = [l for l in r.stderr.splitlines() if 'JSON report' in l]
+        lines = [l for l in r.stderr.splitlines() if l.startswith('reachcheck:') and 'JSON report' in l]
         check(lines == [want], 'want the one line %r, got %s' % (want, lines))
     if snaps and pid:
         sp = os.path.join(xdg, snaps[0])
@@ -229,10 +229,66 @@ def sc_dropped(a, tmp):
         check(load(sp)['format'] == 'snapshot' and (os.stat(sp).st_mode & 0o777) == 0o600, 'snapshot file content/mode')
         want = "reachcheck: cannot write snapshot 1 to '%s' (Permission denied); wrote it to %s" % (
             os.path.join(out, 's-%d-1.snap.json' % pid), sp)
-        lines = [l for l in r.stderr.splitlines() if 'snapshot' in l]
+        lines = [l for l in r.stderr.splitlines() if l.startswith('reachcheck:') and 'snapshot' in l]
         check(lines == [want], 'want the one line %r, got %s' % (want, lines))
     # the report went to a file, never into the program's stderr
     check('{"tool"' not in r.stderr and '"format"' not in r.stderr, 'JSON on stderr')
+
+
+def symtab(path):
+    """name -> (value, size, section index) from the unstripped file's .symtab (readelf)."""
+    out = subprocess.run(['readelf', '-sW', path], capture_output=True, text=True, check=True).stdout
+    syms = {}
+    for l in out.splitlines():
+        f = l.split()
+        if len(f) >= 8 and f[0].endswith(':') and f[3] == 'OBJECT':
+            syms[f[7]] = (int(f[1], 16), int(f[2], 0), f[6])
+    return syms
+
+
+def sc_stripped(a, tmp):
+    full, stripped = a.cmd
+    base = os.path.basename(stripped)
+    # the names expected, worked out from the unstripped file: the exported
+    # object ending last before each static in its section
+    syms = symtab(full)
+    exported = {'g_stats', 'g_table', 'g_config'}
+    secs = {}
+    for l in subprocess.run(['readelf', '-SW', full], capture_output=True, text=True, check=True).stdout.splitlines():
+        m = re.match(r'\s*\[\s*(\d+)\]\s+(\S+)', l)
+        if m:
+            secs[m.group(1)] = m.group(2)
+    names = {}
+    for static in ('hidden', 'cfg_hidden'):
+        v, size, sec = syms[static]
+        near = max((n for n in exported if syms[n][2] == sec and syms[n][0] + syms[n][1] <= v),
+                   key=lambda n: syms[n][0] + syms[n][1], default=None)
+        check(near, 'no exported object before %s' % static)
+        names[static] = '%s:%s (near %s+0x%x)' % (base, secs[sec], near, syms[near][1]) if near else '?'
+    dyn = subprocess.run(['readelf', '--dyn-syms', '-W', stripped], capture_output=True, text=True).stdout
+    check(' g_stats' in dyn and ' hidden' not in dyn and not subprocess.run(
+        ['readelf', '-S', stripped], capture_output=True, text=True).stdout.count('.symtab'),
+          'the test program is not stripped to .dynsym')
+    j = os.path.join(tmp, 'r.json')
+    snap = os.path.join(tmp, 's.snap.json')
+    r = subprocess.run([a.launcher, '--json=' + j, '--retainers=20', '--exitcode=0', '--', stripped, snap],
+                       capture_output=True, text=True, timeout=100, env=env())
+    check(r.returncode == 0, 'exit status %d:\n%s' % (r.returncode, r.stderr[-2000:]))
+    want = {names['hidden']: (4, 1000), names['cfg_hidden']: (2, 120), 'g_table': (3, 90)}
+    check(names['hidden'].startswith(base + ':.bss (near g_') and names['cfg_hidden'] == base + ':.data (near g_config+0x8)',
+          'names worked out: %s' % names)
+    for what, path in (('exit report', j), ('snapshot', snap)):
+        if not check(os.path.exists(path), 'no %s' % what):
+            continue
+        d = load(path)
+        got = {x['root']['name']: (x['retained']['blocks'], x['retained']['bytes']) for x in d['retainers']
+               if x['root']['kind'] == 'global' and os.path.basename(x['root']['module'] or '') == base}
+        check(got == want, '%s: retainers of %s %s, want %s' % (what, base, got, want))
+        if what == 'exit report':
+            known_leak_only(d, what)
+    # the text names it once, with its module in the name
+    check(('global %s: retains 1000 bytes in 4 blocks' % names['hidden']) in r.stderr,
+          'text report:\n%s' % r.stderr[-2000:])
 
 
 def main():

@@ -291,6 +291,139 @@ def sc_stripped(a, tmp):
           'text report:\n%s' % r.stderr[-2000:])
 
 
+NGINX_CONF = """user nobody %(group)s;
+worker_processes 2;
+daemon off;
+master_process on;
+error_log stderr notice;
+pid %(tmp)s/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path %(tmp)s/body;
+  proxy_temp_path %(tmp)s/proxy;
+  fastcgi_temp_path %(tmp)s/fastcgi;
+  uwsgi_temp_path %(tmp)s/uwsgi;
+  scgi_temp_path %(tmp)s/scgi;
+  server {
+    listen 127.0.0.1:%(port)d;
+    location / { return 200 "hello from $pid\\n"; }
+  }
+}
+"""
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def children(pid):
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def uid_of(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            return int(re.search(r'^Uid:\s+(\d+)', f.read(), re.M).group(1))
+    except (OSError, AttributeError):
+        return -1
+
+
+def http_get(port):
+    r = subprocess.run(['curl', '-s', '-m', '10', 'http://127.0.0.1:%d/' % port], capture_output=True, text=True)
+    return r.stdout
+
+
+def sc_nginx(a, tmp):
+    """Real nginx: master + 2 workers as nobody, snapshot_signal=SIGUSR2 (nginx's own)."""
+    if os.geteuid() != 0 or not os.path.exists(a.nginx):
+        print('skipped: needs root and %s' % a.nginx)
+        return 77
+    import grp
+    import pwd
+    nobody = pwd.getpwnam('nobody')
+    group = grp.getgrgid(nobody.pw_gid).gr_name
+    os.chmod(tmp, 0o755)
+    for d, owner in (('out', None), ('snaps', nobody), ('xdg', nobody), ('logs', None)):
+        os.mkdir(os.path.join(tmp, d), 0o700 if d == 'xdg' else 0o755)
+        if owner:
+            os.chown(os.path.join(tmp, d), owner.pw_uid, owner.pw_gid)
+    port = free_port()
+    conf = os.path.join(tmp, 'nginx.conf')
+    with open(conf, 'w') as f:
+        f.write(NGINX_CONF % {'group': group, 'tmp': tmp, 'port': port})
+    e = env()
+    e['XDG_RUNTIME_DIR'] = os.path.join(tmp, 'xdg')
+    opts = ['snapshot_signal=SIGUSR2', 'snapshot_path=%s/snaps/s-%%p.snap.json' % tmp, 'json=%s/out/r-%%p.json' % tmp,
+            'http=unix:%s/ep-%%p.sock' % tmp, 'exitcode=0']
+    errf = open(os.path.join(tmp, 'stderr'), 'w+')
+    p = subprocess.Popen([a.launcher] + ['--' + o for o in opts] + ['--', a.nginx, '-p', tmp, '-c', conf],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf, env=e)
+    master = p.pid
+    try:
+        workers = wait_for(lambda: (lambda c: c if len(c) == 2 and all(uid_of(w) == nobody.pw_uid for w in c) else None)(
+            children(master)), 30)
+        if not check(workers, 'nginx did not start 2 workers as nobody: %s' % children(master)):
+            return
+        for w in workers:
+            check(wait_for(lambda: os.path.exists('%s/ep-%d.sock' % (tmp, w))), 'no endpoint for worker %d' % w)
+        served = [http_get(port) for _ in range(20)]
+        check(all(re.match(r'hello from (\d+)$', x.strip()) for x in served), 'nginx answers: %s' % served[:3])
+        # every worker's own endpoint answers with its own heap
+        for w in workers:
+            code, txt = curl_unix('%s/ep-%d.sock' % (tmp, w), '/debug/pprof/heap?debug=1')
+            check(code == '200' and ('heap profile of pid %d:' % w) in txt, 'worker %d endpoint: %s %s' % (w, code, txt[:200]))
+        code, txt = curl_unix('%s/ep-%d.sock' % (tmp, master), '/debug/pprof/heap?debug=1')
+        check(code == '200' and ('heap profile of pid %d:' % master) in txt, 'master endpoint: %s' % code)
+        # SIGUSR2 to one worker: its own snapshot, and nginx's handler still runs
+        w = workers[0]
+        os.kill(w, signal.SIGUSR2)
+        snap = '%s/snaps/s-%d-1.snap.json' % (tmp, w)
+        if check(wait_for(lambda: os.path.exists(snap), 30), 'no snapshot %s' % snap):
+            d = load(snap)
+            check(d['pid'] == w and d['seq'] == 1 and d['summary']['live']['blocks'] > 0, 'worker snapshot %s' % d['summary'])
+        check(not os.path.exists('%s/snaps/s-%d-1.snap.json' % (tmp, workers[1])), 'the other worker snapshotted too')
+        check(all('hello from' in http_get(port) for _ in range(10)), 'nginx stops serving after the snapshot')
+        errf.flush()
+        log = open(os.path.join(tmp, 'stderr')).read()
+        check(re.search(r'\b%d#%d: signal 12 \(SIGUSR2\) received' % (w, w), log),
+              "nginx's own SIGUSR2 handler did not run in worker %d:\n%s" % (w, log[-2000:]))
+        check(('reachcheck: snapshot 1 written to %s' % snap) in log, 'no snapshot line')
+    finally:
+        if p.poll() is None:
+            os.kill(master, signal.SIGQUIT)     # graceful: workers finish and exit
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    check(p.returncode == 0, 'nginx exit status %s' % p.returncode)
+    log = open(os.path.join(tmp, 'stderr')).read()
+    check(os.path.exists('%s/out/r-%d.json' % (tmp, master)), "no master report (root writes where asked)")
+    # nginx clears the environment of its workers (only TZ is kept), so the
+    # private directory is /tmp/reachcheck-UID, not XDG_RUNTIME_DIR
+    for w in workers or []:
+        fb = '/tmp/reachcheck-%d/r-%d.json.%d' % (nobody.pw_uid, w, w)
+        want = "reachcheck: cannot write JSON report '%s/out/r-%d.json' (Permission denied); wrote it to %s" % (tmp, w, fb)
+        lines = [l for l in log.splitlines() if l.startswith('reachcheck:') and 'r-%d.json' % w in l]
+        check(lines == [want], 'worker %d report line: %s, want %r' % (w, lines, want))
+        if check(os.path.exists(fb), 'no fallback report %s' % fb):
+            d = load(fb)
+            st = os.stat(fb)
+            check(d['pid'] == w and (st.st_mode & 0o777) == 0o600 and st.st_uid == nobody.pw_uid,
+                  'fallback report of %d' % w)
+            os.unlink(fb)
+    check('{"tool"' not in log, 'JSON dumped into stderr')
+
+
 def main():
     argv = sys.argv[1:]
     cmd = argv[argv.index('--') + 1:] if '--' in argv else []

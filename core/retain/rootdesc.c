@@ -79,8 +79,8 @@ static void describe_mapping(const struct rc_root *r, bool symbolize, struct rc_
 }
 
 /* A global no symbol covers: "prog:.bss (near stats_state+0x40)", the
- * region after the nearest dynamic symbol, or "prog:.bss+0x10" from the
- * section's start; "prog+0x4010" without section headers. */
+ * region after the nearest dynamic symbol, or "prog:.bss" before the
+ * section's first symbol; "prog+0x4010" without section headers. */
 static void region_name(const struct rc_root *r, char *out, size_t n)
 {
   struct rc_elf_region reg;
@@ -90,7 +90,7 @@ static void region_name(const struct rc_root *r, char *out, size_t n)
   else if (reg.near)
     snprintf(out, n, "%s:%s (near %s+0x%lx)", m, reg.section, reg.near, (unsigned long)reg.near_off);
   else
-    snprintf(out, n, "%s:%s+0x%lx", m, reg.section, (unsigned long)(r->vaddr - reg.start));
+    snprintf(out, n, "%s:%s", m, reg.section);   /* from the section's start to its first symbol */
 }
 
 void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)

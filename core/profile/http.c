@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +56,8 @@ static struct {
   int active;             /* the thread is inside the loop */
   char where[300];
   char addr[300];         /* rc_opt.http with %p expanded: this process's address */
+  pid_t owner;            /* the process that bound it (a snapshot's copy is another) */
+  int unlinked;
   struct conn c[MAXCONN];
 } S = {.lfd = -1, .wake = {-1, -1}};
 
@@ -612,6 +615,8 @@ static bool serve(int fd)
   S.lfd = fd;
   S.stop = false;
   S.running = true;
+  S.owner = getpid();
+  S.unlinked = 0;
   sigset_t all, old;   /* born with every signal blocked (as the snapshot thread) */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -704,6 +709,25 @@ void rc_http_after_fork_child(void)
   serve(fd);
 }
 
+/* The socket file goes with the process that made it: at exit (rc_http_stop)
+ * and at _exit, where forked children usually end (async-signal-safe: a
+ * pid test and unlink). Not at exec: an exec'ed child leaves its file, which
+ * the next bind of that name replaces (docs/daemons.md). */
+static void forget_socket(void)
+{
+  if (S.owner != getpid() || strncmp(S.addr, "unix:", 5)) return;
+  if (!__atomic_exchange_n(&S.unlinked, 1, __ATOMIC_ACQ_REL)) unlink(S.addr + 5);
+}
+
+/* _exit runs no atexit handler; glibc's is exit_group and nothing else. */
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+  if (__atomic_load_n(&S.running, __ATOMIC_ACQUIRE)) forget_socket();
+  for (;;) syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status) { _exit(status); }
+
 void rc_http_stop(void)
 {
   if (!__atomic_load_n(&S.running, __ATOMIC_ACQUIRE)) return;
@@ -716,5 +740,5 @@ void rc_http_stop(void)
   }
   if (S.lfd >= 0) close(S.lfd);
   S.lfd = -1;
-  if (!strncmp(S.addr, "unix:", 5)) unlink(S.addr + 5);
+  forget_socket();
 }

@@ -2,6 +2,9 @@
  * own known blocks (3 x 4242 bytes, held by g_worker), then answers
  * commands on stdin, one per line:
  *   snap PATH   reachcheck_snapshot(PATH) -> "snap 0" or "snap -1 ERRNO"
+ *   spawn DIR   forks a child that waits for its endpoint DIR/ep-PID.sock
+ *               and leaves with _exit(0) -> "spawned PID 1" (1: the socket
+ *               existed before the _exit)
  *   quit        leaks one 77-byte block (the worker's exit report must show
  *               it: the check ran in the worker) and exits 0
  * Before the first command it prints "worker PID". The master holds
@@ -38,6 +41,19 @@ static int worker(void)
       int r = snap ? snap(line + 5) : -1;
       if (r) printf("snap -1 %d\n", errno);
       else printf("snap 0\n");
+      fflush(stdout);
+    } else if (!strncmp(line, "spawn ", 6)) {
+      pid_t c = fork();
+      if (c == 0) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/ep-%d.sock", line + 6, (int)getpid());
+        int i = 0;
+        for (; i < 2000 && access(path, F_OK); i++) usleep(10000);
+        _exit(i < 2000 ? 0 : 1);
+      }
+      int st = 0;
+      while (waitpid(c, &st, 0) < 0 && errno == EINTR) {}
+      printf("spawned %d %d\n", (int)c, WIFEXITED(st) && WEXITSTATUS(st) == 0);
       fflush(stdout);
     } else if (!strcmp(line, "quit")) {
       rc_leak_known();

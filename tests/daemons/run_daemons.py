@@ -152,6 +152,12 @@ def sc_fork_http(a, tmp):
               'pid %d: heap lacks its own %d x %d bytes:\n%s' % (pid, own[0], own[1], txt[:1500]))
         if other:
             check(not re.search(other[2], txt), 'pid %d: heap shows the other process\'s %s' % (pid, other[2]))
+    # a grandchild that ends with _exit takes its socket file with it
+    p.stdin.write('spawn %s\n' % tmp)
+    p.stdin.flush()
+    m = re.match(r'spawned (\d+) (\d)$', p.stdout.readline().strip())
+    if check(m and m.group(2) == '1', 'the _exit child had no endpoint: %s' % (m and m.group(0))):
+        check(not os.path.exists(os.path.join(tmp, 'ep-%s.sock' % m.group(1))), 'the _exit child left its socket file')
     out, err = finish(p)
     check(p.returncode == 0, 'exit status %s; stderr:\n%s' % (p.returncode, err[-2000:]))
     for pid in (mpid, wpid):

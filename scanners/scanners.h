@@ -5,6 +5,7 @@
  * stack/ and heap/. */
 #ifndef RC_SCANNERS_H
 #define RC_SCANNERS_H
+#include <signal.h>
 #include "base/base.h"
 #include "heap/heap.h"
 
@@ -56,6 +57,18 @@ void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t
 void rc_tls_init(void);
 /* Is [lo, hi) (part of) a registered thread's stack? (scanners/threads.c) */
 bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi);
+
+/* ---- signals reachcheck takes (scanners/signals.c) ---- */
+typedef void (*rc_sig_fn)(int sig, siginfo_t *si, void *uc);
+/* Take sig for fn: reachcheck's handler stays installed; the program's
+ * sigaction/signal/sigset calls for sig are recorded and reported back, and
+ * its handler runs after fn. 0, or -1 with errno. */
+int rc_signal_take(int sig, rc_sig_fn fn);
+/* A real-time signal nobody handles (not the stop signal), or 0. */
+int rc_signal_free(void);
+/* "SIGUSR2", "SIGRTMIN+3". */
+void rc_signal_name(int sig, char *out, size_t n);
+void rc_signals_after_fork_child(void);
 
 /* ---- the exiting thread's stack (scanners/stackbound.c) ---- */
 /* Stack pointer of the frame that called a check entry point on this

@@ -12,13 +12,19 @@
 #include <unistd.h>
 #include "symbols/symbols.h"
 
-struct esym { uint64_t value, size; uint32_t name, pad; };
+struct esym { uint64_t value, size; uint32_t name, shndx; };
 struct elf_file {
   const char *path;
   const char *strtab;
   size_t strsz;
   struct esym *sym[3];
   size_t nsym[3];
+  /* section headers (kept even without symbols: a stripped module's
+   * globals are named by section) */
+  const ElfW(Shdr) *sh;
+  unsigned shnum;
+  const char *shstr;
+  size_t shstrsz;
 };
 #define ELF_MAX 1024
 /* Append-only and lock-free: a reader never waits for a thread that may be
@@ -82,6 +88,12 @@ static void elf_read(struct elf_file *f, const char *path)
       eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > len)
     goto bad;
   const ElfW(Shdr) *sh = (const void *)(map + eh->e_shoff);
+  if (eh->e_shstrndx < eh->e_shnum && sh[eh->e_shstrndx].sh_offset + sh[eh->e_shstrndx].sh_size <= len) {
+    f->sh = sh;
+    f->shnum = eh->e_shnum;
+    f->shstr = (const char *)map + sh[eh->e_shstrndx].sh_offset;
+    f->shstrsz = sh[eh->e_shstrndx].sh_size;
+  }
   int pick = -1;
   for (int i = 0; i < eh->e_shnum; i++)
     if (sh[i].sh_type == SHT_SYMTAB) pick = i;
@@ -108,6 +120,7 @@ static void elf_read(struct elf_file *f, const char *path)
     e->value = syms[i].st_value;
     e->size = syms[i].st_size;
     e->name = syms[i].st_name;
+    e->shndx = syms[i].st_shndx;
   }
   for (int c = 0; c < 3; c++) esym_sort(f->sym[c], f->nsym[c]);
   f->strtab = (const char *)map + str->sh_offset;
@@ -119,7 +132,7 @@ bad:
     f->sym[c] = NULL;
     f->nsym[c] = 0;
   }
-  munmap((void *)map, len);
+  if (!f->sh) munmap((void *)map, len);   /* else the sections still name globals */
 }
 
 static struct elf_file *elf_get(const char *path)
@@ -161,4 +174,45 @@ bool rc_elf_sym(const char *path, int cls, uintptr_t vaddr, const char **name, u
     }
   }
   return false;
+}
+
+/* The writable allocated section holding vaddr, or -1. */
+static int section_of(const struct elf_file *f, uintptr_t vaddr)
+{
+  for (unsigned i = 1; f->sh && i < f->shnum; i++) {
+    const ElfW(Shdr) *h = &f->sh[i];
+    if ((h->sh_flags & (SHF_ALLOC | SHF_WRITE)) != (SHF_ALLOC | SHF_WRITE) || !h->sh_size) continue;
+    if (vaddr >= h->sh_addr && vaddr - h->sh_addr < h->sh_size) return (int)i;
+  }
+  return -1;
+}
+
+bool rc_elf_region(const char *path, uintptr_t vaddr, struct rc_elf_region *out)
+{
+  memset(out, 0, sizeof *out);
+  struct elf_file *f = path ? elf_get(path) : NULL;
+  int sec = f ? section_of(f, vaddr) : -1;
+  if (sec < 0 || f->sh[sec].sh_name >= f->shstrsz) return false;
+  out->section = f->shstr + f->sh[sec].sh_name;
+  out->start = f->sh[sec].sh_addr;
+  const struct esym *a = f->sym[RC_SYM_DATA];
+  size_t lo = 0, hi = f->nsym[RC_SYM_DATA];   /* first entry with value > vaddr */
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (a[mid].value <= vaddr) lo = mid + 1;
+    else hi = mid;
+  }
+  /* the data symbol of this section ending last at or before vaddr (nested
+   * ones and aliases: a few entries back) */
+  const struct esym *best = NULL;
+  for (size_t i = lo, k = 0; i-- > 0 && k < 64; k++) {
+    if (a[i].shndx != (uint32_t)sec || a[i].value + a[i].size > vaddr) continue;
+    if (!best || a[i].value + a[i].size > best->value + best->size) best = &a[i];
+  }
+  if (best && best->value + best->size >= out->start) {
+    out->start = best->value + best->size;
+    out->near = f->strtab + best->name;
+    out->near_off = best->size;
+  }
+  return true;
 }

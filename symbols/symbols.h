@@ -29,6 +29,14 @@ enum { RC_SYM_DATA, RC_SYM_TLS, RC_SYM_FUNC };
  * else .dynsym), read with open+mmap and cached for the process: usable with
  * the world stopped and in a forked copy. *name stays valid forever. */
 bool rc_elf_sym(const char *path, int cls, uintptr_t vaddr, const char **name, uintptr_t *start);
+/* A word of a writable section no symbol covers (a stripped module: .dynsym
+ * only): its region runs from the end of the nearest data symbol before it
+ * in the same section (near, at near_off from that symbol's start) or from
+ * the section's start (near NULL) to the next symbol. All the words of a
+ * region are one root, named "prog:.bss (near stats_state+0x40)". False
+ * when the file has no section headers or vaddr is in no writable section. */
+struct rc_elf_region { uintptr_t start; const char *section, *near; uintptr_t near_off; };
+bool rc_elf_region(const char *path, uintptr_t vaddr, struct rc_elf_region *out);
 /* Demangle a C++ symbol name into out (a copy of name when it is not one,
  * or no C++ runtime is loaded). Never allocates from the checked heap. */
 void rc_demangle(const char *name, char *out, size_t n);

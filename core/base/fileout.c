@@ -164,7 +164,7 @@ static int open_regular(struct rc_out *o, const char *path, int depth)
 
 /* A directory only this user can write: $XDG_RUNTIME_DIR, else
  * /tmp/reachcheck-UID made mode 0700 (and checked: not a link, ours). */
-static int open_fallback(struct rc_out *o, const char *asked)
+static int open_fallback(struct rc_out *o, const char *asked, pid_t pid)
 {
   char dir[512];
   const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -182,7 +182,7 @@ static int open_fallback(struct rc_out *o, const char *asked)
   if (!*base) base = "report";
   o->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (o->dirfd < 0) return -1;
-  snprintf(o->final_name, sizeof o->final_name, "%.180s.%d", base, (int)getpid());
+  snprintf(o->final_name, sizeof o->final_name, "%.180s.%d", base, (int)pid);
   if (open_tmp(o)) {
     close(o->dirfd);
     o->dirfd = -1;
@@ -195,6 +195,11 @@ static int open_fallback(struct rc_out *o, const char *asked)
 }
 
 int rc_out_open(struct rc_out *o, const char *path, bool allow_fallback)
+{
+  return rc_out_open_for(o, path, allow_fallback, getpid());
+}
+
+int rc_out_open_for(struct rc_out *o, const char *path, bool allow_fallback, pid_t pid)
 {
   memset(o, 0, sizeof *o);
   o->fd = o->dirfd = -1;
@@ -209,7 +214,7 @@ int rc_out_open(struct rc_out *o, const char *path, bool allow_fallback)
   } else if (open_regular(o, path, 0) == 0) {
     return 0;
   }
-  if (allow_fallback && open_fallback(o, path) == 0) return 0;
+  if (allow_fallback && open_fallback(o, path, pid) == 0) return 0;
   return -1;
 }
 

@@ -4,6 +4,7 @@
 #define RC_FILEOUT_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Expand a path template: %p the pid, %n seq, %% a percent sign. Returns
  * the length, or -1 (out holds "") when the result does not fit in n. */
@@ -31,6 +32,9 @@ struct rc_out {
 /* Open for writing; 0, or -1 with o->why set when neither the path nor a
  * fallback could be opened. */
 int rc_out_open(struct rc_out *o, const char *path, bool allow_fallback);
+/* The same for process pid (the fallback's name is BASE.PID): a snapshot's
+ * forked copy writes for the program it copies. */
+int rc_out_open_for(struct rc_out *o, const char *path, bool allow_fallback, pid_t pid);
 /* Close and rename into place; 0 or -1 (o->why set; the temporary is gone). */
 int rc_out_commit(struct rc_out *o);
 /* Close and remove the temporary (an error while writing). */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,9 @@ static struct {
   bool running, stop;
   int active;             /* the thread is inside the loop */
   char where[300];
+  char addr[300];         /* rc_opt.http with %p expanded: this process's address */
+  pid_t owner;            /* the process that bound it (a snapshot's copy is another) */
+  int unlinked;
   struct conn c[MAXCONN];
 } S = {.lfd = -1, .wake = {-1, -1}};
 
@@ -517,19 +521,6 @@ static void *server(void *arg)
   return NULL;
 }
 
-/* A forked child has no server thread: it must not keep the parent's
- * listening socket (nor its connections) open either. */
-static void http_fork_child(void)
-{
-  if (S.lfd >= 0) close(S.lfd);
-  for (int i = 0; i < 2; i++)
-    if (S.wake[i] >= 0) close(S.wake[i]);
-  for (int i = 0; i < MAXCONN; i++)
-    if (S.c[i].fd >= 0 && S.c[i].state != C_FREE) close(S.c[i].fd);
-  S.lfd = S.wake[0] = S.wake[1] = -1;
-  S.running = false;
-}
-
 /* The endpoint belongs to the process started with it: programs it execs
  * inherit REACHCHECK_OPTIONS, and must not try to listen on the same port. */
 static void drop_http_option(void)
@@ -555,35 +546,35 @@ static void drop_http_option(void)
   setenv("REACHCHECK_OPTIONS", out, 1);
 }
 
-void rc_http_start(void)
+/* Socket, bind, listen on S.addr; 0, or -1 with errno (the fd closed). */
+static int listen_on(const struct sockaddr_storage *sa, socklen_t len)
 {
-  if (!rc_opt.http[0]) return;
-  struct sockaddr_storage sa;
-  socklen_t len;
-  char err[512];
-  if (rc_http_parse_addr(rc_opt.http, &sa, &len, err, sizeof err)) {
-    rc_log("%s", err);
-    _exit(2);
-  }
-  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
-  if (fd >= 0 && sa.ss_family != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  int bound = fd >= 0 ? bind(fd, (struct sockaddr *)&sa, len) : -1;
-  if (bound && errno == EADDRINUSE && sa.ss_family == AF_UNIX) {
+  if (fd >= 0 && sa->ss_family != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int bound = fd >= 0 ? bind(fd, (const struct sockaddr *)sa, len) : -1;
+  if (bound && errno == EADDRINUSE && sa->ss_family == AF_UNIX) {
     /* a socket file left by a process that died: nobody accepts on it */
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, len) && errno == ECONNREFUSED) {
-      unlink(((struct sockaddr_un *)&sa)->sun_path);
-      bound = bind(fd, (struct sockaddr *)&sa, len);
+    if (probe >= 0 && connect(probe, (const struct sockaddr *)sa, len) && errno == ECONNREFUSED) {
+      unlink(((const struct sockaddr_un *)sa)->sun_path);
+      bound = bind(fd, (const struct sockaddr *)sa, len);
     } else {
       errno = EADDRINUSE;
     }
     if (probe >= 0) close(probe);
   }
   if (fd < 0 || bound || listen(fd, 64)) {
-    rc_log("cannot serve http=%s: %s", rc_opt.http, strerror(errno));
-    _exit(2);
+    int e = errno;
+    if (fd >= 0) close(fd);
+    errno = e;
+    return -1;
   }
+  return fd;
+}
+
+static void describe(int fd)
+{
   struct sockaddr_storage got;
   memset(&got, 0, sizeof got);
   socklen_t gl = sizeof got;
@@ -597,13 +588,20 @@ void rc_http_start(void)
     inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&got)->sin6_addr, a, sizeof a);
     snprintf(S.where, sizeof S.where, "http://[%s]:%d", a, ntohs(((struct sockaddr_in6 *)&got)->sin6_port));
   } else {
-    snprintf(S.where, sizeof S.where, "unix:%s", rc_opt.http + 5);
+    snprintf(S.where, sizeof S.where, "unix:%.290s", S.addr + 5);
   }
-  for (int i = 0; i < MAXCONN; i++) {
-    S.c[i].fd = -1;
-    S.c[i].buf = rc_mmap(HEAD_MAX + BODY_MAX);
+}
+
+/* Descriptors, the server thread and the line saying where: the start-up
+ * and a forked child's start share it. */
+static bool serve(int fd)
+{
+  describe(fd);
+  if (pipe2(S.wake, O_CLOEXEC | O_NONBLOCK)) {
+    rc_log("cannot start the http endpoint in pid %d: pipe: %s", (int)getpid(), strerror(errno));
+    close(fd);
+    return false;
   }
-  if (pipe2(S.wake, O_CLOEXEC | O_NONBLOCK)) rc_die("cannot start the http endpoint: pipe: %s", strerror(errno));
   /* high descriptor numbers, out of the way of the program's own (as the
    * report's copy of stderr, core/log.c) */
   int *fds[] = {&fd, &S.wake[0], &S.wake[1]};
@@ -615,15 +613,120 @@ void rc_http_start(void)
     }
   }
   S.lfd = fd;
+  S.stop = false;
   S.running = true;
-  drop_http_option();
-  pthread_atfork(NULL, NULL, http_fork_child);
+  S.owner = getpid();
+  S.unlinked = 0;
+  sigset_t all, old;   /* born with every signal blocked (as the snapshot thread) */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t t;
-  if (pthread_create(&t, NULL, server, NULL)) rc_die("cannot start the http endpoint thread");
+  int err = pthread_create(&t, NULL, server, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err) {
+    rc_log("cannot start the http endpoint thread in pid %d", (int)getpid());
+    S.running = false;
+    return false;
+  }
   pthread_setname_np(t, "rc-http");
   pthread_detach(t);
   rc_log("serving %s/debug/pprof/ (pid %d)", S.where, (int)getpid());
+  return true;
 }
+
+static int parse(struct sockaddr_storage *sa, socklen_t *len, char *err, size_t n)
+{
+  if (rc_path_expand(rc_opt.http, 0, S.addr, sizeof S.addr) < 0) {
+    snprintf(err, n, "bad value for option 'http=%.200s' (too long)", rc_opt.http);
+    return -1;
+  }
+  return rc_http_parse_addr(S.addr, sa, len, err, n);
+}
+
+void rc_http_start(void)
+{
+  if (!rc_opt.http[0]) return;
+  struct sockaddr_storage sa;
+  socklen_t len;
+  char err[512];
+  if (parse(&sa, &len, err, sizeof err)) {
+    rc_log("%s", err);
+    _exit(2);
+  }
+  int fd = listen_on(&sa, len);
+  if (fd < 0) {
+    rc_log("cannot serve http=%s: %s", S.addr, strerror(errno));
+    _exit(2);
+  }
+  for (int i = 0; i < MAXCONN; i++) {
+    S.c[i].fd = -1;
+    S.c[i].buf = rc_mmap(HEAD_MAX + BODY_MAX);
+  }
+  drop_http_option();
+  if (!serve(fd)) _exit(2);
+}
+
+/* Is the address one per process? unix:/PATH with %p, or port 0. */
+static bool per_process(void)
+{
+  if (!strncmp(rc_opt.http, "unix:", 5)) return strstr(rc_opt.http, "%p") != NULL;
+  size_t n = strlen(rc_opt.http);
+  return n >= 2 && !strcmp(rc_opt.http + n - 2, ":0");
+}
+
+/* A forked child (the atfork child handler, runtime/init.c) has no server
+ * thread: it drops the parent's listening socket and connections (the
+ * parent keeps serving on them) and, when the address is per process and
+ * follow_fork is on, serves its own; a fixed address stays the parent's. */
+void rc_http_after_fork_child(void)
+{
+  bool had = S.lfd >= 0;
+  if (S.lfd >= 0) close(S.lfd);
+  for (int i = 0; i < 2; i++)
+    if (S.wake[i] >= 0) close(S.wake[i]);
+  for (int i = 0; i < MAXCONN; i++)
+    if (S.c[i].fd >= 0 && S.c[i].state != C_FREE) {
+      close(S.c[i].fd);
+      S.c[i].fd = -1;
+      S.c[i].state = C_FREE;
+    }
+  S.lfd = S.wake[0] = S.wake[1] = -1;
+  S.running = false;
+  S.active = 0;
+  if (!had || !rc_opt.follow_fork || !per_process()) return;
+  struct sockaddr_storage sa;
+  socklen_t len;
+  char err[512];
+  if (parse(&sa, &len, err, sizeof err)) {
+    rc_log("no http endpoint in pid %d: %s", (int)getpid(), err);
+    return;
+  }
+  int fd = listen_on(&sa, len);
+  if (fd < 0) {
+    rc_log("no http endpoint in pid %d: cannot serve %s: %s", (int)getpid(), S.addr, strerror(errno));
+    return;
+  }
+  serve(fd);
+}
+
+/* The socket file goes with the process that made it: at exit (rc_http_stop)
+ * and at _exit, where forked children usually end (async-signal-safe: a
+ * pid test and unlink). Not at exec: an exec'ed child leaves its file, which
+ * the next bind of that name replaces (docs/daemons.md). */
+static void forget_socket(void)
+{
+  if (S.owner != getpid() || strncmp(S.addr, "unix:", 5)) return;
+  if (!__atomic_exchange_n(&S.unlinked, 1, __ATOMIC_ACQ_REL)) unlink(S.addr + 5);
+}
+
+/* _exit runs no atexit handler; glibc's is exit_group and nothing else. */
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+  if (__atomic_load_n(&S.running, __ATOMIC_ACQUIRE)) forget_socket();
+  for (;;) syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status) { _exit(status); }
 
 void rc_http_stop(void)
 {
@@ -637,5 +740,5 @@ void rc_http_stop(void)
   }
   if (S.lfd >= 0) close(S.lfd);
   S.lfd = -1;
-  if (!strncmp(rc_opt.http, "unix:", 5)) unlink(rc_opt.http + 5);
+  forget_socket();
 }

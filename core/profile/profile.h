@@ -76,5 +76,6 @@ void rc_profile_exit_write(bool checked);
 /* The endpoint (core/profile/http.c): started by the constructor when
  * http= is set; stopped before the at-exit check. */
 void rc_http_start(void);
+void rc_http_after_fork_child(void);   /* atfork child handler: its own endpoint when per process */
 void rc_http_stop(void);
 #endif

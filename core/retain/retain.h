@@ -227,5 +227,6 @@ void rc_retain_exit_json(struct rc_buf *b);   /* appends ,"retainers":[..],"why"
 /* ---- snapshots (retain/snapshot.c) ---- */
 int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n);
 void rc_snapshot_init(void);
+void rc_snapshot_after_fork_child(void);   /* atfork child handler: a thread of its own */
 
 #endif

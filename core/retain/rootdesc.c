@@ -78,6 +78,21 @@ static void describe_mapping(const struct rc_root *r, bool symbolize, struct rc_
     d->name[n] = 0;
 }
 
+/* A global no symbol covers: "prog:.bss (near stats_state+0x40)", the
+ * region after the nearest dynamic symbol, or "prog:.bss" before the
+ * section's first symbol; "prog+0x4010" without section headers. */
+static void region_name(const struct rc_root *r, char *out, size_t n)
+{
+  struct rc_elf_region reg;
+  const char *m = base_name(r->module);
+  if (!rc_elf_region(r->module, r->vaddr, &reg))
+    snprintf(out, n, "%s+0x%lx", m, (unsigned long)r->vaddr);
+  else if (reg.near)
+    snprintf(out, n, "%s:%s (near %s+0x%lx)", m, reg.section, reg.near, (unsigned long)reg.near_off);
+  else
+    snprintf(out, n, "%s:%s", m, reg.section);   /* from the section's start to its first symbol */
+}
+
 void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_desc *d)
 {
   memset(d, 0, sizeof *d);
@@ -88,7 +103,7 @@ void rc_root_describe(const struct rc_root *r, bool symbolize, struct rc_root_de
     if (r->sym && symbolize && r->module && rc_static_local_name(r->module, r->sym, r->vaddr, d->name, sizeof d->name)) break;
     if (r->sym && symbolize) rc_demangle(r->sym, d->name, sizeof d->name);
     else if (r->sym) snprintf(d->name, sizeof d->name, "%s", r->sym);
-    else if (r->module) snprintf(d->name, sizeof d->name, "%s+0x%lx", base_name(r->module), (unsigned long)r->vaddr);
+    else if (r->module) region_name(r, d->name, sizeof d->name);
     else snprintf(d->name, sizeof d->name, "0x%lx", (unsigned long)r->key);
     break;
   case RC_RS_TLS:
@@ -151,7 +166,8 @@ void rc_root_text(struct rc_buf *b, const struct rc_root *r)
   rc_root_describe(r, true, &d);
   switch (r->sub) {
   case RC_RS_GLOBAL:
-    rc_buf_printf(b, "global %s (%s)", d.name, base_name(d.module));
+    if (!r->sym && r->module) rc_buf_printf(b, "global %s", d.name);   /* the name has the module */
+    else rc_buf_printf(b, "global %s (%s)", d.name, base_name(d.module));
     break;
   case RC_RS_TLS:
     if (r->sym) rc_buf_printf(b, "tls %s (%s) of thread %d", d.name, base_name(d.module), (int)r->thread);

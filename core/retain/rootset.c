@@ -257,8 +257,12 @@ static void name_global(struct rc_rootset *s, struct rc_root *r, uintptr_t a, co
       r->sym = sym;
       return;
     }
-    r->key = a;   /* stripped: one root per word, named module+offset */
-    r->vaddr = a - bias;
+    /* no symbol (a stripped module): the words of one section between two
+     * symbols are one root, "prog:.bss (near sym+0x40)" (rc_elf_region) */
+    struct rc_elf_region reg;
+    uintptr_t at = rc_elf_region(path, a - bias, &reg) ? reg.start : a - bias;
+    r->key = bias + at;
+    r->vaddr = at;
     return;
   }
   r->key = a;

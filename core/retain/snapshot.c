@@ -6,7 +6,9 @@
  * mallocs or symbolizes: frames are written as pc + module + offset (+ the
  * ELF symbol), and `reachcheck diff` / `reachcheck graph` symbolize later.
  * snapshot_signal=SIG: a background thread, woken by an async-signal-safe
- * handler (sem_post), takes the snapshot to snapshot_path. */
+ * handler (sem_post), takes the snapshot to snapshot_path; the signal is
+ * taken (scanners/signals.c: the program's own handler for it is chained),
+ * and every forked child starts its own thread (docs/daemons.md). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +40,7 @@ struct snap {
   struct rc_site_tab rsites;  /* owner root + 1; 0: no single root */
   uint64_t live_blocks, live_bytes, reach_blocks, reach_bytes, ign_blocks, ign_bytes;
   bool ok;
+  bool fallback;   /* an unwritable path goes to the private file (signal snapshots) */
 };
 
 /* ---- in the forked copy ---- */
@@ -241,17 +244,30 @@ static void snap_in_child(void *ctx, struct rc_result *res)
   /* the exit status carries errno back: 16 + errno, or 3 for ENOMEM */
   if (!s->ok) _exit(3);
   struct rc_out o;
-  if (rc_out_open(&o, s->path, false)) _exit(16 + (errno > 0 && errno < 200 ? errno : EIO));
+  if (rc_out_open(&o, s->path, false)) {
+    /* a worker that dropped privileges cannot write where its master could:
+     * the private 0600 file (base/fileout.c), never for another user's link
+     * or file (ELOOP, planted files: tests/base/planted.py) */
+    int e = errno;
+    if (!s->fallback || (e != EACCES && e != EROFS && e != ENOENT) || rc_out_open_for(&o, s->path, true, s->pid))
+      _exit(16 + (e > 0 && e < 200 ? e : EIO));
+  }
   bool ok = write_snapshot(s, o.fd);
   if (!ok) {
     rc_out_abort(&o);
     _exit(3);
   }
   if (rc_out_commit(&o)) _exit(16 + (errno > 0 && errno < 200 ? errno : EIO));
+  if (o.fallback) {
+    /* the one line says where; status 4 tells the program it was said */
+    rc_log("cannot write snapshot %u to '%s' (%s); wrote it to %s", s->seq, s->path, o.why, o.path);
+    _exit(4);
+  }
 }
 
 /* ---- in the program ---- */
-int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
+/* *said: the copy wrote to the private file and said so itself. */
+static int take(const char *tmpl, unsigned seq, char *path_out, size_t n, bool fallback, bool *said)
 {
   if (path_out && n) path_out[0] = 0;
   if (!rc_heap_ready()) {
@@ -271,6 +287,7 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
   if (path_out) snprintf(path_out, n, "%s", s->path);
   s->seq = seq;
   s->pid = getpid();
+  s->fallback = fallback;
   rc_modules_refresh();
   rc_rootset_init(&s->rs);
   s->rs.rename_to = (long)syscall(SYS_gettid);
@@ -294,6 +311,8 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
     if (w < 0) {
       /* reaped by the program's own SIGCHLD handler, or SIGCHLD ignored */
       if (access(s->path, F_OK)) ret = -1, e = EIO;
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) == 4) {
+      *said = true;
     } else if (!WIFEXITED(st) || WEXITSTATUS(st)) {
       ret = -1;
       int code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
@@ -304,6 +323,12 @@ int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
   rc_munmap(s, sizeof *s);
   if (ret) errno = e;
   return ret;
+}
+
+int rc_snapshot_take(const char *tmpl, unsigned seq, char *path_out, size_t n)
+{
+  bool said = false;
+  return take(tmpl, seq, path_out, n, false, &said);
 }
 
 static unsigned api_seq;
@@ -317,26 +342,33 @@ REACHCHECK_API int reachcheck_snapshot(const char *path)
 static sem_t snap_sem;
 static unsigned snap_seq;
 
-static void snap_handler_async(int sig)
+static int snap_sig;
+static bool in_child;   /* a forked child of the process reachcheck started in */
+
+static void snap_handler_async(int sig, siginfo_t *si, void *uc)
 {
   (void)sig;
+  (void)si;
+  (void)uc;
   int e = errno;
   sem_post(&snap_sem);
   errno = e;
 }
 
 /* Snapshots never overwrite each other: a snapshot_path without %n gets
- * "-%n" before its ".json" (or at its end). */
+ * "-%n" before its ".json" (or at its end), and in a forked child one
+ * without %p gets "-%p" too: a master and its workers never share a file. */
 static void with_seq(const char *path, char *out, size_t n)
 {
+  bool need_n = !strstr(path, "%n"), need_p = in_child && !strstr(path, "%p");
   size_t len = strlen(path);
-  if (strstr(path, "%n") || len + 4 > n) {
+  if ((!need_n && !need_p) || len + 8 > n) {
     snprintf(out, n, "%s", path);
     return;
   }
   size_t cut = len >= 5 && !strcmp(path + len - 5, ".json") ? len - 5 : len;
   cut = cut >= 5 && !strncmp(path + cut - 5, ".snap", 5) ? cut - 5 : cut;
-  snprintf(out, n, "%.*s-%%n%s", (int)cut, path, path + cut);
+  snprintf(out, n, "%.*s%s%s%s", (int)cut, path, need_p ? "-%p" : "", need_n ? "-%n" : "", path + cut);
 }
 
 static void *snap_thread(void *arg)
@@ -354,9 +386,11 @@ static void *snap_thread(void *arg)
     unsigned seq = ++snap_seq;
     char path[4096], tmpl[4096];
     with_seq(rc_opt.snapshot_path, tmpl, sizeof tmpl);
-    if (rc_snapshot_take(tmpl, seq, path, sizeof path) == 0)
+    bool said = false;
+    int r = take(tmpl, seq, path, sizeof path, true, &said);
+    if (r == 0 && !said)
       rc_log("snapshot %u written to %s", seq, path);
-    else
+    else if (r)
       rc_log("snapshot %u to %s failed (errno %d)", seq, path, errno);
   }
 }
@@ -397,6 +431,25 @@ static int parse_signal(const char *s)
   return (int)v;
 }
 
+static void start_thread(void)
+{
+  /* born with every signal blocked: until it blocks them itself, a
+   * process-directed signal (the snapshot signal among them) could be
+   * delivered to it instead of to the program's threads */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t t;
+  int err = pthread_create(&t, NULL, snap_thread, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err) {
+    rc_log("cannot start the snapshot thread: %s gives no snapshot in pid %d", rc_opt.snapshot_signal, (int)getpid());
+    return;
+  }
+  pthread_setname_np(t, "rc-snapshot");
+  pthread_detach(t);
+}
+
 void rc_snapshot_init(void)
 {
   if (!rc_opt.snapshot_signal[0]) return;
@@ -407,14 +460,24 @@ void rc_snapshot_init(void)
     _exit(2);
   }
   sem_init(&snap_sem, 0, 0);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = snap_handler_async;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(sig, &sa, NULL)) rc_die("cannot install the snapshot signal handler for signal %d", sig);
-  pthread_t t;
-  if (pthread_create(&t, NULL, snap_thread, NULL)) rc_die("cannot start the snapshot thread");
-  pthread_setname_np(t, "rc-snapshot");
-  pthread_detach(t);
+  /* taken, not just installed: a handler the program installs later for the
+   * same signal is chained after ours (scanners/signals.c) */
+  if (rc_signal_take(sig, snap_handler_async)) rc_die("cannot install the snapshot signal handler for signal %d", sig);
+  snap_sig = sig;
+  start_thread();
+}
+
+/* In a forked child (the atfork child handler, runtime/init.c): the thread
+ * did not survive the fork, so the signal would only post a semaphore no one
+ * waits on. A new thread, a fresh semaphore (a post pending in the parent is
+ * the parent's) and numbering from 1; see docs/daemons.md for why starting it
+ * here is safe for a child that execs or calls only async-signal-safe code. */
+void rc_snapshot_after_fork_child(void)
+{
+  in_child = true;
+  __atomic_store_n(&api_seq, 0, __ATOMIC_RELAXED);
+  snap_seq = 0;
+  if (!snap_sig || !rc_opt.follow_fork) return;
+  sem_init(&snap_sem, 0, 0);
+  start_thread();
 }

@@ -37,7 +37,10 @@ static long root_offset(const struct rc_graph *g, uint32_t u, uint32_t v)
   for (uint64_t e = g->off[u]; e < g->off[u + 1]; e++) {
     if (g->succ[e] != v) continue;
     uintptr_t word = g->rword[e - base];
-    if ((r->sub == RC_RS_GLOBAL || r->sub == RC_RS_TLS) && r->sym && word >= r->key) return (long)(word - r->key);
+    /* (a stripped module's region root: from the region's start) */
+    if ((r->sub == RC_RS_GLOBAL || r->sub == RC_RS_TLS) && (r->sym || (r->sub == RC_RS_GLOBAL && r->module)) &&
+        word >= r->key)
+      return (long)(word - r->key);
     return -1;
   }
   return -1;

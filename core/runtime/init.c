@@ -27,12 +27,20 @@ static void fork_parent(void)
   rc_in_runtime--;
 }
 
+/* Every process gets its own snapshot thread and endpoint (master/worker
+ * daemons serve from forked children): started here, once reachcheck's
+ * locks are usable again. fork() only: vfork and posix_spawn run no atfork
+ * handlers, and a thread started in a child that execs dies with the exec
+ * (docs/daemons.md weighs the cases). */
 static void fork_child(void)
 {
   rc_threads_after_fork_child();
+  rc_signals_after_fork_child();
   rc_heap_after_fork_child();
   rc_depot_unlock();
   rc_modules_unlock();
+  rc_snapshot_after_fork_child();
+  rc_http_after_fork_child();
   rc_in_runtime--;
 }
 

@@ -30,7 +30,7 @@ static void what_text(struct rc_buf *b, const struct rc_w_growth *g)
   if (g->kind == 3) {
     rc_buf_put(b, "allocation site ", 16);
     rc_stack_format(b, g->site, RC_STACK_LINE, NULL, 3);
-    rc_buf_printf(b, " (live bytes; no growing root retains them)");
+    rc_buf_printf(b, " (its live bytes)");
     return;
   }
   rc_buf_printf(b, "%llu-byte block at 0x%lx from ", (unsigned long long)g->block.size, (unsigned long)g->block.addr);
@@ -55,12 +55,10 @@ static void path_text(struct rc_buf *b, const struct rc_w_path *p)
     if (i > 1) rc_buf_put(b, " -> ", 4);
     if (p->elided && i == 1 + RC_W_STEPS / 2)
       rc_buf_printf(b, "... %llu more block%s ... -> ", (unsigned long long)p->elided, plural(p->elided));
-    rc_buf_printf(b, "%llu B", (unsigned long long)s->size);
-    if (i == 1 || i + 1 == p->nsteps) {
-      rc_buf_put(b, " (", 2);
-      rc_stack_format(b, s->stack, RC_STACK_LINE, NULL, 1);
-      rc_buf_put(b, ")", 1);
-    }
+    /* two frames a block: allocators are often wrapped (redis' zmalloc) */
+    rc_buf_printf(b, "%llu B (", (unsigned long long)s->size);
+    rc_stack_format(b, s->stack, RC_STACK_LINE, NULL, 2);
+    rc_buf_put(b, ")", 1);
   }
   rc_buf_printf(b, " [root: ");
   rc_root_text(b, &p->root);

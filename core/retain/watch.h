@@ -66,6 +66,8 @@ void rc_w_root_fix(struct rc_root *r);
  * of them into out; the snapshot's blocks[] list. Forked copy or stopped world. */
 struct rc_w_top { uint32_t node; uint64_t bytes, blocks; };
 size_t rc_w_top_blocks(const struct rc_graph *g, const struct rc_dom *d, struct rc_w_top *out, size_t max);
+/* ,"blocks":[{"address","size","site":stack id,"retained":{..},"roots":[..],"roots_total"}] */
+void rc_w_blocks_json(struct rc_buf *b, const struct rc_graph *g, const struct rc_dom *d, size_t max);
 /* The roots that reach block node v (reverse search), up to max into out;
  * returns how many roots reach it (capped by the search budget). */
 uint32_t rc_w_reaching_roots(const struct rc_graph *g, uint32_t v, uint32_t *out, uint32_t max);

@@ -123,6 +123,35 @@ uint32_t rc_w_reaching_roots(const struct rc_graph *g, uint32_t v, uint32_t *out
   return n;
 }
 
+/* The snapshot's blocks[]: the top blocks by retained size, with the roots
+ * that reach each (one predecessor table for all of them). */
+void rc_w_blocks_json(struct rc_buf *b, const struct rc_graph *g, const struct rc_dom *d, size_t max)
+{
+  struct rc_w_top *top = rc_map_array(max, sizeof *top);
+  size_t n = top ? rc_w_top_blocks(g, d, top, max) : 0;
+  struct preds p;
+  memset(&p, 0, sizeof p);
+  bool have = n && preds_build(g, &p);
+  uint64_t budget = REACH_BUDGET;
+  rc_buf_put(b, ",\"blocks\":[", 11);
+  for (size_t i = 0; i < n; i++) {
+    struct rc_hdr *h = rc_graph_hdr(g, top[i].node);
+    rc_buf_printf(b, "%s{\"address\":\"0x%lx\",\"size\":%llu,\"site\":%u,\"retained\":{\"blocks\":%llu,\"bytes\":%llu},"
+                     "\"roots\":[", i ? "," : "", (unsigned long)(uintptr_t)rc_hdr_user(h),
+                  (unsigned long long)rc_hdr_size(h), h->stack, (unsigned long long)top[i].blocks,
+                  (unsigned long long)top[i].bytes);
+    uint32_t rr[RC_W_REACH], total = have ? reaching(g, &p, top[i].node, rr, RC_W_REACH, &budget) : 0;
+    for (uint32_t k = 0; k < total && k < RC_W_REACH; k++) {
+      if (k) rc_buf_put(b, ",", 1);
+      rc_root_json(b, rc_rootset_at(g->rs, rr[k]), false, -1);
+    }
+    rc_buf_printf(b, "],\"roots_total\":%u}", total);
+  }
+  rc_buf_put(b, "]", 1);
+  preds_free(g, &p);
+  rc_unmap_array(top, max, sizeof *top);
+}
+
 /* ---- in the forked copy ---- */
 static void w_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
 {

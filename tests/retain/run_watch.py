@@ -199,7 +199,8 @@ def redis(a, prog, tmp):
     argv = [a.launcher, '--watch=0.5', '--watch_keep=4', '--json=' + js, '--snapshot_signal=SIGUSR2',
             '--snapshot_path=' + snap, '--retainers=5', '--', server, '--port', '0', '--unixsocket', sock,
             '--save', '', '--appendonly', 'no', '--dir', tmp, '--daemonize', 'no', '--loglevel', 'warning']
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_clean())
+    errf = open(os.path.join(tmp, 'stderr'), 'w+')
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errf, env=env_clean())
 
     def cli_run(*args, timeout=20):
         return subprocess.run([cli, '-s', sock] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -211,7 +212,7 @@ def redis(a, prog, tmp):
             if p.poll() is not None:
                 break
             time.sleep(0.2)
-        if not check(p.poll() is None, 'redis-server did not start: %s' % p.stderr.read().decode()[-2000:]):
+        if not check(p.poll() is None, 'redis-server did not start: %s' % open(errf.name).read()[-2000:]):
             return
         os.kill(p.pid, signal.SIGUSR2)   # snapshot 1, before the load
         # load: 2000 keys every half second, for 12 samples
@@ -236,7 +237,7 @@ def redis(a, prog, tmp):
         if p.poll() is None:
             p.kill()
             p.wait()
-    err = p.stderr.read().decode('utf-8', 'replace')
+    err = open(errf.name, errors='replace').read()
     reports = glob.glob(os.path.join(tmp, 'redis.*.json'))
     if not check(len(reports) == 1, 'reports %s\n%s' % (reports, err[-3000:])):
         return
@@ -250,12 +251,27 @@ def redis(a, prog, tmp):
         return
     top = blocks[0]
     site = funcs(top['block']['site'])
-    check(any(f and f.startswith('dict') for f in site[:3]), 'the growing block is not a dict: site %s' % site)
-    check(top['block']['roots_total'] >= 2 and top['block']['roots'], 'roots reaching it: %s' % top['block'])
+    # the keyspace: server.db, the array of redisDb made by initServer, reached
+    # from `server` and from lctx; the dict inside it is on the newest key's path
+    check('initServer' in site[:3], 'the growing block is not server.db (initServer): site %s' % site)
+    roots = [r['name'] for r in top['block']['roots']]
+    check(top['block']['roots_total'] >= 2 and 'server' in roots, 'roots reaching it: %s' % top['block'])
+    path = [funcs(s['block']['stack'])[:3] for s in top['why'] if 'block' in s]
+    check(any('dictCreate' in f for f in path), 'no dict (dictCreate) on the newest block\'s path: %s' % path)
     check(top['bytes_per_snapshot'] > 2000 * 64, 'bytes_per_snapshot %s < 2000 keys of 64 B' %
           top['bytes_per_snapshot'])
-    check(any('dict' in l for l in err.splitlines() if l.startswith('reachcheck: growing:')),
-          'text names no dict block')
+    lines = [l for l in err.splitlines() if 'reachcheck: growing:' in l or 'newest block:' in l]
+    check(any('initServer' in l for l in lines) and any('dictCreate' in l for l in lines),
+          'text names no keyspace block and dict: %s' % lines)
+    # the two snapshots: blocks[] lists server.db first, diff shows its change
+    if len(snaps) == 2 and a.tools:
+        s1, s2 = load(snaps[0]), load(snaps[1])
+        b2 = s2.get('blocks') or []
+        check(b2 and b2[0]['retained']['bytes'] > (s1.get('blocks') or [{'retained': {'bytes': 0}}])[0]['retained']['bytes'],
+              'snapshot blocks[]: %s' % json.dumps(b2[:2])[:500])
+        rc, out, derr = run([a.tools, 'diff', snaps[0], snaps[1]], timeout=120)
+        check(rc == 0 and re.search(r'^\s+#1 block \d+ B at 0x[0-9a-f]+ from .*reachable from [^)]*\bserver\b.*: \+\d+ bytes',
+                                    out, re.M), 'diff shows no block change:\n%s%s' % (out[-2000:], derr))
 
 
 def main():
@@ -263,6 +279,7 @@ def main():
     ap.add_argument('scenario')
     ap.add_argument('--launcher', required=True)
     ap.add_argument('--timeout', type=int, default=100)
+    ap.add_argument('--tools')
     argv = sys.argv[1:]
     cut = argv.index('--') if '--' in argv else len(argv)
     a = ap.parse_args(argv[:cut])

@@ -72,6 +72,18 @@ REACHCHECK_API int reachcheck_why(const void *p, char *buf, size_t len);
  * program is stopped only for the fork. Returns 0, or -1 with errno set. */
 REACHCHECK_API int reachcheck_snapshot(const char *path);
 
+/* ---- growth (docs/over-time.md) ---- */
+/* Samples --watch=SECONDS has taken so far in this process (0 without it). */
+REACHCHECK_API unsigned reachcheck_watch_count(void);
+/* RC_ASSERT_NO_GROWTH's samples: phase 0, 1, 2 (each a forked analysis of
+ * retained bytes per root and per top heap block); 0 or -1. */
+REACHCHECK_API int reachcheck_growth_sample(unsigned phase);
+/* After the three samples, `iterations` runs apart: 1 if a root or block
+ * retained more at each sample than at the one before (msg names it, its
+ * bytes per iteration and the site adding to it), 0 if none did, -1 if the
+ * samples could not be taken. */
+REACHCHECK_API int reachcheck_growth_result(unsigned long iterations, char *msg, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
@@ -89,6 +101,8 @@ REACHCHECK_API int reachcheck_snapshot(const char *path);
  * RC_ASSERT_UNREACHABLE(p)        the block containing p has leaked
  * RC_ASSERT_LEAKED_BYTES(n)       exactly n bytes are leaked now (direct + indirect,
  *                                 unsuppressed, whole process)
+ * RC_ASSERT_NO_GROWTH(n, stmt)    after a warm-up, nothing retains more after n
+ *                                 runs of stmt and more again after n more
  *
  * Each evaluates to 1 when it passed (or was skipped) and 0 when it failed.
  * A failure prints the leaks on stderr (the format of the exit report,
@@ -393,6 +407,86 @@ static __attribute__((noinline, unused)) int reachcheck_assert_leaked_bytes(unsi
   return reachcheck_detail_leaked_bytes(want, file, line, assertion);
 }
 
+/* ---- RC_ASSERT_NO_GROWTH ---- */
+#ifndef RC_GROWTH_WARMUP
+#define RC_GROWTH_WARMUP 3   /* runs before the first sample: caches fill, lazy buffers appear */
+#endif
+struct reachcheck_growth_run {
+  unsigned long iterations, i;
+  const char *file, *assertion;
+  int line, passed, ready;
+  int (*sample)(unsigned);
+  int (*result)(unsigned long, char *, size_t);
+};
+
+static __attribute__((noinline, unused)) int reachcheck_detail_growth_sample(struct reachcheck_growth_run *g,
+                                                                             unsigned phase)
+{
+  reachcheck_scrub_stack();
+  return g->sample(phase);
+}
+
+static __attribute__((noinline, unused)) void reachcheck_detail_growth_begin(struct reachcheck_growth_run *g,
+                                                                             unsigned long iterations,
+                                                                             const char *file, int line,
+                                                                             const char *assertion)
+{
+  struct reachcheck_detail_rt rt;
+  memset(g, 0, sizeof *g);
+  g->iterations = iterations ? iterations : 1;
+  g->file = file;
+  g->line = line;
+  g->assertion = assertion;
+  g->passed = 1;
+  if (!reachcheck_detail_ready(&rt, file, line, assertion, &g->passed)) return;
+#ifdef REACHCHECK_LINKED
+  g->sample = reachcheck_growth_sample;
+  g->result = reachcheck_growth_result;
+#else
+  reachcheck_detail_sym(&g->sample, "reachcheck_growth_sample");
+  reachcheck_detail_sym(&g->result, "reachcheck_growth_result");
+#endif
+  if (!g->sample || !g->result) {
+    reachcheck_detail_fail(file, line, assertion, "this reachcheck runtime has no growth check (too old)");
+    g->passed = 0;
+    return;
+  }
+  g->ready = 1;
+}
+
+/* Called before each run of the statement: 1 runs it once more, 0 ends the
+ * loop (after the third sample, with the verdict in g->passed). */
+static __attribute__((noinline, unused)) int reachcheck_detail_growth_step(struct reachcheck_growth_run *g)
+{
+  if (!g->ready) return 0;
+  unsigned long w = RC_GROWTH_WARMUP, n = g->iterations;
+  int ok = 1;
+  if (g->i == w) ok = reachcheck_detail_growth_sample(g, 0) == 0;
+  else if (g->i == w + n) ok = reachcheck_detail_growth_sample(g, 1) == 0;
+  else if (g->i == w + 2 * n) {
+    char msg[1024];
+    ok = reachcheck_detail_growth_sample(g, 2) == 0;
+    int r = ok ? g->result(n, msg, sizeof msg) : -1;
+    g->ready = 0;
+    if (r < 0) {
+      reachcheck_detail_fail(g->file, g->line, g->assertion, "the growth samples could not be taken");
+      g->passed = 0;
+    } else if (r > 0) {
+      reachcheck_detail_fail(g->file, g->line, g->assertion, msg);
+      g->passed = 0;
+    }
+    return 0;
+  }
+  if (!ok) {
+    g->ready = 0;
+    reachcheck_detail_fail(g->file, g->line, g->assertion, "the growth samples could not be taken");
+    g->passed = 0;
+    return 0;
+  }
+  g->i++;
+  return 1;
+}
+
 /* Token for reachcheck_assert_no_leaks_since; 0 without the runtime. */
 static inline uint32_t reachcheck_scope_token(void)
 {
@@ -412,6 +506,19 @@ static inline uint32_t reachcheck_scope_token(void)
   reachcheck_assert_reachable((p), 0, __FILE__, __LINE__, "RC_ASSERT_UNREACHABLE(" #p ")")
 #define RC_ASSERT_LEAKED_BYTES(n) \
   reachcheck_assert_leaked_bytes((unsigned long long)(n), __FILE__, __LINE__, "RC_ASSERT_LEAKED_BYTES(" #n ")")
+/* Runs the statement RC_GROWTH_WARMUP times, samples, `iterations` times,
+ * samples, `iterations` times, samples; fails naming the root (or heap
+ * block), the bytes per iteration and the allocation site if anything
+ * retained more at each sample than at the one before. An expression (GNU
+ * statement expression): 1 passed or skipped, 0 failed. */
+#define RC_ASSERT_NO_GROWTH(iterations, ...)                                                              \
+  __extension__({                                                                                         \
+    struct reachcheck_growth_run reachcheck_growth_here;                                                \
+    reachcheck_detail_growth_begin(&reachcheck_growth_here, (unsigned long)(iterations), __FILE__, __LINE__, \
+                                   "RC_ASSERT_NO_GROWTH(" #iterations ", " #__VA_ARGS__ ")");             \
+    while (reachcheck_detail_growth_step(&reachcheck_growth_here)) { __VA_ARGS__; }                       \
+    reachcheck_growth_here.passed;                                                                        \
+  })
 
 #ifdef __cplusplus
 }

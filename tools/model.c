@@ -281,6 +281,45 @@ static void load_roots(struct loader *l)
   if (shared) load_shared(l, &m->roots[m->nroots - 1], shared);
 }
 
+/* Step 4b: a snapshot's top blocks (blocks[]), labelled with their site's
+ * innermost frames and the roots that reach them. */
+static void load_blocks(struct loader *l, const struct rj *blocks)
+{
+  struct tmodel *m = l->m;
+  m->nblocks = rj_len(blocks);
+  m->blocks = txmalloc((m->nblocks ? m->nblocks : 1) * sizeof *m->blocks);
+  for (size_t i = 0; i < m->nblocks; i++) {
+    const struct rj *e = rj_at(blocks, i);
+    struct tblock *b = &m->blocks[i];
+    const char *addr = rj_str(rj_get(e, "address"), "0");
+    b->addr = strtoull(addr, NULL, 16);
+    b->size = count(e, "size");
+    b->blocks = count(rj_get(e, "retained"), "blocks");
+    b->bytes = count(rj_get(e, "retained"), "bytes");
+    char id[32];
+    snprintf(id, sizeof id, "%lld", rj_int(rj_get(e, "site"), 0));
+    b->site = tmap_get(&l->by_id, id);
+    size_t n = strlen(addr) + (b->site ? strlen(b->site->key) : 0) + 4;
+    b->key = txmalloc(n);
+    snprintf(b->key, n, "%s|%s", addr, b->site ? b->site->key : "");
+    char roots[512] = "", site[512];
+    const struct rj *rs = rj_get(e, "roots");
+    for (size_t k = 0; k < rj_len(rs); k++) {
+      size_t at = strlen(roots);
+      snprintf(roots + at, sizeof roots - at, "%s%s", k ? ", " : "", rj_str(rj_get(rj_at(rs, k), "name"), "?"));
+    }
+    long long total = rj_int(rj_get(e, "roots_total"), 0);
+    if (total > (long long)rj_len(rs)) {
+      size_t at = strlen(roots);
+      snprintf(roots + at, sizeof roots - at, " and %lld more", total - (long long)rj_len(rs));
+    }
+    n = sizeof roots + sizeof site + 96;
+    b->label = txmalloc(n);
+    snprintf(b->label, n, "%llu B at %s from %s (reachable from %s)", b->size, addr,
+             b->site ? tsite_label(b->site, site, sizeof site) : "?", roots[0] ? roots : "no root");
+  }
+}
+
 static void loader_free(struct loader *l)
 {
   for (size_t i = 0; i < l->by_id.cap; i++) free(l->by_id.keys[i]);
@@ -303,6 +342,7 @@ int tmodel_load(const char *path, struct tmodel *m)
   struct loader l = {.m = m};
   load_sites(&l, rj_get(m->doc, "sites"));
   load_roots(&l);
+  load_blocks(&l, rj_get(m->doc, "blocks"));
   loader_free(&l);
   sort_model(m);
   return 0;

@@ -44,6 +44,15 @@ struct troot {
   bool shared;             /* the "reachable from several roots" bucket */
 };
 
+/* A snapshot's blocks[] entry: a heap block no single root retains, with
+ * what it retains (the dominator tree's top blocks, retain/watch_sample.c). */
+struct tblock {
+  char *key;               /* address|site key: equal in two snapshots of one process */
+  char *label;             /* "1280 B at 0x.. from initServer (reachable from server, lctx)" */
+  struct tsite *site;      /* NULL if the site is unknown */
+  unsigned long long addr, size, blocks, bytes;
+};
+
 struct tmodel {
   const char *path;
   bool snapshot;           /* else a JSON report */
@@ -53,6 +62,8 @@ struct tmodel {
   size_t nsites;
   struct troot *roots;     /* by retained bytes, biggest first; shared bucket last if any */
   size_t nroots;
+  struct tblock *blocks;   /* snapshots: by retained bytes, biggest first */
+  size_t nblocks;
   struct rj *doc;
 };
 

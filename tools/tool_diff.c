@@ -128,6 +128,52 @@ static struct droot *match_roots(struct tmodel *o, struct tmodel *n, size_t *cou
   return out;
 }
 
+/* Top blocks (snapshots' blocks[]) by address and site. */
+struct dblock { struct tblock *block; struct dpair v; };
+
+static int dblock_cmp(const void *a, const void *b)
+{
+  const struct dblock *x = a, *y = b;
+  if (x->v.dB != y->v.dB) return x->v.dB < y->v.dB ? 1 : -1;
+  return strcmp(x->block->key, y->block->key);
+}
+
+static struct dblock *match_blocks(struct tmodel *o, struct tmodel *n, size_t *count)
+{
+  struct tmap map = {0};
+  struct dblock *out = txmalloc((o->nblocks + n->nblocks + 1) * sizeof *out);
+  size_t k = 0;
+  for (int side = 0; side < 2; side++) {
+    struct tmodel *m = side ? n : o;
+    for (size_t i = 0; i < m->nblocks; i++) {
+      struct tblock *b = &m->blocks[i];
+      struct dblock *d = tmap_get(&map, b->key);
+      if (!d) {
+        d = &out[k++];
+        d->block = b;
+        tmap_put(&map, b->key, d);
+      }
+      if (side) {
+        d->block = b;
+        d->v.nb = b->blocks;
+        d->v.nB = b->bytes;
+      } else {
+        d->v.ob = b->blocks;
+        d->v.oB = b->bytes;
+      }
+    }
+  }
+  tmap_free(&map);
+  size_t w = 0;
+  for (size_t i = 0; i < k; i++) {
+    set_delta(&out[i].v);
+    if (out[i].v.db || out[i].v.dB) out[w++] = out[i];
+  }
+  qsort(out, w, sizeof *out, dblock_cmp);
+  *count = w;
+  return out;
+}
+
 /* The difference, as the writers show it. */
 struct diff {
   const struct tmodel *o, *n;
@@ -136,6 +182,8 @@ struct diff {
   size_t nsites, show_sites;
   struct droot *roots;                 /* changed roots, biggest growth first */
   size_t nroots, show_roots;
+  struct dblock *blocks;               /* changed top blocks (snapshots), biggest growth first */
+  size_t nblocks, show_blocks;
 };
 
 /* top: entries shown per list, 0 for all. */
@@ -151,6 +199,8 @@ static void compute(struct diff *d, struct tmodel *o, struct tmodel *n, long top
   d->roots = match_roots(o, n, &d->nroots);
   d->show_sites = top && (size_t)top < d->nsites ? (size_t)top : d->nsites;
   d->show_roots = top && (size_t)top < d->nroots ? (size_t)top : d->nroots;
+  d->blocks = match_blocks(o, n, &d->nblocks);
+  d->show_blocks = top && (size_t)top < d->nblocks ? (size_t)top : d->nblocks;
 }
 
 /* ---- text ---- */
@@ -212,6 +262,20 @@ static void text_roots(FILE *f, const struct diff *d)
     fprintf(f, "  (%zu more changed roots; --top=0 shows all)\n", d->nroots - d->show_roots);
 }
 
+static void text_blocks(FILE *f, const struct diff *d)
+{
+  if (!d->o->nblocks && !d->n->nblocks) return;   /* reports and older snapshots have no blocks[] */
+  fprintf(f, "\nGrowth by block retained by no single root (dominator tree; biggest growth first):\n");
+  if (!d->nblocks) fprintf(f, "  no change\n");
+  for (size_t i = 0; i < d->show_blocks; i++) {
+    fprintf(f, "  #%zu block %s: ", i + 1, d->blocks[i].block->label);
+    text_pair(f, &d->blocks[i].v);
+    fputc('\n', f);
+  }
+  if (d->nblocks > d->show_blocks)
+    fprintf(f, "  (%zu more changed blocks; --top=0 shows all)\n", d->nblocks - d->show_blocks);
+}
+
 static void write_text(FILE *f, const struct diff *d)
 {
   fprintf(f, "reachcheck diff:\n");
@@ -220,6 +284,7 @@ static void write_text(FILE *f, const struct diff *d)
   fprintf(f, "  change: %+lld blocks, %+lld bytes\n", d->total.db, d->total.dB);
   text_sites(f, d);
   text_roots(f, d);
+  text_blocks(f, d);
 }
 
 /* ---- JSON ---- */
@@ -277,6 +342,18 @@ static void write_json(FILE *f, const struct diff *d)
   for (size_t i = 0; i < d->show_roots; i++) {
     if (i) fputc(',', f);
     json_root(f, &d->roots[i]);
+  }
+  fputs("],\"blocks\":[", f);
+  for (size_t i = 0; i < d->show_blocks; i++) {
+    const struct tblock *b = d->blocks[i].block;
+    fprintf(f, "%s{\"address\":\"0x%llx\",\"size\":%llu,\"label\":", i ? "," : "", b->addr, b->size);
+    tjson_str(f, b->label);
+    fputc(',', f);
+    json_pair(f, &d->blocks[i].v);
+    fputs(",\"stack\":", f);
+    if (b->site) tjson_frames(f, b->site);
+    else fputs("[]", f);
+    fputc('}', f);
   }
   fputs("]}\n", f);
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "profile/profile.h"
 #include "base/http_addr.h"
+#include "retain/watch.h"
 #include "reachcheck.h"
 
 #define MAXCONN 32
@@ -254,6 +255,10 @@ static void route(struct conn *c, const struct req *r)
     const char *ct = "text/plain";
     int code = rc_page_why(r->query, &body, &ct);
     page(c, code, ct, &body);
+  } else if (!strcmp(p, "/debug/reachcheck/growth")) {
+    struct rc_mbuf body = {0};
+    int code = rc_watch_page(&body);
+    page(c, code, code == 200 ? "application/json" : "text/plain; charset=utf-8", &body);
   } else respond_error(c, 404, "no such page (see /debug/pprof/)");
 }
 

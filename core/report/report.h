@@ -38,6 +38,12 @@ int rc_report_json(const char *path_template, const struct rc_result *res, rc_js
 void rc_json_write(int fd, const struct rc_result *r, rc_json_extra_fn extra);
 /* SARIF: write rc_opt.sarif if set. */
 void rc_sarif_exit(const struct rc_result *r);
+/* Growing memory found by --watch (retain/watch_out.c installs the source at
+ * start-up): one "growing-memory" result each, located at `stack`'s first
+ * frame in the program's code. */
+struct rc_sarif_growth { char message[640]; uint32_t stack; int kind; double bytes_per_snapshot, bytes_per_sec; };
+typedef size_t (*rc_sarif_growth_fn)(struct rc_sarif_growth *out, size_t max);
+void rc_sarif_set_growth(rc_sarif_growth_fn fn);
 /* Bad frees: one line and the stack on stderr, or abort (abort_on_error);
  * installed as the heap's hook at start-up. */
 void rc_report_bad(enum rc_bad_kind kind, const void *p, uint32_t stack);

@@ -160,6 +160,35 @@ static void put_result(struct rc_buf *b, const struct rc_leak_group *g, const ch
                 (unsigned long long)g->bytes, at_i);
 }
 
+static rc_sarif_growth_fn growth_source;
+void rc_sarif_set_growth(rc_sarif_growth_fn fn) { growth_source = fn; }
+
+#define GROWTH_MAX 32
+
+static void put_growth(struct rc_buf *b, const struct rc_sarif_growth *g, const char *cwd, size_t cwdlen)
+{
+  struct locate loc;
+  memset(&loc, 0, sizeof loc);
+  loc.at.module = "?";
+  uint32_t depth = g->stack ? rc_stack_each(g->stack, 0, locate_frame, &loc) : 0;
+  put(b, "{\"ruleId\":\"growing-memory\",\"ruleIndex\":2,\"level\":\"warning\",\"kind\":\"fail\",\"message\":{\"text\":");
+  rc_buf_json_str(b, g->message);
+  put(b, "},\"locations\":[");
+  if (depth) put_location(b, &loc.at, cwd, cwdlen);
+  put(b, "]");
+  uint64_t fp = fnv1a(0xcbf29ce484222325ull, "growing-memory");
+  if (depth) {
+    put(b, ",\"stacks\":[{\"message\":{\"text\":\"allocation stack of the growth\"},\"frames\":[");
+    struct frames fr = {b, cwd, cwdlen, fp};
+    rc_stack_each(g->stack, 0, put_frame, &fr);
+    fp = fr.fp;
+    put(b, "]}]");
+  }
+  fp = fnv1a(fp, g->message);
+  rc_buf_printf(b, ",\"partialFingerprints\":{\"growth/v1\":\"%016llx\"},\"properties\":{\"bytesPerSnapshot\":%.3f,"
+                   "\"bytesPerSecond\":%.3f}}", (unsigned long long)fp, g->bytes_per_snapshot, g->bytes_per_sec);
+}
+
 static void put_rules(struct rc_buf *b)
 {
   put(b, "\"rules\":[");
@@ -179,6 +208,16 @@ static void put_rules(struct rc_buf *b)
              "\"defaultConfiguration\":{\"level\":\"warning\"},"
              "\"help\":{\"text\":\"Fix the direct leak of the block that owns this one.\"},"
              "\"properties\":{\"tags\":[\"memory\",\"leak\"]}}");
+  if (growth_source)
+    put(b, ",{\"id\":\"growing-memory\",\"name\":\"GrowingMemory\","
+               "\"shortDescription\":{\"text\":\"Memory that keeps growing: a root or heap block retains more at "
+               "almost every snapshot.\"},"
+               "\"fullDescription\":{\"text\":\"reachcheck --watch sampled the program's reachable heap at fixed "
+               "intervals; what this root (or this block, which no single root retains) keeps alive grew in almost "
+               "every interval, by more than the noise floor. The location is the allocation site that adds to it.\"},"
+               "\"defaultConfiguration\":{\"level\":\"warning\"},"
+               "\"help\":{\"text\":\"Bound the structure (evict, cap, expire entries) or stop adding to it.\"},"
+               "\"properties\":{\"tags\":[\"memory\",\"growth\"]}}");
   put(b, "]");
 }
 
@@ -225,6 +264,14 @@ static void sarif_write(int fd, const struct rc_result *r)
     first = false;
     put_result(&b, &g[i], cwd, cwdlen);
   }
+  struct rc_sarif_growth *gr = growth_source ? rc_mmap(GROWTH_MAX * sizeof *gr) : NULL;
+  size_t ngr = gr ? growth_source(gr, GROWTH_MAX) : 0;
+  for (size_t i = 0; i < ngr; i++) {
+    if (!first) put(&b, ",");
+    first = false;
+    put_growth(&b, &gr[i], cwd, cwdlen);
+  }
+  if (gr) rc_munmap(gr, GROWTH_MAX * sizeof *gr);
   rc_buf_printf(&b, "],\"properties\":{\"summary\":{\"direct\":{\"blocks\":%llu,\"bytes\":%llu},"
                     "\"indirect\":{\"blocks\":%llu,\"bytes\":%llu},\"reachable\":{\"blocks\":%llu,\"bytes\":%llu},"
                     "\"suppressed\":{\"blocks\":%llu,\"bytes\":%llu}}}}]}\n",

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "retain/retain.h"
+#include "retain/watch.h"
 #include "reachcheck.h"
 
 #define SITES_PER_ROOT 100
@@ -232,7 +233,9 @@ static bool write_snapshot(struct snap *s, int fd)
   size_t lo = first[0], hi = lo;
   while (hi < nrs && rsites[hi].owner == 0) hi++;
   json_sites(&b, rsites, lo, hi, shared_blocks, shared_bytes);
-  rc_buf_put(&b, "}}\n", 3);
+  rc_buf_put(&b, "}", 1);
+  rc_w_blocks_json(&b, &s->g, &s->d, 20);   /* the biggest blocks no single root retains (watch_sample.c) */
+  rc_buf_put(&b, "}\n", 2);
   rc_buf_flush(&b);
   return true;
 }

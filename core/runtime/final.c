@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "runtime/runtime.h"
 #include "profile/profile.h"
+#include "retain/watch.h"
 
 struct rc_exit_policy rc_exit_policy = {.at_exit = true};
 static int final_done;
@@ -21,9 +22,17 @@ static bool skip(bool at_exit)
 /* The end-of-process check: at exit, or earlier from __lsan_do_leak_check
  * (runtime/compat_lsan.c) or before global destructors (HEAPCHECK=normal,
  * runtime/compat_gperf.c); whichever comes first runs, the other never. */
+/* The JSON report's sections above the leaks: retention, then growth. */
+static void json_extra(struct rc_buf *b)
+{
+  rc_retain_exit_json(b);
+  rc_watch_exit_json(b);
+}
+
 void rc_final_check(bool at_exit)
 {
-  if (at_exit) rc_http_stop();   /* the endpoint's thread and sockets end before the last check */
+  if (at_exit) rc_http_stop();
+  rc_watch_stop();   /* no sample while the last check runs */   /* the endpoint's thread and sockets end before the last check */
   if (!rc_opt.report) {
     if (at_exit) rc_profile_exit_write(false);   /* --pprof: the counters alone */
     return;
@@ -45,6 +54,7 @@ void rc_final_check(bool at_exit)
     return;
   }
   rc_in_runtime++;
+  rc_watch_exit_text(rc_err_fd);   /* --watch: what grew, or that nothing did */
   /* Silent when there is nothing to say, as LeakSanitizer: a parent that
    * captures a child's stderr (cmake running `uname -m`) must not find a
    * retention table or a SUMMARY line in the output it parses. */
@@ -53,7 +63,7 @@ void rc_final_check(bool at_exit)
     rc_retain_exit_text(rc_err_fd);
     rc_report_text(rc_err_fd, &r);
   }
-  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, rc_retain_exit_json);
+  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, json_extra);
   rc_sarif_exit(&r);
   rc_profile_exit_write(true);
   rc_log_path_done();

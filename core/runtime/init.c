@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "runtime/runtime.h"
 #include "profile/profile.h"
+#include "retain/watch.h"
 
 static void fork_prepare(void)
 {
@@ -95,6 +96,7 @@ __attribute__((constructor(101))) static void rc_ctor(void)
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   rc_rootnames_init();
   rc_snapshot_init();
+  rc_watch_init();                   /* --watch: its thread, after the fork handlers above */
   atexit(at_exit_check);
   rc_http_start();                   /* the live endpoint (http=), profile/http.c */
   rc_in_runtime--;

@@ -37,6 +37,12 @@ struct snap {
   struct rc_rootset rs;
   /* filled in the forked copy */
   struct rc_own own;    /* each block's retaining root (owner.c: the dominator tree's answer) */
+  /* The graph and its dominator tree, built only when some block is
+   * retained by no single root: blocks[] names the heap blocks that hold
+   * that memory. A heap every block of which one root owns costs no tree. */
+  struct rc_graph g;
+  struct rc_dom d;
+  bool have_dom;
   struct rc_site_tab sites;   /* owner 0: live blocks, 1: the reachable ones */
   struct rc_site_tab rsites;  /* owner root + 1; 0: no single root */
   uint64_t live_blocks, live_bytes, reach_blocks, reach_bytes, ign_blocks, ign_bytes;
@@ -56,6 +62,8 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
 {
   struct snap *s = ctx;
   if (rc_own_compute(m, &s->rs, &s->own)) return;
+  if (s->own.shared_blocks)
+    s->have_dom = !rc_graph_build(&s->g, m, &s->rs) && !rc_dom_compute(&s->g, &s->d);
   uint32_t nstacks = rc_depot_count() + 1;
   uint64_t nodes = s->own.rblocks[0], bound = (uint64_t)nstacks * (s->own.nroots + 1);
   if (rc_site_tab_init(&s->sites, (size_t)nstacks * 2) || rc_site_tab_init(&s->rsites, nodes < bound ? nodes : bound))
@@ -234,7 +242,10 @@ static bool write_snapshot(struct snap *s, int fd)
   while (hi < nrs && rsites[hi].owner == 0) hi++;
   json_sites(&b, rsites, lo, hi, shared_blocks, shared_bytes);
   rc_buf_put(&b, "}", 1);
-  rc_w_blocks_json(&b, &s->g, &s->d, 20);   /* the biggest blocks no single root retains (watch_sample.c) */
+  /* the biggest blocks no single root retains (watch_sample.c); none when
+   * the ownership pass found no shared block */
+  if (s->have_dom) rc_w_blocks_json(&b, &s->g, &s->d, 20);
+  else rc_buf_printf(&b, ",\"blocks\":[],\"blocks_complete\":%s", s->own.shared_blocks ? "false" : "true");
   rc_buf_put(&b, "}\n", 2);
   rc_buf_flush(&b);
   return true;

@@ -248,6 +248,11 @@ static void watch_once(void)
     W.seq++;
     record(W.smp, now);
     evaluate();
+    if (rc_opt.verbose)
+      rc_log("watch: sample %u: threads stopped %.2f ms, sample %.2f ms (graph and dominators %.2f, top blocks %.2f, "
+             "paths %.2f); %u roots, %u top blocks, %u sites, %zu growing",
+             W.seq, W.smp->ms_pause, W.smp->ms_total, W.smp->ms_graph, W.smp->ms_blocks, W.smp->ms_paths,
+             W.smp->nroots, W.smp->nblocks, W.smp->nsites, W.nfind);
     if (W.after) W.after(W.find, W.nfind, W.seq);
   } else if (rc_opt.verbose) {
     rc_log("watch: sample %u failed (errno %d)", W.seq + 1, errno);

@@ -45,6 +45,8 @@ struct rc_w_path {
 };
 struct rc_w_sample {
   int status;                       /* 1: complete */
+  double ms_pause, ms_total;        /* filled by the program: threads stopped (stop + fork), whole sample */
+  double ms_graph, ms_blocks, ms_paths;   /* in the copy: graph + dominators, top blocks, why-paths */
   uint32_t nroots, nblocks, nsites, npaths;
   uint64_t live_bytes, live_blocks, reach_bytes, reach_blocks, shared_bytes, shared_blocks;
   struct rc_w_root roots[RC_W_ROOTS];

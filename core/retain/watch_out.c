@@ -177,6 +177,8 @@ void rc_watch_json_array(struct rc_buf *b, const struct rc_w_growth *g, size_t n
 }
 
 /* ---- at exit, the endpoint ---- */
+static double interval_s;   /* --watch, parsed */
+
 #define OUT_MAX 64
 static struct rc_w_growth *findings(size_t *n, unsigned *nsamples)
 {
@@ -208,7 +210,7 @@ void rc_watch_exit_json(struct rc_buf *b)
   if (!g) return;
   rc_buf_put(b, ",\"growth\":", 10);
   rc_watch_json_array(b, g, n);
-  rc_buf_printf(b, ",\"watch\":{\"snapshots\":%u,\"keep\":%ld,\"interval_s\":%s}", ns, rc_opt.watch_keep, rc_opt.watch);
+  rc_buf_printf(b, ",\"watch\":{\"snapshots\":%u,\"keep\":%ld,\"interval_s\":%.3f}", ns, rc_opt.watch_keep, interval_s);
   rc_munmap(g, OUT_MAX * sizeof *g);
 }
 
@@ -230,8 +232,8 @@ int rc_watch_page(struct rc_mbuf *out)
   }
   struct rc_buf b;
   rc_buf_init(&b, fd);
-  rc_buf_printf(&b, "{\"pid\":%d,\"snapshots\":%u,\"keep\":%ld,\"interval_s\":%s,\"growth\":", (int)getpid(), ns,
-                rc_opt.watch_keep, rc_opt.watch);
+  rc_buf_printf(&b, "{\"pid\":%d,\"snapshots\":%u,\"keep\":%ld,\"interval_s\":%.3f,\"growth\":", (int)getpid(), ns,
+                rc_opt.watch_keep, interval_s);
   rc_watch_json_array(&b, g, n);
   rc_buf_put(&b, "}\n", 2);
   rc_buf_flush(&b);
@@ -300,6 +302,7 @@ void rc_watch_init(void)
     rc_log("bad value for option 'watch_keep=%ld' (want 2 to %d snapshots)", rc_opt.watch_keep, RC_WATCH_KEEP_MAX);
     _exit(2);
   }
+  interval_s = s;
   rc_sarif_set_growth(rc_watch_sarif);
   rc_watch_start(s, (unsigned)rc_opt.watch_keep, after_sample);
 }

@@ -418,7 +418,9 @@ static void w_after_mark(void *ctx, struct rc_mark *m)
   memset(&d, 0, sizeof d);
   memset(&gn, 0, sizeof gn);
   uint32_t *sel = NULL;
+  double t0 = rc_now_ms();
   if (rc_graph_build(&g, m, &c->rs) || rc_dom_compute(&g, &d)) goto out;
+  out->ms_graph = rc_now_ms() - t0;
   sel = rc_map_array(g.n, 4);
   if (!sel || !gains_collect(&g, &d, c->since, &gn)) goto out;
   out->reach_bytes = d.rbytes[0];
@@ -430,10 +432,14 @@ static void w_after_mark(void *ctx, struct rc_mark *m)
     out->shared_blocks -= d.rblocks[r + 1];
   }
   pick_roots(&g, &d, &gn, out, sel);
+  double t1 = rc_now_ms();
   pick_blocks(&g, &d, &gn, out, sel, &c->budget);
+  out->ms_blocks = rc_now_ms() - t1;
   pick_new_sites(&gn, sel, out);
   pick_sites(m, out);
+  t1 = rc_now_ms();
   pick_paths(&g, out);
+  out->ms_paths = rc_now_ms() - t1;
   out->status = c->rs.failed ? 2 : 1;
 out:
   gains_free(&g, &gn);
@@ -471,6 +477,7 @@ int rc_w_sample_take(struct rc_w_sample *out, uint32_t since_epoch)
   struct rc_check_hooks hooks = {.ctx = c, .root = w_root, .after_mark = w_after_mark, .in_child = w_in_child};
   struct rc_check_req req = {.mode = RC_CHECK_FORK | RC_CHECK_NO_GROUPS, .hooks = &hooks};
   struct rc_result res;
+  double t0 = rc_now_ms();
   int err = rc_check_run(&req, &res);
   rc_result_free(&res);
   int ret = 0;
@@ -487,6 +494,8 @@ int rc_w_sample_take(struct rc_w_sample *out, uint32_t since_epoch)
       errno = w >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 3 ? ENOMEM : EIO;
     }
   }
+  out->ms_pause = res.ms_stop + res.ms_mark;   /* as snapshot.c: stop + fork */
+  out->ms_total = rc_now_ms() - t0;
   rc_rootset_free(&c->rs);
   rc_munmap(c, sizeof *c);
   return ret;

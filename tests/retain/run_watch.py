@@ -89,17 +89,21 @@ def check_svc_growth(d, where):
 
 def svc(a, prog, tmp):
     js, sarif = os.path.join(tmp, 'r.json'), os.path.join(tmp, 'r.sarif')
-    rc, out, err = run([a.launcher, '--watch=0.2', '--watch_keep=4', '--json=' + js, '--sarif=' + sarif, '--'] +
-                       prog + ['8'], timeout=a.timeout)
+    rc, out, err = run([a.launcher, '--watch=0.2', '--watch_keep=4', '--watch_report=1', '--json=' + js,
+                        '--sarif=' + sarif, '--'] + prog + ['8'], timeout=a.timeout)
     check(rc == 23, 'exit %d, want 23 (the known leak)\n%s' % (rc, err[-2000:]))
     d = load(js)
     s = d['summary']
     check((s['direct']['blocks'], s['direct']['bytes']) == (1, 77), 'direct %s, want 1 block of 77' % s['direct'])
     check_svc_growth(d, 'json')
     check(d.get('watch', {}).get('snapshots', 0) >= 9, 'watch %s: want >= 9 snapshots' % d.get('watch'))
+    # after every sample (watch_report=1) and at exit: only the list, ever
     lines = [l for l in err.splitlines() if l.startswith('reachcheck: growing:')]
-    check(len(lines) == 1 and 'global g_audit_history (%s)' % os.path.basename(prog[0]) in lines[0] and
-          '+240 bytes and +1 block per snapshot' in lines[0], 'text: %s' % lines)
+    name = 'global g_audit_history (%s)' % os.path.basename(prog[0])
+    check(lines and all(name in l and '+240 bytes and +1 block per snapshot' in l for l in lines), 'text: %s' % lines)
+    nothing = [l for l in err.splitlines() if re.match(r'reachcheck: watch: \d+ snapshots? so far, nothing grows$', l)]
+    # the list is empty at sample 1 (no root holds it yet): samples 2-6 are its first window
+    check(len(nothing) == 5, 'want "nothing grows" after samples 1-5, got %d' % len(nothing))
     check(re.search(r'^\s+added by append_audit_record watch_svc\.c:\d+ < serve', err, re.M),
           'text: no "added by append_audit_record" line\n' + err[-1500:])
     check(re.search(r'^\s+newest block: root -> 240 B \(append_audit_record', err, re.M),
@@ -112,6 +116,9 @@ def svc(a, prog, tmp):
     if res:
         loc = res[0]['locations'][0]['physicalLocation']
         check(loc['artifactLocation']['uri'].endswith('watch_svc.c'), 'SARIF location %s' % loc)
+    checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'api', 'check_sarif.py')
+    rc, out, _ = run([sys.executable, checker, sarif])
+    check(rc == 0, 'SARIF does not validate: %s' % out[-1500:])
     rules = [r['id'] for r in sr['runs'][0]['tool']['driver']['rules']]
     check(rules == ['direct-leak', 'indirect-leak', 'growing-memory'], 'SARIF rules %s' % rules)
 

@@ -1,8 +1,10 @@
 /* A live service under --watch: every tick (one per --watch sample: the
  * program waits on reachcheck_watch_count) it appends one 240-byte audit
  * record to a global list that is never trimmed (the growth), refreshes a
- * stable cache in place (frees and allocates the same sizes), and on the
- * first tick only makes a 64 KiB start-up table. Only g_audit_history may be
+ * stable cache in place (frees and allocates the same sizes), and once, two
+ * ticks before the end, hangs a 64 KiB table built on first use off
+ * g_config (which exists from the start: its root grows in one interval of
+ * the last window). Only g_audit_history may be
  * reported, at exactly +240 bytes and +1 block per snapshot, added by
  * append_audit_record. usage: watch_svc TICKS [fork]; with "fork" the ticks
  * run in a forked child (its own --watch thread, its own report by %p).
@@ -14,10 +16,12 @@
 
 struct audit { struct audit *next; char text[232]; };   /* 240 bytes */
 struct entry { char key[32]; char value[68]; };        /* 100 bytes */
+struct config { void *table; char name[56]; };         /* 64 bytes */
 
 struct audit *g_audit_history;     /* grows by one record a tick */
 struct entry *g_cache[8];          /* refreshed in place, never grows */
-void *g_startup_table;             /* made once */
+struct config *g_config;           /* its table is made once, late */
+static unsigned g_ticks;
 static unsigned (*watch_count)(void);
 
 RC_NOINLINE void append_audit_record(unsigned tick)
@@ -38,7 +42,7 @@ RC_NOINLINE void refresh_cache(unsigned tick)
 
 RC_NOINLINE void serve(unsigned tick)
 {
-  if (tick == 1) g_startup_table = calloc(1, 65536);
+  if (tick == g_ticks - 2) g_config->table = calloc(1, 65536);
   append_audit_record(tick);
   refresh_cache(tick);
 }
@@ -54,6 +58,7 @@ RC_NOINLINE unsigned wait_sample(unsigned seen)
 
 RC_NOINLINE void run(unsigned ticks)
 {
+  g_config = calloc(1, sizeof *g_config);
   for (unsigned i = 0; i < 8; i++) refresh_cache(i);
   unsigned seen = wait_sample(0);
   for (unsigned tick = 1; tick <= ticks; tick++) {
@@ -69,6 +74,8 @@ int main(int argc, char **argv)
   watch_count = (unsigned (*)(void))dlsym(RTLD_DEFAULT, "reachcheck_watch_count");
   RC_CHECK(watch_count != NULL);
   unsigned ticks = (unsigned)atoi(argv[1]);
+  RC_CHECK(ticks >= 3);
+  g_ticks = ticks;
   if (argc > 2 && !strcmp(argv[2], "fork")) {
     printf("rc-pid: parent %d\n", (int)getpid());
     fflush(stdout);

@@ -103,6 +103,7 @@ static void exit_retainers(const struct rc_rootset *rs, const struct rc_own *o)
     if (!t || t == RC_OWN_SHARED || !rank[t - 1]) continue;
     struct rc_hdr *h = rc_slot_hdr(i);
     if (!e || e->owner != rank[t - 1] || e->stack != h->stack) e = rc_site_add(&tab, rank[t - 1], h->stack);
+    if (!e) break;
     e->blocks++;
     e->bytes += rc_hdr_size(h);
   }

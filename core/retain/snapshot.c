@@ -87,6 +87,7 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
       el = rc_site_add(&s->sites, 0, last_stack);
       er = eo = NULL;
     }
+    if (!el) return;
     s->live_blocks++;
     s->live_bytes += sz;
     el->blocks++;
@@ -94,14 +95,14 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
     if (!rc_mark_is_marked(m, i)) continue;
     s->reach_blocks++;
     s->reach_bytes += sz;
-    if (!er) er = rc_site_add(&s->sites, 1, last_stack);
+    if (!er && !(er = rc_site_add(&s->sites, 1, last_stack))) return;
     er->blocks++;
     er->bytes += sz;
     uint32_t t = rc_own_get(&s->own, i);   /* a node: root index + 1, or shared (site owner 0) */
     if (t == RC_OWN_SHARED) t = 0;
     if (!eo || t != last_own) {
       last_own = t;
-      eo = rc_site_add(&s->rsites, t, last_stack);
+      if (!(eo = rc_site_add(&s->rsites, t, last_stack))) return;
     }
     eo->blocks++;
     eo->bytes += sz;

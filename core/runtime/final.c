@@ -7,9 +7,17 @@
 #include <unistd.h>
 #include "runtime/runtime.h"
 #include "profile/profile.h"
+#include "stack/timeline.h"
 
 struct rc_exit_policy rc_exit_policy = {.at_exit = true};
 static int final_done;
+
+/* The JSON report's sections after the leaks: retention, then memory over time. */
+static void exit_json(struct rc_buf *b)
+{
+  rc_retain_exit_json(b);
+  rc_time_json(b, RC_STACK_JSON);
+}
 
 static bool skip(bool at_exit)
 {
@@ -24,6 +32,7 @@ static bool skip(bool at_exit)
 void rc_final_check(bool at_exit)
 {
   if (at_exit) rc_http_stop();   /* the endpoint's thread and sockets end before the last check */
+  rc_timeline_mark();            /* the timeline's last point: the heap as the check finds it */
   if (!rc_opt.report) {
     if (at_exit) rc_profile_exit_write(false);   /* --pprof: the counters alone */
     return;
@@ -53,7 +62,7 @@ void rc_final_check(bool at_exit)
     rc_retain_exit_text(rc_err_fd);
     rc_report_text(rc_err_fd, &r);
   }
-  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, rc_retain_exit_json);
+  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, exit_json);
   rc_sarif_exit(&r);
   rc_profile_exit_write(true);
   rc_log_path_done();

@@ -67,22 +67,27 @@ static struct rc_count *shared_at(uint32_t stack)
   return l ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
 }
 
-static void shared_add(uint32_t stack, uint64_t size, bool is_free)
+static void shared_add(uint32_t stack, uint64_t size, int kind)
 {
   struct rc_count *c = shared_at(stack);
   if (!c) return;
+  bool is_free = kind != RC_COUNT_ALLOC;
   __atomic_fetch_add(is_free ? &c->frees : &c->allocs, 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(is_free ? &c->free_bytes : &c->alloc_bytes, size, __ATOMIC_RELAXED);
+  if (kind == RC_COUNT_FREE_TEMP) __atomic_fetch_add(&c->temps, 1, __ATOMIC_RELAXED);
 }
 
-void rc_count_slow(uint32_t stack, uint64_t size, bool is_free)
+/* The allocation counted here; the caller (rc_count_alloc/free) adds the
+ * live delta. */
+void rc_count_slow(uint32_t stack, uint64_t size, int kind)
 {
   if (!stack || stack >= RC_COUNT_MAX_IDS) return;
+  bool is_free = kind != RC_COUNT_ALLOC;
   struct rc_count_tab *t = rc_count_self;
   if (t == &empty_tab) {
     t = tab_get();
     if (!t) {
-      shared_add(stack, size, is_free);
+      shared_add(stack, size, kind);
       return;
     }
     rc_count_self = t;
@@ -91,7 +96,7 @@ void rc_count_slow(uint32_t stack, uint64_t size, bool is_free)
   if (!l) {
     l = leaf_new();
     if (!l) {
-      shared_add(stack, size, is_free);
+      shared_add(stack, size, kind);
       return;
     }
     __atomic_store_n(&t->leaf[stack >> RC_COUNT_LEAF_BITS], l, __ATOMIC_RELEASE);
@@ -99,12 +104,13 @@ void rc_count_slow(uint32_t stack, uint64_t size, bool is_free)
   struct rc_count *c = &l[stack & (RC_COUNT_LEAF - 1)];
   rc_count_add(is_free ? &c->frees : &c->allocs, 1);
   rc_count_add(is_free ? &c->free_bytes : &c->alloc_bytes, size);
+  if (kind == RC_COUNT_FREE_TEMP) rc_count_add(&c->temps, 1);
 }
 
 void rc_count_free_async(uint32_t stack, uint64_t size)
 {
   if (!stack || stack >= RC_COUNT_MAX_IDS) return;
-  shared_add(stack, size, true);
+  shared_add(stack, size, RC_COUNT_FREE);
 }
 
 static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab *t)
@@ -119,6 +125,7 @@ static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab 
       out[base + i].alloc_bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED);
       out[base + i].frees += __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
       out[base + i].free_bytes += __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
+      out[base + i].temps += __atomic_load_n(&l[i].temps, __ATOMIC_RELAXED);
     }
   }
 }

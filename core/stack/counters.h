@@ -22,6 +22,8 @@
 struct rc_count {
   uint64_t allocs, alloc_bytes;   /* blocks allocated with this stack since start, and their bytes */
   uint64_t frees, free_bytes;     /* of those, freed (by any thread) */
+  uint64_t temps;                 /* of those, temporary: freed by the thread that made them before it
+                                     allocated or freed anything else (heaptrack's definition) */
 };
 
 #define RC_COUNT_LEAF_BITS 10
@@ -33,8 +35,20 @@ struct rc_count_tab {
 extern RC_TLS struct rc_count_tab *rc_count_self;
 /* The first count of a thread, or of a stack range in it: makes the table
  * or leaf and adds (or adds atomically to the shared table when no table
- * can be had). */
-void rc_count_slow(uint32_t stack, uint64_t size, bool is_free);
+ * can be had). kind: what is counted. */
+enum { RC_COUNT_ALLOC, RC_COUNT_FREE, RC_COUNT_FREE_TEMP };
+void rc_count_slow(uint32_t stack, uint64_t size, int kind);
+
+/* Live bytes over time (stack/timeline.h): each thread adds what it
+ * allocates and subtracts what it frees in rc_live_delta, and hands the sum
+ * to the global total only when it passes +-rc_live_flush_at (a fraction of
+ * the peak so far: docs/over-time.md), so malloc and free touch no shared
+ * cache line. rc_last_alloc: the header of this thread's last allocation,
+ * until it frees anything (temporary allocations). */
+extern RC_TLS int64_t rc_live_delta;
+extern RC_TLS const void *rc_last_alloc;
+extern int64_t rc_live_flush_at;
+void rc_live_flush(void);
 
 /* The calling thread's entry for stack, NULL when not made yet. A thread
  * starts with rc_count_self at an empty table (no leaves) rather than NULL,
@@ -54,37 +68,50 @@ static inline void rc_count_add(uint64_t *f, uint64_t v)
 
 #ifdef RC_PROFILE_NO_COUNTERS
 /* Only to measure what counting costs (bench/RESULTS.md): a build with
- * -DRC_PROFILE_NO_COUNTERS counts nothing. */
-static inline void rc_count_alloc(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
-static inline void rc_count_free(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
+ * -DRC_PROFILE_NO_COUNTERS counts nothing (no profile counts, peak,
+ * temporaries nor timeline). */
+static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr) { (void)stack, (void)size, (void)hdr; }
+static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr) { (void)stack, (void)size, (void)hdr; }
 #else
-/* Called by the allocator (core/heap.c) for every tracked block (stack id
- * != 0), in the thread's critical section: a signal handler that mallocs
- * meanwhile is served from the arena, untracked and uncounted. */
-static inline void rc_count_alloc(uint32_t stack, uint64_t size)
+/* Called by the allocator (core/heap) for every tracked block (stack id
+ * != 0) with its header, in the thread's critical section: a signal
+ * handler that mallocs meanwhile is served from the arena, untracked and
+ * uncounted. */
+static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr)
 {
   struct rc_count *c = rc_count_at(stack);
   if (RC_LIKELY(c != NULL)) {
     rc_count_add(&c->allocs, 1);
     rc_count_add(&c->alloc_bytes, size);
   } else {
-    rc_count_slow(stack, size, false);
+    rc_count_slow(stack, size, RC_COUNT_ALLOC);
   }
+  rc_last_alloc = hdr;
+  int64_t d = rc_live_delta + (int64_t)size;
+  rc_live_delta = d;
+  if (RC_UNLIKELY(d > rc_live_flush_at)) rc_live_flush();
 }
-static inline void rc_count_free(uint32_t stack, uint64_t size)
+static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
 {
   struct rc_count *c = rc_count_at(stack);
+  bool temp = hdr == rc_last_alloc;
+  rc_last_alloc = NULL;
   if (RC_LIKELY(c != NULL)) {
     rc_count_add(&c->frees, 1);
     rc_count_add(&c->free_bytes, size);
+    if (temp) rc_count_add(&c->temps, 1);
   } else {
-    rc_count_slow(stack, size, true);
+    rc_count_slow(stack, size, temp ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
   }
+  int64_t d = rc_live_delta - (int64_t)size;
+  rc_live_delta = d;
+  if (RC_UNLIKELY(d < -rc_live_flush_at)) rc_live_flush();
 }
 #endif
 /* A free from a signal handler that interrupted this thread inside the
  * allocator (which may be half-way through an update of its own table):
- * counted in a shared table with atomic adds. */
+ * counted in a shared table with atomic adds (the caller also takes the
+ * bytes off the live total: rc_live_add_async). */
 void rc_count_free_async(uint32_t stack, uint64_t size);
 
 /* Sum of every table into out[0..n) (out is overwritten; n is usually

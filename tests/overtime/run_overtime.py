@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Issue 14 part A tests: memory over time (peak, temporary allocations,
+timeline) with exact values from tests/overtime/shape.c:
+
+  phase 1 temp_work:  1000 blocks of 100-149 B, each freed at once (1000 temporary)
+  phase 2 big_alloc:  10 x 1 MiB (the peak), freed newest first (1 temporary)
+  phase 3 hold_alloc: 1 MiB kept until exit; one leaked block of 77 B
+
+scenarios:
+  shape      the JSON report: peak bytes and its top stack, the peak's time
+             between the phase-2 marks, temporaries per stack, the timeline
+  heaptrack  the same program under Debian's heaptrack: heaptrack_print's
+             calls, temporary allocations and peak (its massif output) equal
+             reachcheck's
+  long       a sawtooth for 6 s: thousands of points taken, at most
+             max_points kept, the recorder's memory as docs/over-time.md says
+
+usage: run_overtime.py SCENARIO --launcher R --prog SHAPE"""
+import argparse, json, os, re, shutil, subprocess, sys, tempfile
+
+A = None
+TMP = tempfile.mkdtemp(prefix="rcot-")
+ENV = dict(os.environ, HOME=TMP)
+ENV.pop("REACHCHECK_OPTIONS", None)
+FAILS = []
+MIB = 1 << 20
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        FAILS.append(what)
+
+
+def run(cmd, timeout=90):
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=timeout, cwd=TMP)
+
+
+def report(*args):
+    path = os.path.join(TMP, "r.json")
+    r = run([A.launcher, "--json=" + path, "--"] + [A.prog] + list(args))
+    check(r.returncode == 23, "the leaked block is reported (exit 23, got %d): %s" % (r.returncode, r.stderr[-300:]))
+    with open(path) as f:
+        return json.load(f), r.stderr
+
+
+def fn(stack):
+    return stack[0].get("function", "?") if stack else "?"
+
+
+def site(d, name):
+    s = [x for x in d["alloc_sites"] if fn(x["stack"]) == name]
+    return s[0] if s else None
+
+
+def marks(stderr):
+    return {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"^t(\d) ([0-9.]+)$", stderr, re.M)}
+
+
+def shape():
+    d, err = report()
+    t = marks(err)
+    check(sorted(t) == [1, 2, 3, 4, 5], "phase marks %s" % t)
+    pk = d["peak"]
+    check(pk["sites"] and fn(pk["sites"][0]["stack"]) == "big_alloc", "the peak's top stack is big_alloc")
+    top = pk["sites"][0]
+    check(top["bytes"] == 10 * MIB and top["blocks"] == 10, "big_alloc at the peak: %d B in %d blocks" % (top["bytes"], top["blocks"]))
+    others = sum(s["bytes"] for s in pk["sites"][1:])
+    check(pk["bytes"] == 10 * MIB + others, "peak bytes %d = 10 MiB + the other stacks' %d" % (pk["bytes"], others))
+    check(others < 128 << 10, "nothing of the program's own besides big_alloc at the peak (%d B: libstdc++'s pool)" % others)
+    check(not any(fn(s["stack"]) in ("temp_work", "hold_alloc") for s in pk["sites"]), "no temp_work or hold_alloc at the peak")
+    at = d["timeline"]["start_ms"] + pk["time_ms"]
+    check(t[2] <= at <= t[3], "the peak's time %.3f lies in phase 2 [%.3f, %.3f]" % (at, t[2], t[3]))
+    tw, ba, ha = site(d, "temp_work"), site(d, "big_alloc"), site(d, "hold_alloc")
+    check(tw and tw["calls"] == 1000 and tw["frees"] == 1000 and tw["temporary"] == 1000 and tw["peak_bytes"] == 0,
+          "temp_work: 1000 calls, 1000 frees, 1000 temporary, 0 at the peak: %s" % tw)
+    check(ba and ba["calls"] == 10 and ba["bytes"] == 10 * MIB and ba["temporary"] == 1 and ba["live_bytes"] == 0,
+          "big_alloc: 10 calls of 10 MiB, 1 temporary (the newest, freed first), none live: %s" % ba)
+    check(ha and ha["calls"] == 1 and ha["live_bytes"] == MIB and ha["temporary"] == 0 and ha["peak_bytes"] == 0,
+          "hold_alloc: 1 MiB live at exit, not at the peak: %s" % ha)
+    al = d["allocations"]
+    check(al["temporary"] == 1001, "1001 temporary allocations in all (%d)" % al["temporary"])
+    check(al["calls"] - al["frees"] == al["live_blocks"], "live blocks = calls - frees")
+    tl = d["timeline"]
+    n = tl["points"]
+    check(n >= 3 and len(tl["t_ms"]) == n == len(tl["bytes"]) == len(tl["blocks"]), "%d timeline points" % n)
+    check(all(a <= b for a, b in zip(tl["t_ms"], tl["t_ms"][1:])), "timeline times ascend")
+    check(max(tl["bytes"]) <= pk["bytes"], "no point above the peak (%d <= %d)" % (max(tl["bytes"]), pk["bytes"]))
+    check(tl["bytes"][-1] == al["live_bytes"], "the last point is the heap at exit (%d = %d)" % (tl["bytes"][-1], al["live_bytes"]))
+    names = [fn(s["stack"]) for s in tl["sites"]]
+    check("big_alloc" in names and "hold_alloc" in names, "series for big_alloc and hold_alloc: %s" % names)
+    big = tl["sites"][names.index("big_alloc")]["bytes"]
+    check(max(big) == 10 * MIB and big[-1] == 0, "big_alloc's series reaches 10 MiB and ends at 0")
+
+
+SCALE = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
+
+
+def heaptrack_numbers(prog):
+    out = os.path.join(TMP, "ht")
+    r = run(["heaptrack", "-o", out, prog])
+    check(r.returncode == 0, "heaptrack ran: %s" % r.stderr[-300:])
+    data = [f for f in os.listdir(TMP) if f.startswith("ht.")][0]
+    p = run(["heaptrack_print", os.path.join(TMP, data)])
+    calls = int(re.search(r"^calls to allocation functions: (\d+)", p.stdout, re.M).group(1))
+    temps = int(re.search(r"^temporary memory allocations: (\d+)", p.stdout, re.M).group(1))
+    # "peak heap memory consumption: 10.56M": decimal units, two decimals
+    m = re.search(r"^peak heap memory consumption: ([0-9.]+)([KMG]?)", p.stdout, re.M)
+    unit = SCALE[m.group(2)]
+    decimals = len(m.group(1).split(".")[1]) if "." in m.group(1) else 0
+    return calls, temps, (float(m.group(1)) * unit, unit / 10 ** decimals / 2)
+
+
+def heaptrack():
+    if not shutil.which("heaptrack") or not shutil.which("heaptrack_print"):
+        print("heaptrack is not installed (Debian: heaptrack)")
+        sys.exit(77)
+    calls, temps, (peak, half) = heaptrack_numbers(A.prog)
+    d, _ = report()
+    al = d["allocations"]
+    print("heaptrack: calls %d, temporary %d, peak %.0f (+-%.0f as printed); reachcheck: calls %d, temporary %d, peak %d"
+          % (calls, temps, peak, half, al["calls"], al["temporary"], d["peak"]["bytes"]))
+    check(al["calls"] == calls, "allocation calls agree with heaptrack's")
+    check(al["temporary"] == temps, "temporary allocations agree with heaptrack's")
+    check(abs(d["peak"]["bytes"] - peak) <= half, "peak bytes agree with heaptrack's to the digits it prints")
+
+
+# docs/over-time.md: the points (RC_TL_POINTS x 120 B), and 56 B per stack
+# id (one sum of the counters and the peak's bytes and blocks) for a table
+# rounded up to a power of two, at least 1024 entries.
+POINTS_BYTES = 1024 * 120
+
+
+def long_run():
+    d, _ = report("long", "6000")
+    tl = d["timeline"]
+    print("samples %d, points %d, interval %.3f ms, memory %d B, last t %.1f ms"
+          % (tl["samples"], tl["points"], tl["interval_ms"], tl["memory_bytes"], tl["t_ms"][-1]))
+    check(tl["samples"] > tl["max_points"], "more points taken than are kept (%d)" % tl["samples"])
+    check(tl["points"] <= tl["max_points"] == 1024, "at most 1024 kept (%d)" % tl["points"])
+    check(tl["interval_ms"] >= 2, "the interval grew as points were merged (%.3f ms)" % tl["interval_ms"])
+    check(tl["memory_bytes"] == POINTS_BYTES + 56 * 1024, "the recorder holds %d B (documented: %d)"
+          % (tl["memory_bytes"], POINTS_BYTES + 56 * 1024))
+    check(tl["t_ms"][-1] >= 5900 and tl["t_ms"][0] < 100, "the kept points span the run")
+    saw = site(d, "saw_alloc")
+    check(saw and saw["temporary"] == 0 and saw["peak_blocks"] == 64 and saw["peak_bytes"] == 64 * 1024,
+          "saw_alloc: no temporary (oldest freed first), 64 blocks of 1 KiB at the peak: %s" % saw)
+
+
+def main():
+    global A
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario")
+    ap.add_argument("--launcher", required=True)
+    ap.add_argument("--prog", required=True)
+    A = ap.parse_args()
+    {"shape": shape, "heaptrack": heaptrack, "long": long_run}[A.scenario]()
+    shutil.rmtree(TMP, ignore_errors=True)
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

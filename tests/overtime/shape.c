@@ -1,0 +1,83 @@
+/* A program with a known shape over time (tests/overtime/run_overtime.py):
+ *   phase 1: temp_work: 1000 blocks of 100-149 bytes, each freed before the
+ *            next allocation (1000 temporary allocations);
+ *   phase 2: big_alloc: 10 blocks of 1 MiB (the peak: 10 MiB), freed newest
+ *            first (the newest is freed before anything else is allocated:
+ *            1 more temporary allocation);
+ *   phase 3: hold_alloc: 1 MiB kept in g_hold until exit;
+ *   and one leaked block of RC_KNOWN_SIZE bytes (the check ran).
+ * The phase boundaries go to stderr (unbuffered: no stdio buffer is
+ * allocated) as "tN <CLOCK_MONOTONIC ms>".
+ * "long MS": instead, a sawtooth for MS milliseconds: saw_alloc takes 64
+ * blocks of 1 KiB and frees them, 1 to 64 at a time, over and over (the
+ * timeline takes a point every few milliseconds and coarsens). */
+#include "rc_test.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void *g_hold;
+static void *big[10];
+static char *volatile sink;
+
+static double now_ms(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+static void mark(int n) { fprintf(stderr, "t%d %.3f\n", n, now_ms()); }
+
+RC_NOINLINE void temp_work(int i)
+{
+  sink = malloc(100 + (size_t)(i % 50));
+  sink[0] = 1;
+  free(sink);
+}
+RC_NOINLINE void *big_alloc(void)
+{
+  void *p = malloc(1 << 20);
+  memset(p, 1, 1 << 20);
+  return p;
+}
+RC_NOINLINE void *hold_alloc(void)
+{
+  void *p = malloc(1 << 20);
+  memset(p, 2, 1 << 20);
+  return p;
+}
+RC_NOINLINE void *saw_alloc(void) { return malloc(1024); }
+
+static void sawtooth(double ms)
+{
+  void *b[64];
+  double end = now_ms() + ms;
+  for (int round = 1; now_ms() < end; round = round % 64 + 1) {
+    for (int i = 0; i < 64; i++) b[i] = saw_alloc();
+    for (int i = 0; i < 64; i++) free(b[i]);
+    (void)round;
+  }
+}
+
+int main(int argc, char **argv)
+{
+  if (argc > 2 && !strcmp(argv[1], "long")) {
+    sawtooth(atof(argv[2]));
+    rc_leak_known();
+    rc_scrub();
+    return 0;
+  }
+  mark(1);
+  for (int i = 0; i < 1000; i++) temp_work(i);
+  mark(2);
+  for (int i = 0; i < 10; i++) big[i] = big_alloc();
+  mark(3);
+  for (int i = 9; i >= 0; i--) free(big[i]);
+  mark(4);
+  g_hold = hold_alloc();
+  mark(5);
+  rc_leak_known();
+  rc_scrub();
+  return 0;
+}

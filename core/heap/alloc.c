@@ -111,10 +111,10 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
       h->stack = stack;
+      if (stack) rc_count_alloc(stack, size, h);   /* here, while stack is in a register */
       note_epoch(h->slot);
       rc_set_bits(h, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
-      if (stack) rc_count_alloc(stack, size, h);
       return user;
     }
     size_t ask = cls < NCLS ? want : eff + RC_HDR_SIZE;

@@ -135,7 +135,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
   if (!q) return NULL;  /* p stays valid, as in glibc */
   memcpy(q, p, old < n ? old : n);
   release_block(h);
-  rc_last_alloc = (const char *)q - RC_HDR_SIZE;   /* as if freed first, then allocated (heaptrack's order) */
+  rc_me.last = ~(uintptr_t)((const char *)q - RC_HDR_SIZE);   /* as if freed first, then allocated (heaptrack's order) */
   return q;
 }
 

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "retain/retain.h"
+#include "stack/timeline.h"
 #include "reachcheck.h"
 
 #define SITES_PER_ROOT 100
@@ -220,7 +221,9 @@ static bool write_snapshot(struct snap *s, int fd)
   size_t lo = first[0], hi = lo;
   while (hi < nrs && rsites[hi].owner == 0) hi++;
   json_sites(&b, rsites, lo, hi, shared_blocks, shared_bytes);
-  rc_buf_put(&b, "}}\n", 3);
+  rc_buf_put(&b, "}", 1);
+  rc_time_json(&b, RC_STACK_JSON_RAW);   /* peak, temporaries, timeline (docs/over-time.md) */
+  rc_buf_put(&b, "}\n", 2);
   rc_buf_flush(&b);
   return true;
 }
@@ -233,6 +236,7 @@ static void snap_in_child(void *ctx, struct rc_result *res)
   if (!s->ok) _exit(3);
   struct rc_out o;
   if (rc_out_open(&o, s->path, false)) _exit(16 + (errno > 0 && errno < 200 ? errno : EIO));
+  rc_timeline_mark();   /* the snapshot's moment is the timeline's last point (this copy's) */
   bool ok = write_snapshot(s, o.fd);
   if (!ok) {
     rc_out_abort(&o);

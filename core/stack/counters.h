@@ -23,40 +23,58 @@ struct rc_count {
   uint64_t allocs, alloc_bytes;   /* blocks allocated with this stack since start, and their bytes */
   uint64_t frees, free_bytes;     /* of those, freed (by any thread) */
   uint64_t temps;                 /* of those, temporary: freed by the thread that made them before it
-                                     allocated or freed anything else (heaptrack's definition) */
+                                     allocated anything else (docs/over-time.md) */
 };
 
 #define RC_COUNT_LEAF_BITS 10
 #define RC_COUNT_LEAF (1u << RC_COUNT_LEAF_BITS)
 #define RC_COUNT_MAX_IDS (1u << 24)   /* the depot's limit */
+#define RC_LIVE_FLUSH_MIN ((int64_t)1 << 10)   /* the smallest flush_at (stack/timeline.c) */
+/* What a leaf holds per stack: the four sums malloc and free add to (32
+ * bytes, so an entry is found with a shift), then, after the leaf's
+ * RC_COUNT_LEAF cells, one temporaries count per stack (only a temporary
+ * free adds to it). */
+struct rc_count_cell { uint64_t allocs, alloc_bytes, frees, free_bytes; };
+#define RC_COUNT_LEAF_BYTES (RC_COUNT_LEAF * (sizeof(struct rc_count_cell) + sizeof(uint64_t)))
+static inline uint64_t *rc_count_temps(struct rc_count_cell *leaf) { return (uint64_t *)(leaf + RC_COUNT_LEAF); }
 struct rc_count_tab {
-  struct rc_count *leaf[RC_COUNT_MAX_IDS >> RC_COUNT_LEAF_BITS];
+  struct rc_count_cell *leaf[RC_COUNT_MAX_IDS >> RC_COUNT_LEAF_BITS];
 };
-extern RC_TLS struct rc_count_tab *rc_count_self;
+/* A thread's counting state, one TLS object: the fast path finds all of
+ * it through one TLS offset (a shared library's initial-exec TLS costs a
+ * GOT load per variable). */
+struct rc_count_me {
+  struct rc_count_tab *tab;   /* this thread's table (starts at an empty one) */
+  /* Live bytes over time (stack/timeline.h): what this thread allocated
+   * minus what it freed since it last handed the sum to the global total,
+   * which it does when it leaves [flush_lo, flush_hi] (-+ a fraction of
+   * the peak so far, copied at each flush: docs/over-time.md), so malloc
+   * and free touch no shared cache line. Both bounds are kept so that each
+   * test is one compare with memory. */
+  int64_t delta, flush_hi, flush_lo;
+  /* Header of this thread's last allocation (temporaries), inverted: TLS
+   * is a root, and the checker's own copy of a pointer must not keep a
+   * leaked block alive (~p is never a user address). A free never clears
+   * it: only the block it names can match, and that block can be freed
+   * once before the next allocation replaces it. */
+  uintptr_t last;
+};
+extern RC_TLS struct rc_count_me rc_me;
 /* The first count of a thread, or of a stack range in it: makes the table
  * or leaf and adds (or adds atomically to the shared table when no table
  * can be had). kind: what is counted. */
 enum { RC_COUNT_ALLOC, RC_COUNT_FREE, RC_COUNT_FREE_TEMP };
 void rc_count_slow(uint32_t stack, uint64_t size, int kind);
-
-/* Live bytes over time (stack/timeline.h): each thread adds what it
- * allocates and subtracts what it frees in rc_live_delta, and hands the sum
- * to the global total only when it passes +-rc_live_flush_at (a fraction of
- * the peak so far: docs/over-time.md), so malloc and free touch no shared
- * cache line. rc_last_alloc: the header of this thread's last allocation,
- * until it frees anything (temporary allocations). */
-extern RC_TLS int64_t rc_live_delta;
-extern RC_TLS const void *rc_last_alloc;
-extern int64_t rc_live_flush_at;
+/* Hands rc_me.delta to the total (stack/timeline.c). */
 void rc_live_flush(void);
 
 /* The calling thread's entry for stack, NULL when not made yet. A thread
- * starts with rc_count_self at an empty table (no leaves) rather than NULL,
+ * starts with rc_me.tab at an empty table (no leaves) rather than NULL,
  * and stack ids come from the depot, which hands out fewer than
  * RC_COUNT_MAX_IDS (its MAX_IDS): the fast path is two loads and a test. */
-static inline struct rc_count *rc_count_at(uint32_t stack)
+static inline struct rc_count_cell *rc_count_at(uint32_t stack)
 {
-  struct rc_count *l = rc_count_self->leaf[stack >> RC_COUNT_LEAF_BITS];
+  struct rc_count_cell *l = rc_me.tab->leaf[stack >> RC_COUNT_LEAF_BITS];
   return RC_LIKELY(l != NULL) ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
 }
 /* Only the owner thread writes its table; a profile reads it meanwhile
@@ -79,33 +97,33 @@ static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
  * uncounted. */
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr)
 {
-  struct rc_count *c = rc_count_at(stack);
+  struct rc_count_cell *c = rc_count_at(stack);
   if (RC_LIKELY(c != NULL)) {
     rc_count_add(&c->allocs, 1);
     rc_count_add(&c->alloc_bytes, size);
   } else {
     rc_count_slow(stack, size, RC_COUNT_ALLOC);
   }
-  rc_last_alloc = hdr;
-  int64_t d = rc_live_delta + (int64_t)size;
-  rc_live_delta = d;
-  if (RC_UNLIKELY(d > rc_live_flush_at)) rc_live_flush();
+  rc_me.last = ~(uintptr_t)hdr;
+  int64_t d = rc_me.delta + (int64_t)size;
+  rc_me.delta = d;
+  if (RC_UNLIKELY(d > rc_me.flush_hi)) rc_live_flush();
 }
 static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
 {
-  struct rc_count *c = rc_count_at(stack);
-  bool temp = hdr == rc_last_alloc;
-  rc_last_alloc = NULL;
-  if (RC_LIKELY(c != NULL)) {
-    rc_count_add(&c->frees, 1);
-    rc_count_add(&c->free_bytes, size);
-    if (temp) rc_count_add(&c->temps, 1);
+  struct rc_count_cell *l = rc_me.tab->leaf[stack >> RC_COUNT_LEAF_BITS];
+  bool temp = ~(uintptr_t)hdr == rc_me.last;
+  if (RC_LIKELY(l != NULL)) {
+    uint32_t i = stack & (RC_COUNT_LEAF - 1);
+    rc_count_add(&l[i].frees, 1);
+    rc_count_add(&l[i].free_bytes, size);
+    if (RC_UNLIKELY(temp)) rc_count_add(&rc_count_temps(l)[i], 1);
   } else {
     rc_count_slow(stack, size, temp ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
   }
-  int64_t d = rc_live_delta - (int64_t)size;
-  rc_live_delta = d;
-  if (RC_UNLIKELY(d < -rc_live_flush_at)) rc_live_flush();
+  int64_t d = rc_me.delta - (int64_t)size;
+  rc_me.delta = d;
+  if (RC_UNLIKELY(d < rc_me.flush_lo)) rc_live_flush();
 }
 #endif
 /* A free from a signal handler that interrupted this thread inside the

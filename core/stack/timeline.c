@@ -11,16 +11,14 @@
 /* The smallest per-thread delta that is handed on: the total misses at
  * most threads x max(1 KiB, peak/512), so 5 threads with unflushed deltas
  * miss at most 1% of a peak above 512 KiB. */
-#define FLUSH_MIN ((int64_t)1 << 10)
+#define FLUSH_MIN RC_LIVE_FLUSH_MIN
 #define FLUSH_DIV 512
 /* A point costs one sum of every counter: the interval is at least this
  * many times what the last sum took (1%). */
 #define SAMPLE_COST_FACTOR 100
 #define FIRST_INTERVAL_MS 1.0
 
-RC_TLS int64_t rc_live_delta;
-RC_TLS const void *rc_last_alloc;
-int64_t rc_live_flush_at = FLUSH_MIN;
+static int64_t flush_at = FLUSH_MIN;  /* each thread copies it into rc_me.flush_at when it flushes */
 
 static int64_t live_total;          /* sum of flushed deltas */
 static int64_t copy_above;          /* sum the counters again when live_total passes this */
@@ -95,7 +93,7 @@ static void consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_
   peak.blocks = blocks;
   peak.t_ms = t_ms;
   int64_t step = (int64_t)(bytes / FLUSH_DIV);
-  __atomic_store_n(&rc_live_flush_at, step > FLUSH_MIN ? step : FLUSH_MIN, __ATOMIC_RELAXED);
+  __atomic_store_n(&flush_at, step > FLUSH_MIN ? step : FLUSH_MIN, __ATOMIC_RELAXED);
 }
 
 /* Totals of the scratch sum. */
@@ -165,8 +163,10 @@ static void record(bool point, double now)
 
 void rc_live_flush(void)
 {
-  int64_t d = rc_live_delta;
-  rc_live_delta = 0;
+  int64_t d = rc_me.delta;
+  rc_me.delta = 0;
+  rc_me.flush_hi = __atomic_load_n(&flush_at, __ATOMIC_RELAXED);
+  rc_me.flush_lo = -rc_me.flush_hi;
   int64_t total = __atomic_add_fetch(&live_total, d, __ATOMIC_RELAXED);
   bool new_peak = total > __atomic_load_n(&copy_above, __ATOMIC_RELAXED);
   double now = rc_now_ms();   /* vDSO, ~20 ns; the coarse clock ticks every 4 ms, too slow for the first points */
@@ -179,8 +179,8 @@ void rc_live_flush(void)
 
 void rc_timeline_mark(void)
 {
-  int64_t d = rc_live_delta;
-  rc_live_delta = 0;
+  int64_t d = rc_me.delta;
+  rc_me.delta = 0;
   __atomic_add_fetch(&live_total, d, __ATOMIC_RELAXED);
   if (rc_spin_lock_bounded(&busy, 1 << 20)) {
     record(true, rc_now_ms());
@@ -192,8 +192,8 @@ void rc_live_add_async(int64_t delta) { __atomic_add_fetch(&live_total, delta, _
 
 void rc_live_thread_exit(void)
 {
-  rc_last_alloc = NULL;
-  if (rc_live_delta) rc_live_flush();
+  rc_me.last = 0;
+  if (rc_me.delta) rc_live_flush();
 }
 
 void rc_peak_get(struct rc_peak *out)

@@ -12,6 +12,10 @@ scenarios:
   heaptrack  the same program under Debian's heaptrack: heaptrack_print's
              calls, temporary allocations and peak (its massif output) equal
              reachcheck's
+  snapshot   snapshots after phase 1 and phase 3 carry the peak and the
+             temporaries so far; reachcheck diff of the two compares them
+  pprof      --pprof: go tool pprof lists temp_objects, peak_objects and
+             peak_space with exact values per function
   long       a sawtooth for 6 s: thousands of points taken, at most
              max_points kept, the recorder's memory as docs/over-time.md says
 
@@ -143,8 +147,62 @@ def long_run():
           % (tl["memory_bytes"], POINTS_BYTES + 56 * 1024))
     check(tl["t_ms"][-1] >= 5900 and tl["t_ms"][0] < 100, "the kept points span the run")
     saw = site(d, "saw_alloc")
-    check(saw and saw["temporary"] == 0 and saw["peak_blocks"] == 64 and saw["peak_bytes"] == 64 * 1024,
-          "saw_alloc: no temporary (oldest freed first), 64 blocks of 1 KiB at the peak: %s" % saw)
+    check(saw and saw["temporary"] * 64 == saw["calls"] and saw["peak_blocks"] == 64 and saw["peak_bytes"] == 64 * 1024,
+          "saw_alloc: one temporary a round (the newest block, freed last: no allocation came between),"
+          " 64 blocks of 1 KiB at the peak: %s" % saw)
+
+
+def snapshot():
+    d, _ = report("snap", TMP)
+    snaps = []
+    for n in (1, 2):
+        with open(os.path.join(TMP, "%d.snap.json" % n)) as f:
+            snaps.append(json.load(f))
+    s1, s2 = snaps
+    check(s1["allocations"]["temporary"] == 1000 and s2["allocations"]["temporary"] == 1001,
+          "temporaries in the snapshots: 1000 then 1001 (%d, %d)" % (s1["allocations"]["temporary"], s2["allocations"]["temporary"]))
+    check(s1["peak"]["bytes"] < MIB and s2["peak"]["bytes"] == d["peak"]["bytes"],
+          "peak: below 1 MiB after phase 1 (%d), the final peak after phase 3 (%d)" % (s1["peak"]["bytes"], s2["peak"]["bytes"]))
+    check(s2["timeline"]["points"] >= 3 and s2["timeline"]["bytes"][-1] == s2["allocations"]["live_bytes"],
+          "the second snapshot's timeline ends at its moment")
+    r = run([A.launcher, "diff", os.path.join(TMP, "1.snap.json"), os.path.join(TMP, "2.snap.json")])
+    print(r.stdout[-1500:])
+    want = "peak %d -> %d bytes (%+d)" % (s1["peak"]["bytes"], s2["peak"]["bytes"], s2["peak"]["bytes"] - s1["peak"]["bytes"])
+    check(r.returncode == 0 and want in r.stdout, "diff text: '%s'" % want)
+    check("temporary allocations 1000 -> 1001 (+1)" in r.stdout, "diff text: temporaries 1000 -> 1001")
+    check(re.search(r"big_alloc shape\.c:\d+: temporary 0 -> 1 \(\+1\), at the peak 0 -> 10485760 bytes", r.stdout),
+          "diff text: big_alloc's temporary and peak bytes")
+    r = run([A.launcher, "diff", "--json", os.path.join(TMP, "1.snap.json"), os.path.join(TMP, "2.snap.json")])
+    ot = json.loads(r.stdout)["over_time"]
+    check(ot["temporary"] == {"old": 1000, "new": 1001, "delta": 1}, "diff JSON: temporary %s" % ot["temporary"])
+    check(ot["peak_bytes"]["new"] == s2["peak"]["bytes"], "diff JSON: peak_bytes %s" % ot["peak_bytes"])
+
+
+def pprof():
+    if not shutil.which("go"):
+        print("go is not installed (Debian: golang-go)")
+        sys.exit(77)
+    out = os.path.join(TMP, "p.pb.gz")
+    path = os.path.join(TMP, "r.json")
+    r = run([A.launcher, "--json=" + path, "--pprof=" + out, "--", A.prog])
+    with open(path) as f:
+        d = json.load(f)
+    raw = run(["go", "tool", "pprof", "-raw", out], timeout=180)
+    types = re.search(r"^Samples:\n(.*)$", raw.stdout, re.M)
+    print(types.group(1) if types else raw.stdout[:500] + raw.stderr[:500])
+    for t in ("temp_objects/count", "peak_objects/count", "peak_space/bytes"):
+        check(types and t in types.group(1), "sample type %s listed" % t)
+    for idx, fn_, want in (("temp_objects", "temp_work", 1000), ("temp_objects", "big_alloc", 1),
+                           ("peak_space", "big_alloc", 10 * MIB), ("peak_objects", "big_alloc", 10),
+                           ("peak_space", "hold_alloc", 0), ("peak_space", "temp_work", 0)):
+        t = run(["go", "tool", "pprof", "-top", "-nodefraction=0", "-unit=B", "-sample_index=" + idx, out], timeout=180)
+        row = [l.split() for l in t.stdout.splitlines() if l.split()[-1:] == [fn_]]
+        got = row[0][0] if row else "0"
+        val = float(re.match(r"[0-9.]+", got).group(0)) * {"B": 1, "kB": 1024, "MB": MIB}.get(re.sub(r"[0-9.]", "", got), 1) if got != "0" else 0
+        check(val == want, "%s of %s: %s (want %d)" % (idx, fn_, got, want))
+    tot = run(["go", "tool", "pprof", "-top", "-sample_index=peak_space", "-unit=B", out], timeout=180)
+    m = re.search(r"of ([0-9]+)B total", tot.stdout)
+    check(m and int(m.group(1)) == d["peak"]["bytes"], "peak_space in all = the report's peak (%s, %d)" % (m and m.group(1), d["peak"]["bytes"]))
 
 
 def main():
@@ -154,7 +212,7 @@ def main():
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--prog", required=True)
     A = ap.parse_args()
-    {"shape": shape, "heaptrack": heaptrack, "long": long_run}[A.scenario]()
+    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof}[A.scenario]()
     shutil.rmtree(TMP, ignore_errors=True)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))

@@ -8,6 +8,8 @@
  *   and one leaked block of RC_KNOWN_SIZE bytes (the check ran).
  * The phase boundaries go to stderr (unbuffered: no stdio buffer is
  * allocated) as "tN <CLOCK_MONOTONIC ms>".
+ * "snap DIR": also writes snapshots DIR/1.snap.json after phase 1 and
+ * DIR/2.snap.json after phase 3 (reachcheck_snapshot, found with dlsym).
  * "long MS": instead, a sawtooth for MS milliseconds: saw_alloc takes 64
  * blocks of 1 KiB and frees them, 1 to 64 at a time, over and over (the
  * timeline takes a point every few milliseconds and coarsens). */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dlfcn.h>
 
 void *g_hold;
 static void *big[10];
@@ -60,6 +63,15 @@ static void sawtooth(double ms)
   }
 }
 
+static void snapshot(int argc, char **argv, int n)
+{
+  if (argc < 3 || strcmp(argv[1], "snap")) return;
+  int (*snap)(const char *) = (int (*)(const char *))dlsym(RTLD_DEFAULT, "reachcheck_snapshot");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%d.snap.json", argv[2], n);
+  RC_CHECK(snap && snap(path) == 0);
+}
+
 int main(int argc, char **argv)
 {
   if (argc > 2 && !strcmp(argv[1], "long")) {
@@ -71,12 +83,17 @@ int main(int argc, char **argv)
   mark(1);
   for (int i = 0; i < 1000; i++) temp_work(i);
   mark(2);
+  snapshot(argc, argv, 1);
   for (int i = 0; i < 10; i++) big[i] = big_alloc();
   mark(3);
-  for (int i = 9; i >= 0; i--) free(big[i]);
+  for (int i = 9; i >= 0; i--) {
+    free(big[i]);
+    big[i] = NULL;   /* no stale copy: the leaked block may reuse this memory */
+  }
   mark(4);
   g_hold = hold_alloc();
   mark(5);
+  snapshot(argc, argv, 2);
   rc_leak_known();
   rc_scrub();
   return 0;

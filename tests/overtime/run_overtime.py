@@ -14,6 +14,9 @@ scenarios:
              reachcheck's
   snapshot   snapshots after phase 1 and phase 3 carry the peak and the
              temporaries so far; reachcheck diff of the two compares them
+  graph      reachcheck graph --html of a snapshot in headless chromium: the
+             timeline has one area per series, the peak marked, no console
+             errors; a hand-written "growth" entry highlights its series/root
   pprof      --pprof: go tool pprof lists temp_objects, peak_objects and
              peak_space with exact values per function
   long       a sawtooth for 6 s: thousands of points taken, at most
@@ -205,6 +208,56 @@ def pprof():
     check(m and int(m.group(1)) == d["peak"]["bytes"], "peak_space in all = the report's peak (%s, %d)" % (m and m.group(1), d["peak"]["bytes"]))
 
 
+def chromium_dom(html):
+    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chrome:
+        print("chromium is not installed (Debian: chromium)")
+        sys.exit(77)
+    prof = tempfile.mkdtemp(prefix="chrome-", dir=TMP)
+    argv = [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--user-data-dir=" + prof, "--enable-logging=stderr", "--v=0", "--window-size=1400,900",
+            "--dump-dom", "file://" + os.path.abspath(html)]
+    r = run(argv, timeout=90)
+    console = [l for l in r.stderr.splitlines() if ":CONSOLE" in l]
+    return r.returncode, r.stdout, console
+
+
+def graph():
+    """The timeline next to the treemap, from a snapshot, and from the same
+    snapshot with a hand-written "growth" entry (the --watch format) naming
+    g_hold and hold_alloc's stack: its series and its root are highlighted."""
+    report("snap", TMP)
+    snap = os.path.join(TMP, "2.snap.json")
+    with open(snap) as f:
+        s2 = json.load(f)
+    hold = [x for x in s2["timeline"]["sites"] if x["stack"] and "hold_alloc" in json.dumps(x["stack"][0])]
+    check(len(hold) == 1, "the snapshot's timeline has a series for hold_alloc")
+    grown = dict(s2, growth=[{"root": "global g_hold (%s)" % os.path.basename(A.prog), "site": hold[0]["stack"] if hold else [],
+                             "bytes_per_sec": 2400, "blocks_per_sec": 10, "bytes_per_snapshot": 2400, "samples": 8}])
+    gpath = os.path.join(TMP, "grown.snap.json")
+    with open(gpath, "w") as f:
+        json.dump(grown, f)
+    for src, growing in ((snap, 0), (gpath, 1)):
+        html = src + ".html"
+        r = run([A.launcher, "graph", src, "--html", "-o", html])
+        check(r.returncode == 0 and not r.stderr, "graph --html %s: %d %s" % (os.path.basename(src), r.returncode, r.stderr[:300]))
+        page = open(html).read()
+        check(not re.search(r"(src|href)\s*=|url\(|@import|https?://", page), "the page refers to nothing external")
+        rc, dom, console = chromium_dom(html)
+        body = re.search(r"<body[^>]*>", dom)
+        body = body.group(0) if body else ""
+        print(os.path.basename(html), body)
+        m = re.search(r'data-series="(\d+)"', body)
+        want = len(s2["timeline"]["sites"])
+        check(rc == 0 and m and int(m.group(1)) == want, "%s: %s series drawn (want %d)" % (os.path.basename(html), m and m.group(1), want))
+        check('data-rendered="' in body and "data-error" not in body, "%s: the treemap rendered, no page error" % os.path.basename(html))
+        check('data-peak="%d"' % s2["peak"]["bytes"] in body, "%s: the peak is marked (%d)" % (os.path.basename(html), s2["peak"]["bytes"]))
+        check(dom.count('class="series growing"') == growing, "%s: %d growing series" % (os.path.basename(html), growing))
+        check(('<tr class="growing">' in dom) == bool(growing), "%s: the growing root's row is highlighted: %s" % (os.path.basename(html), bool(growing)))
+        check(not console, "%s: no console messages %s" % (os.path.basename(html), console[:3]))
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
@@ -212,7 +265,7 @@ def main():
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--prog", required=True)
     A = ap.parse_args()
-    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof}[A.scenario]()
+    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph}[A.scenario]()
     shutil.rmtree(TMP, ignore_errors=True)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))

@@ -19,6 +19,8 @@ scenarios:
              errors; a hand-written "growth" entry highlights its series/root
   pprof      --pprof: go tool pprof lists temp_objects, peak_objects and
              peak_space with exact values per function
+  threads    two threads, 5 MiB each at once: the peak is 10 MiB of big_alloc,
+             500 temporaries counted per thread
   long       a sawtooth for 6 s: thousands of points taken, at most
              max_points kept, the recorder's memory as docs/over-time.md says
 
@@ -258,6 +260,18 @@ def graph():
         check(not console, "%s: no console messages %s" % (os.path.basename(html), console[:3]))
 
 
+def threads():
+    d, _ = report("threads")
+    pk = d["peak"]
+    top = pk["sites"][0] if pk["sites"] else {"stack": []}
+    check(fn(top["stack"]) == "big_alloc" and top["bytes"] == 10 * MIB and top["blocks"] == 10,
+          "the peak holds both threads' big_alloc blocks: %s B in %s blocks" % (top.get("bytes"), top.get("blocks")))
+    check(pk["bytes"] == sum(s["bytes"] for s in pk["sites"]), "peak bytes = the sum of its stacks (%d)" % pk["bytes"])
+    tw, ba = site(d, "temp_work"), site(d, "big_alloc")
+    check(tw and tw["calls"] == 1000 and tw["temporary"] == 1000, "temp_work: 1000 temporaries from two threads: %s" % (tw and tw["temporary"]))
+    check(ba and ba["calls"] == 10 and ba["live_bytes"] == 0 and ba["peak_bytes"] == 10 * MIB, "big_alloc: 10 calls, none live, 10 MiB at the peak")
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
@@ -265,7 +279,7 @@ def main():
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--prog", required=True)
     A = ap.parse_args()
-    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph}[A.scenario]()
+    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph, "threads": threads}[A.scenario]()
     shutil.rmtree(TMP, ignore_errors=True)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))

@@ -10,6 +10,8 @@
  * allocated) as "tN <CLOCK_MONOTONIC ms>".
  * "snap DIR": also writes snapshots DIR/1.snap.json after phase 1 and
  * DIR/2.snap.json after phase 3 (reachcheck_snapshot, found with dlsym).
+ * "threads": instead, two threads each do 500 temp_work, take 5 big_alloc
+ * blocks, wait for each other (10 MiB live at once: the peak), free theirs.
  * "long MS": instead, a sawtooth for MS milliseconds of CPU time: saw_alloc takes 64
  * blocks of 1 KiB and frees them, 1 to 64 at a time, over and over (the
  * timeline takes a point every few milliseconds and coarsens). */
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <dlfcn.h>
+#include <pthread.h>
 
 void *g_hold;
 static void *big[10];
@@ -74,8 +77,37 @@ static void snapshot(int argc, char **argv, int n)
   RC_CHECK(snap && snap(path) == 0);
 }
 
+static pthread_barrier_t both;
+static void *worker(void *arg)
+{
+  void **mine = arg;
+  for (int i = 0; i < 500; i++) temp_work(i);
+  for (int i = 0; i < 5; i++) mine[i] = big_alloc();
+  pthread_barrier_wait(&both);
+  pthread_barrier_wait(&both);   /* both hold 5 MiB until both have looked */
+  for (int i = 0; i < 5; i++) {
+    free(mine[i]);
+    mine[i] = NULL;
+  }
+  return NULL;
+}
+
+static void two_threads(void)
+{
+  pthread_t t[2];
+  pthread_barrier_init(&both, NULL, 2);
+  for (int i = 0; i < 2; i++) RC_CHECK(pthread_create(&t[i], NULL, worker, &big[5 * i]) == 0);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "threads")) {
+    two_threads();
+    rc_leak_known();
+    rc_scrub();
+    return 0;
+  }
   if (argc > 2 && !strcmp(argv[1], "long")) {
     sawtooth(atof(argv[2]));
     rc_leak_known();

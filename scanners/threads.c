@@ -17,6 +17,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "scanners/scanners.h"
+#include "stack/timeline.h"
 #include "stack/counters.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -101,6 +102,7 @@ static void self_exited(void *unused)
   rc_spin_unlock(&reg_lock);
   self_rec = NULL;
   rc_heap_thread_exit();
+  rc_live_thread_exit();     /* stack/timeline.h: this thread's live delta joins the total */
   rc_counts_thread_exit();   /* stack/counters.h: this thread's counters join the totals */
   rc_in_runtime--;
 }

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include "tool_common.h"
 
-static void load_frames(struct tsite *s, const struct rj *stack)
+void tsite_load_frames(struct tsite *s, const struct rj *stack)
 {
   s->nframes = rj_len(stack);
   s->frames = txmalloc((s->nframes ? s->nframes : 1) * sizeof *s->frames);
@@ -190,7 +190,7 @@ static void load_sites(struct loader *l, const struct rj *sites)
     s->bytes = count(e, "bytes");
     s->reach_blocks = count(rj_get(e, "reachable"), "blocks");
     s->reach_bytes = count(rj_get(e, "reachable"), "bytes");
-    load_frames(s, rj_get(e, "stack"));
+    tsite_load_frames(s, rj_get(e, "stack"));
     char id[32];
     snprintf(id, sizeof id, "%lld", s->id);
     struct tsite *same = tmap_get(&l->by_key, s->key);
@@ -224,7 +224,7 @@ static void load_refs(struct loader *l, struct troot *r, const struct rj *top)
     const struct rj *stack = rj_get(e, "stack");
     if (stack) {
       struct tsite tmp = {0};
-      load_frames(&tmp, stack);
+      tsite_load_frames(&tmp, stack);
       struct tsite *s = tmap_get(&l->by_key, tmp.key);
       if (!s) {
         s = txmalloc(sizeof *s);

@@ -12,6 +12,7 @@ function(rc_tools_sources var)
     COMMAND ${CMAKE_COMMAND} -DIN=${RC_TOOLS_DIR}/assets/treemap.html -DOUT=${page} -DNAME=rc_treemap_html
             -P ${RC_TOOLS_DIR}/embed.cmake
     DEPENDS ${RC_TOOLS_DIR}/assets/treemap.html ${RC_TOOLS_DIR}/assets/treemap.css ${RC_TOOLS_DIR}/assets/treemap.js
+            ${RC_TOOLS_DIR}/assets/timeline.js
             ${RC_TOOLS_DIR}/embed.cmake
     COMMENT "Inlining the treemap page (tools/assets)" VERBATIM)
   set(src launcher.c tool_diff.c tool_graph.c model.c tsym.c tjson.c tmap.c tool_common.c json_read.c

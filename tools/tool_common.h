@@ -67,6 +67,8 @@ struct tmodel {
   struct rj *doc;
 };
 
+/* A site's frames and key from a stack's JSON array (model.c). */
+void tsite_load_frames(struct tsite *s, const struct rj *stack);
 /* Read, check and load path: 0, or one error line on stderr and -1. */
 int tmodel_load(const char *path, struct tmodel *m);
 void tmodel_free(struct tmodel *m);

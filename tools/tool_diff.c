@@ -175,6 +175,16 @@ static struct dblock *match_blocks(struct tmodel *o, struct tmodel *n, size_t *c
 }
 
 /* The difference, as the writers show it. */
+/* Over time: peak, calls and temporaries of both (docs/over-time.md). */
+struct tpair { long long o, n; };
+struct dtsite { struct tsite site; struct tpair temps, peak, calls; };
+struct dtime {
+  bool have;                           /* both files carry "peak" and "allocations" */
+  struct tpair peak, peak_blocks, calls, temps;
+  struct dtsite *sites;                /* by |change in temporaries| + |change at the peak| */
+  size_t nsites;
+};
+
 struct diff {
   const struct tmodel *o, *n;
   struct dpair total;                  /* live (snapshot) or reachable (report) */
@@ -184,7 +194,117 @@ struct diff {
   size_t nroots, show_roots;
   struct dblock *blocks;               /* changed top blocks (snapshots), biggest growth first */
   size_t nblocks, show_blocks;
+  struct dtime time;
+  size_t show_time;
 };
+
+/* ---- over time: peak, calls and temporaries (docs/over-time.md) ---- */
+
+static long long tnum(const struct rj *obj, const char *a, const char *b)
+{
+  const struct rj *v = rj_get(obj, a);
+  return v && b ? rj_int(rj_get(v, b), 0) : rj_int(v, 0);
+}
+
+static long long tchange(const struct dtsite *s) { return llabs(s->temps.n - s->temps.o) + llabs(s->peak.n - s->peak.o); }
+static int dtsite_cmp(const void *a, const void *b)
+{
+  long long x = tchange(a), y = tchange(b);
+  return x < y ? 1 : x > y ? -1 : strcmp(((const struct dtsite *)a)->site.key, ((const struct dtsite *)b)->site.key);
+}
+
+static void compute_time(struct dtime *t, const struct tmodel *o, const struct tmodel *n)
+{
+  memset(t, 0, sizeof *t);
+  const struct rj *doc[2] = {o->doc, n->doc};
+  if (!rj_get(doc[0], "peak") || !rj_get(doc[1], "peak")) return;
+  t->have = true;
+  t->peak = (struct tpair){tnum(doc[0], "peak", "bytes"), tnum(doc[1], "peak", "bytes")};
+  t->peak_blocks = (struct tpair){tnum(doc[0], "peak", "blocks"), tnum(doc[1], "peak", "blocks")};
+  t->calls = (struct tpair){tnum(doc[0], "allocations", "calls"), tnum(doc[1], "allocations", "calls")};
+  t->temps = (struct tpair){tnum(doc[0], "allocations", "temporary"), tnum(doc[1], "allocations", "temporary")};
+  size_t cap = rj_len(rj_get(doc[0], "alloc_sites")) + rj_len(rj_get(doc[1], "alloc_sites")) + 1;
+  t->sites = txmalloc(cap * sizeof *t->sites);
+  struct tmap map = {0};
+  for (int side = 0; side < 2; side++) {
+    const struct rj *arr = rj_get(doc[side], "alloc_sites");
+    for (size_t i = 0; i < rj_len(arr); i++) {
+      const struct rj *e = rj_at(arr, i);
+      struct tsite site = {0};
+      tsite_load_frames(&site, rj_get(e, "stack"));
+      struct dtsite *d = tmap_get(&map, site.key);
+      if (!d) {
+        d = &t->sites[t->nsites++];
+        memset(d, 0, sizeof *d);
+        d->site = site;
+        tmap_put(&map, site.key, d);
+      }
+      long long *v[3] = {side ? &d->temps.n : &d->temps.o, side ? &d->peak.n : &d->peak.o, side ? &d->calls.n : &d->calls.o};
+      *v[0] = tnum(e, "temporary", NULL);
+      *v[1] = tnum(e, "peak_bytes", NULL);
+      *v[2] = tnum(e, "calls", NULL);
+    }
+  }
+  qsort(t->sites, t->nsites, sizeof *t->sites, dtsite_cmp);
+}
+
+static void text_tpair(FILE *f, const char *what, struct tpair p, const char *unit)
+{
+  fprintf(f, "%s %lld -> %lld%s (%+lld)", what, p.o, p.n, unit, p.n - p.o);
+}
+
+static void text_time(FILE *f, const struct dtime *t, size_t show)
+{
+  if (!t->have) return;
+  fprintf(f, "\nOver time (since each process started):\n  ");
+  text_tpair(f, "peak", t->peak, " bytes");
+  text_tpair(f, ",", t->peak_blocks, " blocks");
+  fprintf(f, "\n  ");
+  text_tpair(f, "allocation calls", t->calls, "");
+  text_tpair(f, "; temporary allocations", t->temps, "");
+  fputc('\n', f);
+  for (size_t i = 0; i < t->nsites && i < show; i++) {
+    const struct dtsite *s = &t->sites[i];
+    if (!tchange(s)) break;
+    char label[512];
+    fprintf(f, "  %s: ", tsite_label((struct tsite *)&s->site, label, sizeof label));
+    text_tpair(f, "temporary", s->temps, "");
+    text_tpair(f, ", at the peak", s->peak, " bytes");
+    fputc('\n', f);
+  }
+}
+
+static void json_tpair(FILE *f, const char *name, struct tpair p)
+{
+  fprintf(f, "\"%s\":{\"old\":%lld,\"new\":%lld,\"delta\":%lld}", name, p.o, p.n, p.n - p.o);
+}
+
+static void json_time(FILE *f, const struct dtime *t, size_t show)
+{
+  if (!t->have) return;
+  fputs(",\"over_time\":{", f);
+  json_tpair(f, "peak_bytes", t->peak);
+  fputc(',', f);
+  json_tpair(f, "peak_blocks", t->peak_blocks);
+  fputc(',', f);
+  json_tpair(f, "calls", t->calls);
+  fputc(',', f);
+  json_tpair(f, "temporary", t->temps);
+  fputs(",\"sites\":[", f);
+  for (size_t i = 0; i < t->nsites && i < show; i++) {
+    const struct dtsite *s = &t->sites[i];
+    fputs(i ? ",{" : "{", f);
+    json_tpair(f, "temporary", s->temps);
+    fputc(',', f);
+    json_tpair(f, "peak_bytes", s->peak);
+    fputc(',', f);
+    json_tpair(f, "calls", s->calls);
+    fputs(",\"stack\":", f);
+    tjson_frames(f, (struct tsite *)&s->site);
+    fputc('}', f);
+  }
+  fputs("]}", f);
+}
 
 /* top: entries shown per list, 0 for all. */
 static void compute(struct diff *d, struct tmodel *o, struct tmodel *n, long top)
@@ -201,6 +321,8 @@ static void compute(struct diff *d, struct tmodel *o, struct tmodel *n, long top
   d->show_roots = top && (size_t)top < d->nroots ? (size_t)top : d->nroots;
   d->blocks = match_blocks(o, n, &d->nblocks);
   d->show_blocks = top && (size_t)top < d->nblocks ? (size_t)top : d->nblocks;
+  compute_time(&d->time, o, n);
+  d->show_time = top && (size_t)top < d->time.nsites ? (size_t)top : d->time.nsites;
 }
 
 /* ---- text ---- */
@@ -285,6 +407,7 @@ static void write_text(FILE *f, const struct diff *d)
   text_sites(f, d);
   text_roots(f, d);
   text_blocks(f, d);
+  text_time(f, &d->time, d->show_time);
 }
 
 /* ---- JSON ---- */
@@ -355,7 +478,9 @@ static void write_json(FILE *f, const struct diff *d)
     else fputs("[]", f);
     fputc('}', f);
   }
-  fputs("]}\n", f);
+  fputc(']', f);
+  json_time(f, &d->time, d->show_time);
+  fputs("}\n", f);
 }
 
 /* ---- options ---- */

@@ -1,8 +1,9 @@
 /* `reachcheck graph SNAPSHOT_OR_REPORT (--dot | --html) [-o FILE]`: the
  * retention tree (super-root -> roots -> allocation sites, sized by retained
  * bytes) as Graphviz dot, or as one self-contained HTML page with a zoomable
- * squarified treemap (tools/assets/: inline script and style, no external
- * resources). */
+ * squarified treemap and, when the input has one, the timeline of live
+ * bytes by site with the peak and the growing roots (tools/assets/: inline
+ * script and style, no external resources). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
@@ -145,6 +146,92 @@ static void html_text(FILE *f, const char *s)
   }
 }
 
+/* ---- the timeline (timeline.js; docs/over-time.md) ---- */
+static double rnum(const struct rj *v) { return v && v->type == RJ_NUM ? v->num : 0; }
+
+/* Is a stack (a JSON array of frames) the site of an entry of the input's
+ * "growth" array (another engineer's --watch)? Matched by module+offset. */
+static bool site_growing(const struct rj *stack, const struct rj *growth)
+{
+  if (!rj_len(growth)) return false;
+  struct tsite a = {0};
+  tsite_load_frames(&a, stack);
+  bool hit = false;
+  for (size_t i = 0; i < rj_len(growth) && !hit; i++) {
+    struct tsite b = {0};
+    tsite_load_frames(&b, rj_get(rj_at(growth, i), "site"));
+    hit = a.nframes && !strcmp(a.key, b.key);
+    free(b.key);
+    free(b.frames);
+  }
+  free(a.key);
+  free(a.frames);
+  return hit;
+}
+
+/* A root named by a "growth" entry: by its label ("global g_list (prog)")
+ * or its bare name. */
+static bool root_growing(const struct troot *r, const struct rj *growth)
+{
+  for (size_t i = 0; i < rj_len(growth); i++) {
+    const char *name = rj_str(rj_get(rj_at(growth, i), "root"), NULL);
+    if (name && ((r->label && !strcmp(name, r->label)) || (r->name && !strcmp(name, r->name)))) return true;
+  }
+  return false;
+}
+
+static void num_array(FILE *f, const struct rj *arr, const char *fmt_int)
+{
+  fputc('[', f);
+  for (size_t i = 0; i < rj_len(arr); i++) {
+    if (i) fputc(',', f);
+    const struct rj *v = rj_at(arr, i);
+    if (fmt_int) fprintf(f, fmt_int, rj_int(v, 0));
+    else fprintf(f, "%.3f", rnum(v));
+  }
+  fputc(']', f);
+}
+
+/* ,"timeline":{t_ms, bytes, series, peak, growth} when the input has one. */
+static void html_timeline(FILE *f, const struct tmodel *m)
+{
+  const struct rj *tl = rj_get(m->doc, "timeline"), *growth = rj_get(m->doc, "growth");
+  if (!tl) return;
+  fputs(",\"timeline\":{\"t_ms\":", f);
+  num_array(f, rj_get(tl, "t_ms"), NULL);
+  fputs(",\"bytes\":", f);
+  num_array(f, rj_get(tl, "bytes"), "%lld");
+  fputs(",\"series\":[", f);
+  const struct rj *series = rj_get(tl, "sites");
+  for (size_t i = 0; i < rj_len(series); i++) {
+    const struct rj *e = rj_at(series, i);
+    struct tsite s = {0};
+    char label[512];
+    tsite_load_frames(&s, rj_get(e, "stack"));
+    fputs(i ? ",{\"label\":" : "{\"label\":", f);
+    tjson_str_html(f, s.nframes ? tsite_label(&s, label, sizeof label) : "(no stack)");
+    fputs(",\"bytes\":", f);
+    num_array(f, rj_get(e, "bytes"), "%lld");
+    fprintf(f, ",\"growing\":%s}", site_growing(rj_get(e, "stack"), growth) ? "true" : "false");
+  }
+  const struct rj *pk = rj_get(m->doc, "peak");
+  fprintf(f, "],\"peak\":{\"time_ms\":%.3f,\"bytes\":%lld},\"growth\":[", rnum(rj_get(pk, "time_ms")),
+          rj_int(rj_get(pk, "bytes"), 0));
+  for (size_t i = 0; i < rj_len(growth); i++) {
+    const struct rj *g = rj_at(growth, i);
+    struct tsite s = {0};
+    char label[512];
+    tsite_load_frames(&s, rj_get(g, "site"));
+    fputs(i ? ",{\"root\":" : "{\"root\":", f);
+    tjson_str_html(f, rj_str(rj_get(g, "root"), "?"));
+    fputs(",\"site\":", f);
+    tjson_str_html(f, s.nframes ? tsite_label(&s, label, sizeof label) : "(no stack)");
+    fprintf(f, ",\"bytes_per_sec\":%.3f,\"blocks_per_sec\":%.3f,\"samples\":%lld}", rnum(rj_get(g, "bytes_per_sec")),
+            rnum(rj_get(g, "blocks_per_sec")), rj_int(rj_get(g, "samples"), 0));
+  }
+  fputs("]}", f);
+}
+
 /* The page's data (see treemap.js): title, subtitle, roots and their sites. */
 static void html_data(FILE *f, const struct tmodel *m, struct groot *g, size_t ng, const char *title)
 {
@@ -166,6 +253,7 @@ static void html_data(FILE *f, const struct tmodel *m, struct groot *g, size_t n
     tjson_str_html(f, r->label);
     fputs(",\"kind\":", f);
     tjson_str_html(f, r->shared ? "shared" : r->kind);
+    fprintf(f, ",\"growing\":%s", root_growing(r, rj_get(m->doc, "growth")) ? "true" : "false");
     fprintf(f, ",\"value\":%llu,\"blocks\":%llu,\"children\":[", r->bytes, r->blocks);
     for (size_t k = 0; k < g[i].ns; k++) {
       const struct gsite *s = &g[i].s[k];
@@ -185,7 +273,9 @@ static void html_data(FILE *f, const struct tmodel *m, struct groot *g, size_t n
     }
     fputs("]}", f);
   }
-  fputs("]}", f);
+  fputc(']', f);
+  html_timeline(f, m);
+  fputc('}', f);
 }
 
 /* The page with its two holes filled: {{title}} (HTML text) and {{data}}. */

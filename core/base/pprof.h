@@ -24,7 +24,7 @@ static inline void rc_mbuf_reset(struct rc_mbuf *b) { b->len = 0; }
 
 /* Sample types of every heap profile reachcheck writes, in this order. */
 enum { RC_PP_ALLOC_OBJECTS, RC_PP_ALLOC_SPACE, RC_PP_INUSE_OBJECTS, RC_PP_INUSE_SPACE, RC_PP_LEAKED_OBJECTS,
-       RC_PP_LEAKED_SPACE, RC_PP_NVALUES };
+       RC_PP_LEAKED_SPACE, RC_PP_TEMP_OBJECTS, RC_PP_PEAK_OBJECTS, RC_PP_PEAK_SPACE, RC_PP_NVALUES };
 extern const char *const rc_pp_value_names[RC_PP_NVALUES][2];   /* {type, unit} */
 
 struct rc_pp_label { const char *key, *str; int64_t num; };   /* str NULL: a number */

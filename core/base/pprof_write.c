@@ -17,6 +17,7 @@
 const char *const rc_pp_value_names[RC_PP_NVALUES][2] = {
   {"alloc_objects", "count"}, {"alloc_space", "bytes"},  {"inuse_objects", "count"},
   {"inuse_space", "bytes"},   {"leaked_objects", "count"}, {"leaked_space", "bytes"},
+  {"temp_objects", "count"},  {"peak_objects", "count"},   {"peak_space", "bytes"},
 };
 
 /* ---- growable bytes ---- */

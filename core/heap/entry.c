@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include "heap/heap_internal.h"
+#include "stack/timeline.h"
 
 static inline void *alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fresh)
 {
@@ -52,7 +53,10 @@ RC_EXPORT void free(void *p)
   if (RC_UNLIKELY(!heap_ready())) rc_heap_init();
   if (RC_UNLIKELY(rc_in_critical)) {  /* from a signal handler inside the allocator */
     struct rc_hdr *x = rc_block_exact(p);
-    if (x && x->stack) rc_count_free_async(x->stack, rc_hdr_size(x));
+    if (x && x->stack) {
+      rc_count_free_async(x->stack, rc_hdr_size(x));
+      rc_live_add_async(-(int64_t)rc_hdr_size(x));
+    }
     if (x) rc_set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     return;
   }
@@ -90,7 +94,10 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
     if (x && q) {
       size_t old = rc_hdr_size(x);
       memcpy(q, p, old < n ? old : n);
-      if (x->stack) rc_count_free_async(x->stack, old);
+      if (x->stack) {
+        rc_count_free_async(x->stack, old);
+        rc_live_add_async(-(int64_t)old);
+      }
       rc_set_bits(x, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED));
     }
     return q;
@@ -109,11 +116,11 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
       if (!rc_in_runtime) {
         rc_in_runtime++;
         rc_in_critical++;   /* counted as a free and an allocation (stack/counters.h) */
-        if (h->stack) rc_count_free(h->stack, old);
+        if (h->stack) rc_count_free(h->stack, old, h);
         rc_in_critical--;
         h->stack = rc_depot_capture(at);
         rc_in_critical++;
-        if (h->stack) rc_count_alloc(h->stack, n);
+        if (h->stack) rc_count_alloc(h->stack, n, h);
         rc_in_critical--;
         rc_in_runtime--;
       }
@@ -128,6 +135,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
   if (!q) return NULL;  /* p stays valid, as in glibc */
   memcpy(q, p, old < n ? old : n);
   release_block(h);
+  rc_me.last = ~(uintptr_t)((const char *)q - RC_HDR_SIZE);   /* as if freed first, then allocated (heaptrack's order) */
   return q;
 }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "profile/profile.h"
+#include "stack/timeline.h"
 
 static int64_t start_ns;   /* when the program started: alloc_* counts from there */
 
@@ -45,10 +46,25 @@ static const struct rc_count *count_of(const struct rc_prof *p, uint32_t stack)
   return p && stack < p->nstacks ? &p->counts[stack] : &zero;
 }
 
+/* Over time (stack/timeline.h): the stack's temporary allocations and its
+ * live blocks and bytes at the peak (docs/profiles.md). A delta profile
+ * has the temporaries made since base and no peak (a peak is a moment, not
+ * a sum). */
+static void over_time(int64_t *v, const struct rc_peak *pk, uint32_t s, const struct rc_count *c, const struct rc_count *b,
+                      bool delta)
+{
+  v[RC_PP_TEMP_OBJECTS] = (int64_t)(c->temps - b->temps);
+  if (delta || s >= pk->n) return;
+  v[RC_PP_PEAK_OBJECTS] = (int64_t)pk->site_blocks[s];
+  v[RC_PP_PEAK_SPACE] = (int64_t)pk->site_bytes[s];
+}
+
 /* The samples of p (minus base). */
 static int samples(const struct rc_prof *p, const struct rc_prof *base, struct rc_vec *out)
 {
   rc_vec_init(out, sizeof(struct psample));
+  struct rc_peak pk;
+  rc_peak_get(&pk);
   if (!p->checked || base) {
     for (uint32_t s = 1; s < p->nstacks; s++) {
       const struct rc_count *c = count_of(p, s), *b = count_of(base, s);
@@ -57,6 +73,7 @@ static int samples(const struct rc_prof *p, const struct rc_prof *base, struct r
       v[RC_PP_ALLOC_SPACE] = (int64_t)(c->alloc_bytes - b->alloc_bytes);
       v[RC_PP_INUSE_OBJECTS] = (int64_t)(c->allocs - c->frees) - (int64_t)(b->allocs - b->frees);
       v[RC_PP_INUSE_SPACE] = (int64_t)(c->alloc_bytes - c->free_bytes) - (int64_t)(b->alloc_bytes - b->free_bytes);
+      over_time(v, &pk, s, c, b, base != NULL);
       push(out, s, 0, ST_NONE, v);
     }
     return 0;
@@ -80,6 +97,7 @@ static int samples(const struct rc_prof *p, const struct rc_prof *base, struct r
     /* a thread stopped between its count and its header may leave one off */
     v[RC_PP_ALLOC_OBJECTS] = c->allocs > live[(size_t)2 * s] ? (int64_t)(c->allocs - live[(size_t)2 * s]) : 0;
     v[RC_PP_ALLOC_SPACE] = c->alloc_bytes > live[(size_t)2 * s + 1] ? (int64_t)(c->alloc_bytes - live[(size_t)2 * s + 1]) : 0;
+    over_time(v, &pk, s, c, count_of(NULL, s), false);   /* in the stack's one "freed" sample */
     push(out, s, 0, ST_FREED, v);
   }
   rc_munmap(live, (size_t)p->nstacks * 2 * sizeof *live);

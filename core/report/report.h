@@ -36,6 +36,10 @@ void rc_report_text(int fd, const struct rc_result *res);
 typedef void (*rc_json_extra_fn)(struct rc_buf *b);
 int rc_report_json(const char *path_template, const struct rc_result *res, rc_json_extra_fn extra);
 void rc_json_write(int fd, const struct rc_result *r, rc_json_extra_fn extra);
+/* Memory over time (report/report_time.c): ",\"allocations\":..,\"peak\":..,
+ * \"alloc_sites\":..,\"timeline\":.." for the JSON report and snapshots,
+ * stacks in `style`. */
+void rc_time_json(struct rc_buf *b, enum rc_stack_style style);
 /* SARIF: write rc_opt.sarif if set. */
 void rc_sarif_exit(const struct rc_result *r);
 /* Growing memory found by --watch (retain/watch_out.c installs the source at

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "retain/retain.h"
 #include "retain/watch.h"
+#include "stack/timeline.h"
 #include "reachcheck.h"
 
 #define SITES_PER_ROOT 100
@@ -243,6 +244,7 @@ static bool write_snapshot(struct snap *s, int fd)
   while (hi < nrs && rsites[hi].owner == 0) hi++;
   json_sites(&b, rsites, lo, hi, shared_blocks, shared_bytes);
   rc_buf_put(&b, "}", 1);
+  rc_time_json(&b, RC_STACK_JSON_RAW);   /* peak, temporaries, timeline (docs/over-time.md) */
   /* the biggest blocks no single root retains (watch_sample.c); none when
    * the ownership pass found no shared block */
   if (s->have_dom) rc_w_blocks_json(&b, &s->g, &s->d, 20);
@@ -267,6 +269,7 @@ static void snap_in_child(void *ctx, struct rc_result *res)
     if (!s->fallback || (e != EACCES && e != EROFS && e != ENOENT) || rc_out_open_for(&o, s->path, true, s->pid))
       _exit(16 + (e > 0 && e < 200 ? e : EIO));
   }
+  rc_timeline_mark();   /* the snapshot's moment is the timeline's last point (this copy's) */
   bool ok = write_snapshot(s, o.fd);
   if (!ok) {
     rc_out_abort(&o);

@@ -8,9 +8,11 @@
 #include "runtime/runtime.h"
 #include "profile/profile.h"
 #include "retain/watch.h"
+#include "stack/timeline.h"
 
 struct rc_exit_policy rc_exit_policy = {.at_exit = true};
 static int final_done;
+
 
 static bool skip(bool at_exit)
 {
@@ -22,17 +24,20 @@ static bool skip(bool at_exit)
 /* The end-of-process check: at exit, or earlier from __lsan_do_leak_check
  * (runtime/compat_lsan.c) or before global destructors (HEAPCHECK=normal,
  * runtime/compat_gperf.c); whichever comes first runs, the other never. */
-/* The JSON report's sections above the leaks: retention, then growth. */
-static void json_extra(struct rc_buf *b)
+/* The JSON report's sections after the leaks: retention, growth, then
+ * memory over time. */
+static void exit_json(struct rc_buf *b)
 {
   rc_retain_exit_json(b);
   rc_watch_exit_json(b);
+  rc_time_json(b, RC_STACK_JSON);
 }
 
 void rc_final_check(bool at_exit)
 {
-  if (at_exit) rc_http_stop();
-  rc_watch_stop();   /* no sample while the last check runs */   /* the endpoint's thread and sockets end before the last check */
+  if (at_exit) rc_http_stop();   /* the endpoint's thread and sockets end before the last check */
+  rc_watch_stop();               /* no sample while the last check runs */
+  rc_timeline_mark();            /* the timeline's last point: the heap as the check finds it */
   if (!rc_opt.report) {
     if (at_exit) rc_profile_exit_write(false);   /* --pprof: the counters alone */
     return;
@@ -63,7 +68,7 @@ void rc_final_check(bool at_exit)
     rc_retain_exit_text(rc_err_fd);
     rc_report_text(rc_err_fd, &r);
   }
-  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, json_extra);
+  if (rc_opt.json[0]) rc_report_json(rc_opt.json, &r, exit_json);
   rc_sarif_exit(&r);
   rc_profile_exit_write(true);
   rc_log_path_done();

@@ -10,7 +10,7 @@
 /* Every thread starts at this table, which never gets a leaf: its first
  * count takes the slow path, which gives the thread a table of its own. */
 static struct rc_count_tab empty_tab;
-RC_TLS struct rc_count_tab *rc_count_self = &empty_tab;
+RC_TLS struct rc_count_me rc_me = {.tab = &empty_tab, .flush_hi = RC_LIVE_FLUSH_MIN, .flush_lo = -RC_LIVE_FLUSH_MIN};
 
 static struct rc_count_tab *tabs[MAX_TABS];
 static uint8_t tab_used[MAX_TABS];   /* 1: owned by a live thread */
@@ -28,7 +28,7 @@ static void lock(int *l)
 }
 static void unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 
-static struct rc_count *leaf_new(void) { return rc_mmap(sizeof(struct rc_count) * RC_COUNT_LEAF); }
+static struct rc_count_cell *leaf_new(void) { return rc_mmap(RC_COUNT_LEAF_BYTES); }
 
 /* A free table, or a new one. */
 static struct rc_count_tab *tab_get(void)
@@ -54,64 +54,72 @@ static struct rc_count_tab *tab_get(void)
 }
 
 /* Leaves of the shared table are made under a lock: several threads use it. */
-static struct rc_count *shared_at(uint32_t stack)
+static struct rc_count_cell *shared_leaf(uint32_t stack)
 {
-  struct rc_count **slot = &shared_tab.leaf[stack >> RC_COUNT_LEAF_BITS];
-  struct rc_count *l = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+  struct rc_count_cell **slot = &shared_tab.leaf[stack >> RC_COUNT_LEAF_BITS];
+  struct rc_count_cell *l = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
   if (!l) {
     lock(&shared_leaf_lock);
     l = *slot;
     if (!l && (l = leaf_new()) != NULL) __atomic_store_n(slot, l, __ATOMIC_RELEASE);
     unlock(&shared_leaf_lock);
   }
-  return l ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
+  return l;
 }
 
-static void shared_add(uint32_t stack, uint64_t size, bool is_free)
+static void shared_add(uint32_t stack, uint64_t size, int kind)
 {
-  struct rc_count *c = shared_at(stack);
-  if (!c) return;
-  __atomic_fetch_add(is_free ? &c->frees : &c->allocs, 1, __ATOMIC_RELAXED);
-  __atomic_fetch_add(is_free ? &c->free_bytes : &c->alloc_bytes, size, __ATOMIC_RELAXED);
+  struct rc_count_cell *l = shared_leaf(stack);
+  if (!l) return;
+  uint32_t i = stack & (RC_COUNT_LEAF - 1);
+  bool is_free = kind != RC_COUNT_ALLOC;
+  __atomic_fetch_add(is_free ? &l[i].frees : &l[i].allocs, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(is_free ? &l[i].free_bytes : &l[i].alloc_bytes, size, __ATOMIC_RELAXED);
+  if (kind == RC_COUNT_FREE_TEMP) __atomic_fetch_add(&rc_count_temps(l)[i], 1, __ATOMIC_RELAXED);
 }
 
-void rc_count_slow(uint32_t stack, uint64_t size, bool is_free)
+/* The allocation counted here; the caller (rc_count_alloc/free) adds the
+ * live delta. */
+void rc_count_slow(uint32_t stack, uint64_t size, int kind)
 {
   if (!stack || stack >= RC_COUNT_MAX_IDS) return;
-  struct rc_count_tab *t = rc_count_self;
+  bool is_free = kind != RC_COUNT_ALLOC;
+  struct rc_count_tab *t = rc_me.tab;
   if (t == &empty_tab) {
     t = tab_get();
     if (!t) {
-      shared_add(stack, size, is_free);
+      shared_add(stack, size, kind);
       return;
     }
-    rc_count_self = t;
+    rc_me.tab = t;
   }
-  struct rc_count *l = t->leaf[stack >> RC_COUNT_LEAF_BITS];
+  struct rc_count_cell *l = t->leaf[stack >> RC_COUNT_LEAF_BITS];
   if (!l) {
     l = leaf_new();
     if (!l) {
-      shared_add(stack, size, is_free);
+      shared_add(stack, size, kind);
       return;
     }
     __atomic_store_n(&t->leaf[stack >> RC_COUNT_LEAF_BITS], l, __ATOMIC_RELEASE);
   }
-  struct rc_count *c = &l[stack & (RC_COUNT_LEAF - 1)];
-  rc_count_add(is_free ? &c->frees : &c->allocs, 1);
-  rc_count_add(is_free ? &c->free_bytes : &c->alloc_bytes, size);
+  uint32_t i = stack & (RC_COUNT_LEAF - 1);
+  rc_count_add(is_free ? &l[i].frees : &l[i].allocs, 1);
+  rc_count_add(is_free ? &l[i].free_bytes : &l[i].alloc_bytes, size);
+  if (kind == RC_COUNT_FREE_TEMP) rc_count_add(&rc_count_temps(l)[i], 1);
 }
 
 void rc_count_free_async(uint32_t stack, uint64_t size)
 {
   if (!stack || stack >= RC_COUNT_MAX_IDS) return;
-  shared_add(stack, size, true);
+  shared_add(stack, size, RC_COUNT_FREE);
 }
 
 static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab *t)
 {
   for (uint32_t li = 0; li < (n + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS; li++) {
-    const struct rc_count *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
+    struct rc_count_cell *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
     if (!l) continue;
+    const uint64_t *temps = rc_count_temps(l);
     uint32_t base = li << RC_COUNT_LEAF_BITS;
     uint32_t k = n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
     for (uint32_t i = 0; i < k; i++) {
@@ -119,6 +127,7 @@ static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab 
       out[base + i].alloc_bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED);
       out[base + i].frees += __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
       out[base + i].free_bytes += __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
+      out[base + i].temps += __atomic_load_n(&temps[i], __ATOMIC_RELAXED);
     }
   }
 }
@@ -137,9 +146,9 @@ void rc_counts_sum(struct rc_count *out, uint32_t n)
 
 void rc_counts_thread_exit(void)
 {
-  struct rc_count_tab *t = rc_count_self;
+  struct rc_count_tab *t = rc_me.tab;
   if (t == &empty_tab) return;
-  rc_count_self = &empty_tab;
+  rc_me.tab = &empty_tab;
   lock(&tabs_lock);
   for (uint32_t i = 0; i < ntabs; i++)
     if (tabs[i] == t) tab_used[i] = 0;
@@ -152,7 +161,7 @@ void rc_counts_fork_child(void)
 {
   /* Only the forking thread lives on: every other table is free (its
    * counts stay in the sums, as an exited thread's do). */
-  for (uint32_t i = 0; i < ntabs; i++) tab_used[i] = tabs[i] == rc_count_self;
+  for (uint32_t i = 0; i < ntabs; i++) tab_used[i] = tabs[i] == rc_me.tab;
   unlock(&tabs_lock);
 }
 

@@ -22,27 +22,59 @@
 struct rc_count {
   uint64_t allocs, alloc_bytes;   /* blocks allocated with this stack since start, and their bytes */
   uint64_t frees, free_bytes;     /* of those, freed (by any thread) */
+  uint64_t temps;                 /* of those, temporary: freed by the thread that made them before it
+                                     allocated anything else (docs/over-time.md) */
 };
 
 #define RC_COUNT_LEAF_BITS 10
 #define RC_COUNT_LEAF (1u << RC_COUNT_LEAF_BITS)
 #define RC_COUNT_MAX_IDS (1u << 24)   /* the depot's limit */
+#define RC_LIVE_FLUSH_MIN ((int64_t)1 << 10)   /* the smallest flush_at (stack/timeline.c) */
+/* What a leaf holds per stack: the four sums malloc and free add to (32
+ * bytes, so an entry is found with a shift), then, after the leaf's
+ * RC_COUNT_LEAF cells, one temporaries count per stack (only a temporary
+ * free adds to it). */
+struct rc_count_cell { uint64_t allocs, alloc_bytes, frees, free_bytes; };
+#define RC_COUNT_LEAF_BYTES (RC_COUNT_LEAF * (sizeof(struct rc_count_cell) + sizeof(uint64_t)))
+static inline uint64_t *rc_count_temps(struct rc_count_cell *leaf) { return (uint64_t *)(leaf + RC_COUNT_LEAF); }
 struct rc_count_tab {
-  struct rc_count *leaf[RC_COUNT_MAX_IDS >> RC_COUNT_LEAF_BITS];
+  struct rc_count_cell *leaf[RC_COUNT_MAX_IDS >> RC_COUNT_LEAF_BITS];
 };
-extern RC_TLS struct rc_count_tab *rc_count_self;
+/* A thread's counting state, one TLS object: the fast path finds all of
+ * it through one TLS offset (a shared library's initial-exec TLS costs a
+ * GOT load per variable). */
+struct rc_count_me {
+  struct rc_count_tab *tab;   /* this thread's table (starts at an empty one) */
+  /* Live bytes over time (stack/timeline.h): what this thread allocated
+   * minus what it freed since it last handed the sum to the global total,
+   * which it does when it leaves [flush_lo, flush_hi] (-+ a fraction of
+   * the peak so far, copied at each flush: docs/over-time.md), so malloc
+   * and free touch no shared cache line. Both bounds are kept so that each
+   * test is one compare with memory. */
+  int64_t delta, flush_hi, flush_lo;
+  /* Header of this thread's last allocation (temporaries), inverted: TLS
+   * is a root, and the checker's own copy of a pointer must not keep a
+   * leaked block alive (~p is never a user address). A free never clears
+   * it: only the block it names can match, and that block can be freed
+   * once before the next allocation replaces it. */
+  uintptr_t last;
+};
+extern RC_TLS struct rc_count_me rc_me;
 /* The first count of a thread, or of a stack range in it: makes the table
  * or leaf and adds (or adds atomically to the shared table when no table
- * can be had). */
-void rc_count_slow(uint32_t stack, uint64_t size, bool is_free);
+ * can be had). kind: what is counted. */
+enum { RC_COUNT_ALLOC, RC_COUNT_FREE, RC_COUNT_FREE_TEMP };
+void rc_count_slow(uint32_t stack, uint64_t size, int kind);
+/* Hands rc_me.delta to the total (stack/timeline.c). */
+void rc_live_flush(void);
 
 /* The calling thread's entry for stack, NULL when not made yet. A thread
- * starts with rc_count_self at an empty table (no leaves) rather than NULL,
+ * starts with rc_me.tab at an empty table (no leaves) rather than NULL,
  * and stack ids come from the depot, which hands out fewer than
  * RC_COUNT_MAX_IDS (its MAX_IDS): the fast path is two loads and a test. */
-static inline struct rc_count *rc_count_at(uint32_t stack)
+static inline struct rc_count_cell *rc_count_at(uint32_t stack)
 {
-  struct rc_count *l = rc_count_self->leaf[stack >> RC_COUNT_LEAF_BITS];
+  struct rc_count_cell *l = rc_me.tab->leaf[stack >> RC_COUNT_LEAF_BITS];
   return RC_LIKELY(l != NULL) ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
 }
 /* Only the owner thread writes its table; a profile reads it meanwhile
@@ -54,37 +86,50 @@ static inline void rc_count_add(uint64_t *f, uint64_t v)
 
 #ifdef RC_PROFILE_NO_COUNTERS
 /* Only to measure what counting costs (bench/RESULTS.md): a build with
- * -DRC_PROFILE_NO_COUNTERS counts nothing. */
-static inline void rc_count_alloc(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
-static inline void rc_count_free(uint32_t stack, uint64_t size) { (void)stack, (void)size; }
+ * -DRC_PROFILE_NO_COUNTERS counts nothing (no profile counts, peak,
+ * temporaries nor timeline). */
+static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr) { (void)stack, (void)size, (void)hdr; }
+static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr) { (void)stack, (void)size, (void)hdr; }
 #else
-/* Called by the allocator (core/heap.c) for every tracked block (stack id
- * != 0), in the thread's critical section: a signal handler that mallocs
- * meanwhile is served from the arena, untracked and uncounted. */
-static inline void rc_count_alloc(uint32_t stack, uint64_t size)
+/* Called by the allocator (core/heap) for every tracked block (stack id
+ * != 0) with its header, in the thread's critical section: a signal
+ * handler that mallocs meanwhile is served from the arena, untracked and
+ * uncounted. */
+static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr)
 {
-  struct rc_count *c = rc_count_at(stack);
+  struct rc_count_cell *c = rc_count_at(stack);
   if (RC_LIKELY(c != NULL)) {
     rc_count_add(&c->allocs, 1);
     rc_count_add(&c->alloc_bytes, size);
   } else {
-    rc_count_slow(stack, size, false);
+    rc_count_slow(stack, size, RC_COUNT_ALLOC);
   }
+  rc_me.last = ~(uintptr_t)hdr;
+  int64_t d = rc_me.delta + (int64_t)size;
+  rc_me.delta = d;
+  if (RC_UNLIKELY(d > rc_me.flush_hi)) rc_live_flush();
 }
-static inline void rc_count_free(uint32_t stack, uint64_t size)
+static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
 {
-  struct rc_count *c = rc_count_at(stack);
-  if (RC_LIKELY(c != NULL)) {
-    rc_count_add(&c->frees, 1);
-    rc_count_add(&c->free_bytes, size);
+  struct rc_count_cell *l = rc_me.tab->leaf[stack >> RC_COUNT_LEAF_BITS];
+  bool temp = ~(uintptr_t)hdr == rc_me.last;
+  if (RC_LIKELY(l != NULL)) {
+    uint32_t i = stack & (RC_COUNT_LEAF - 1);
+    rc_count_add(&l[i].frees, 1);
+    rc_count_add(&l[i].free_bytes, size);
+    if (RC_UNLIKELY(temp)) rc_count_add(&rc_count_temps(l)[i], 1);
   } else {
-    rc_count_slow(stack, size, true);
+    rc_count_slow(stack, size, temp ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
   }
+  int64_t d = rc_me.delta - (int64_t)size;
+  rc_me.delta = d;
+  if (RC_UNLIKELY(d < rc_me.flush_lo)) rc_live_flush();
 }
 #endif
 /* A free from a signal handler that interrupted this thread inside the
  * allocator (which may be half-way through an update of its own table):
- * counted in a shared table with atomic adds. */
+ * counted in a shared table with atomic adds (the caller also takes the
+ * bytes off the live total: rc_live_add_async). */
 void rc_count_free_async(uint32_t stack, uint64_t size);
 
 /* Sum of every table into out[0..n) (out is overwritten; n is usually

@@ -176,7 +176,8 @@
     var t = document.getElementById("roots");
     for (var i = 0; i < data.roots.length; i++) {
       var r = data.roots[i], tr = document.createElement("tr");
-      var cells = [String(i + 1), r.label, r.kind, fmt(r.value), String(r.blocks)];
+      var cells = [String(i + 1), r.growing ? "\u25b2 " + r.label + " (growing)" : r.label, r.kind, fmt(r.value), String(r.blocks)];
+      if (r.growing) tr.className = "growing";
       for (var k = 0; k < cells.length; k++) {
         var td = document.createElement("td");
         td.textContent = cells[k];

@@ -1,0 +1,227 @@
+/* Peak and timeline of live bytes over the allocation counters (see
+ * timeline.h for the design and docs/over-time.md for its bounds). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+#include "base/spinlock.h"
+#include "stack/counters.h"
+#include "stack/stack.h"
+#include "stack/timeline.h"
+
+/* The smallest per-thread delta that is handed on: the total misses at
+ * most threads x max(1 KiB, peak/512), so 5 threads with unflushed deltas
+ * miss at most 1% of a peak above 512 KiB. */
+#define FLUSH_MIN RC_LIVE_FLUSH_MIN
+#define FLUSH_DIV 512
+/* A point costs one sum of every counter: the interval is at least this
+ * many times what the last sum took (1%). */
+#define SAMPLE_COST_FACTOR 100
+#define FIRST_INTERVAL_MS 1.0
+
+static int64_t flush_at = FLUSH_MIN;  /* each thread copies it into rc_me.flush_at when it flushes */
+
+static int64_t live_total;          /* sum of flushed deltas */
+static int64_t copy_above;          /* sum the counters again when live_total passes this */
+static rc_spinlock busy = RC_SPINLOCK_INIT;   /* the scratch, the peak and the points */
+static double t0;
+
+static struct rc_count *scratch;    /* one sum of every table */
+static uint32_t scratch_cap;
+static struct {
+  double t_ms;
+  uint64_t bytes, blocks;
+  uint32_t n, cap;
+  uint64_t *bytes_at, *blocks_at;
+} peak = {.t_ms = -1};
+
+static struct rc_tl_point pts[RC_TL_POINTS];
+static uint32_t npts;
+static uint64_t taken;               /* points ever taken */
+static double interval_ms = FIRST_INTERVAL_MS;
+static int64_t next_us;              /* CLOCK_MONOTONIC microseconds when a point is due */
+
+double rc_time_start_ms(void) { return t0; }
+
+/* Arrays of n entries of sz bytes, grown by doubling (never shrunk). */
+static bool grow(void **a, uint32_t *cap, uint32_t n, size_t sz)
+{
+  if (n <= *cap) return true;
+  uint32_t c = *cap ? *cap : 1024;
+  while (c < n) c *= 2;
+  void *p = rc_mmap((size_t)c * sz);
+  if (!p) return false;
+  if (*a) {
+    memcpy(p, *a, (size_t)*cap * sz);
+    rc_munmap(*a, (size_t)*cap * sz);
+  }
+  *a = p;
+  *cap = c;
+  return true;
+}
+
+/* Every table summed into scratch; the number of entries, 0 on failure. */
+static uint32_t take_sum(void)
+{
+  if (t0 == 0) t0 = rc_now_ms();   /* a library's constructor allocated before ours ran */
+  uint32_t n = rc_depot_count() + 1;
+  if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
+  uint32_t cap = scratch_cap;
+  if (!grow((void **)&scratch, &cap, n, sizeof *scratch)) return 0;
+  scratch_cap = cap;
+  rc_counts_sum(scratch, n);
+  return n;
+}
+
+static inline uint64_t live_bytes(const struct rc_count *c) { return c->alloc_bytes - c->free_bytes; }
+static inline uint64_t live_blocks(const struct rc_count *c) { return c->allocs - c->frees; }
+
+/* The scratch sum becomes the peak if it is above it. */
+static void consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
+{
+  if (peak.t_ms >= 0 && bytes <= peak.bytes) return;
+  uint32_t c1 = peak.cap, c2 = peak.cap;
+  if (!grow((void **)&peak.bytes_at, &c1, n, sizeof(uint64_t)) ||
+      !grow((void **)&peak.blocks_at, &c2, n, sizeof(uint64_t)))
+    return;
+  peak.cap = c1 < c2 ? c1 : c2;
+  for (uint32_t i = 0; i < n; i++) {
+    peak.bytes_at[i] = live_bytes(&scratch[i]);
+    peak.blocks_at[i] = live_blocks(&scratch[i]);
+  }
+  peak.n = n;
+  peak.bytes = bytes;
+  peak.blocks = blocks;
+  peak.t_ms = t_ms;
+  int64_t step = (int64_t)(bytes / FLUSH_DIV);
+  __atomic_store_n(&flush_at, step > FLUSH_MIN ? step : FLUSH_MIN, __ATOMIC_RELAXED);
+}
+
+/* Totals of the scratch sum. */
+static void totals(uint32_t n, uint64_t *bytes, uint64_t *blocks)
+{
+  uint64_t b = 0, k = 0;
+  for (uint32_t i = 1; i < n; i++) {
+    b += live_bytes(&scratch[i]);
+    k += live_blocks(&scratch[i]);
+  }
+  *bytes = b;
+  *blocks = k;
+}
+
+/* Full: each pair of points becomes the one with more live bytes (a spike
+ * survives coarsening, as massif keeps its peak), and points come half as
+ * often. */
+static void coarsen(void)
+{
+  for (size_t i = 0; i < RC_TL_POINTS / 2; i++) {
+    const struct rc_tl_point *a = &pts[2 * i], *b = &pts[2 * i + 1];
+    pts[i] = b->bytes > a->bytes ? *b : *a;
+  }
+  npts = RC_TL_POINTS / 2;
+  interval_ms *= 2;
+}
+
+static void add_point(uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
+{
+  if (npts == RC_TL_POINTS) coarsen();
+  struct rc_tl_point *p = &pts[npts++];
+  taken++;
+  memset(p, 0, sizeof *p);
+  p->t_ms = t_ms;
+  p->bytes = bytes;
+  p->blocks = blocks;
+  for (uint32_t i = 1; i < n; i++) {   /* top RC_TL_TOP by live bytes, by insertion */
+    uint64_t b = live_bytes(&scratch[i]);
+    if (!b || b <= p->site_bytes[RC_TL_TOP - 1]) continue;
+    int k = RC_TL_TOP - 1;
+    for (; k > 0 && p->site_bytes[k - 1] < b; k--) {
+      p->site_bytes[k] = p->site_bytes[k - 1];
+      p->site[k] = p->site[k - 1];
+    }
+    p->site_bytes[k] = b;
+    p->site[k] = i;
+  }
+}
+
+/* With busy held: one sum, a point if due (or forced), the peak if above. */
+static void record(bool point, double now)
+{
+  uint32_t n = take_sum();
+  if (!n) return;
+  uint64_t bytes, blocks;
+  totals(n, &bytes, &blocks);
+  double t = now - t0;
+  consider_peak(n, bytes, blocks, t);
+  __atomic_store_n(&copy_above, (int64_t)(peak.bytes + peak.bytes / RC_PEAK_SLACK), __ATOMIC_RELAXED);
+  if (point) {
+    add_point(n, bytes, blocks, t);
+    double cost = rc_now_ms() - now;
+    double gap = interval_ms > cost * SAMPLE_COST_FACTOR ? interval_ms : cost * SAMPLE_COST_FACTOR;
+    __atomic_store_n(&next_us, (int64_t)((now + gap) * 1e3), __ATOMIC_RELAXED);
+  }
+}
+
+void rc_live_flush(void)
+{
+  int64_t d = rc_me.delta;
+  rc_me.delta = 0;
+  rc_me.flush_hi = __atomic_load_n(&flush_at, __ATOMIC_RELAXED);
+  rc_me.flush_lo = -rc_me.flush_hi;
+  int64_t total = __atomic_add_fetch(&live_total, d, __ATOMIC_RELAXED);
+  bool new_peak = total > __atomic_load_n(&copy_above, __ATOMIC_RELAXED);
+  double now = rc_now_ms();   /* vDSO, ~20 ns; the coarse clock ticks every 4 ms, too slow for the first points */
+  bool due = (int64_t)(now * 1e3) >= __atomic_load_n(&next_us, __ATOMIC_RELAXED);
+  if (!new_peak && !due) return;
+  if (!rc_spin_trylock(&busy)) return;   /* another thread records: the next flush retries */
+  record(due, now);
+  rc_spin_unlock(&busy);
+}
+
+void rc_timeline_mark(void)
+{
+  int64_t d = rc_me.delta;
+  rc_me.delta = 0;
+  __atomic_add_fetch(&live_total, d, __ATOMIC_RELAXED);
+  if (rc_spin_lock_bounded(&busy, 1 << 20)) {
+    record(true, rc_now_ms());
+    rc_spin_unlock(&busy);
+  }
+}
+
+void rc_live_add_async(int64_t delta) { __atomic_add_fetch(&live_total, delta, __ATOMIC_RELAXED); }
+
+void rc_live_thread_exit(void)
+{
+  rc_me.last = 0;
+  if (rc_me.delta) rc_live_flush();
+}
+
+void rc_peak_get(struct rc_peak *out)
+{
+  *out = (struct rc_peak){peak.t_ms, peak.bytes, peak.blocks, peak.n, peak.bytes_at, peak.blocks_at};
+}
+
+uint32_t rc_timeline_get(const struct rc_tl_point **p, double *interval)
+{
+  *p = pts;
+  *interval = interval_ms;
+  return npts;
+}
+
+uint64_t rc_timeline_samples(void) { return taken; }
+
+uint64_t rc_timeline_memory(void)
+{
+  return sizeof pts + (uint64_t)scratch_cap * sizeof *scratch + (uint64_t)peak.cap * 2 * sizeof(uint64_t);
+}
+
+/* A forked child: the thread that held busy is gone. */
+static void fork_child(void) { rc_spin_reset(&busy); }
+
+__attribute__((constructor(102))) static void timeline_init(void)
+{
+  if (t0 == 0) t0 = rc_now_ms();
+  rc_in_runtime++;
+  pthread_atfork(NULL, NULL, fork_child);
+  rc_in_runtime--;
+}

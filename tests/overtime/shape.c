@@ -1,0 +1,134 @@
+/* A program with a known shape over time (tests/overtime/run_overtime.py):
+ *   phase 1: temp_work: 1000 blocks of 100-149 bytes, each freed before the
+ *            next allocation (1000 temporary allocations);
+ *   phase 2: big_alloc: 10 blocks of 1 MiB (the peak: 10 MiB), freed newest
+ *            first (the newest is freed before anything else is allocated:
+ *            1 more temporary allocation);
+ *   phase 3: hold_alloc: 1 MiB kept in g_hold until exit;
+ *   and one leaked block of RC_KNOWN_SIZE bytes (the check ran).
+ * The phase boundaries go to stderr (unbuffered: no stdio buffer is
+ * allocated) as "tN <CLOCK_MONOTONIC ms>".
+ * "snap DIR": also writes snapshots DIR/1.snap.json after phase 1 and
+ * DIR/2.snap.json after phase 3 (reachcheck_snapshot, found with dlsym).
+ * "threads": instead, two threads each do 500 temp_work, take 5 big_alloc
+ * blocks, wait for each other (10 MiB live at once: the peak), free theirs.
+ * "long MS": instead, a sawtooth for MS milliseconds of CPU time: saw_alloc takes 64
+ * blocks of 1 KiB and frees them, 1 to 64 at a time, over and over (the
+ * timeline takes a point every few milliseconds and coarsens). */
+#include "rc_test.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <dlfcn.h>
+#include <pthread.h>
+
+void *g_hold;
+static void *big[10];
+static char *volatile sink;
+
+static double clock_ms(clockid_t c)
+{
+  struct timespec t;
+  clock_gettime(c, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+static double now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+static void mark(int n) { fprintf(stderr, "t%d %.3f\n", n, now_ms()); }
+
+RC_NOINLINE void temp_work(int i)
+{
+  sink = malloc(100 + (size_t)(i % 50));
+  sink[0] = 1;
+  free(sink);
+}
+RC_NOINLINE void *big_alloc(void)
+{
+  void *p = malloc(1 << 20);
+  memset(p, 1, 1 << 20);
+  return p;
+}
+RC_NOINLINE void *hold_alloc(void)
+{
+  void *p = malloc(1 << 20);
+  memset(p, 2, 1 << 20);
+  return p;
+}
+RC_NOINLINE void *saw_alloc(void) { return malloc(1024); }
+
+static void sawtooth(double ms)
+{
+  void *b[64];
+  /* CPU time: on a loaded machine the run takes longer, not fewer rounds */
+  double end = clock_ms(CLOCK_PROCESS_CPUTIME_ID) + ms;
+  for (int round = 1; clock_ms(CLOCK_PROCESS_CPUTIME_ID) < end; round = round % 64 + 1) {
+    for (int i = 0; i < 64; i++) b[i] = saw_alloc();
+    for (int i = 0; i < 64; i++) free(b[i]);
+    (void)round;
+  }
+}
+
+static void snapshot(int argc, char **argv, int n)
+{
+  if (argc < 3 || strcmp(argv[1], "snap")) return;
+  int (*snap)(const char *) = (int (*)(const char *))dlsym(RTLD_DEFAULT, "reachcheck_snapshot");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%d.snap.json", argv[2], n);
+  RC_CHECK(snap && snap(path) == 0);
+}
+
+static pthread_barrier_t both;
+static void *worker(void *arg)
+{
+  void **mine = arg;
+  for (int i = 0; i < 500; i++) temp_work(i);
+  for (int i = 0; i < 5; i++) mine[i] = big_alloc();
+  pthread_barrier_wait(&both);
+  pthread_barrier_wait(&both);   /* both hold 5 MiB until both have looked */
+  for (int i = 0; i < 5; i++) {
+    free(mine[i]);
+    mine[i] = NULL;
+  }
+  return NULL;
+}
+
+static void two_threads(void)
+{
+  pthread_t t[2];
+  pthread_barrier_init(&both, NULL, 2);
+  for (int i = 0; i < 2; i++) RC_CHECK(pthread_create(&t[i], NULL, worker, &big[5 * i]) == 0);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+}
+
+int main(int argc, char **argv)
+{
+  if (argc > 1 && !strcmp(argv[1], "threads")) {
+    two_threads();
+    rc_leak_known();
+    rc_scrub();
+    return 0;
+  }
+  if (argc > 2 && !strcmp(argv[1], "long")) {
+    sawtooth(atof(argv[2]));
+    rc_leak_known();
+    rc_scrub();
+    return 0;
+  }
+  mark(1);
+  for (int i = 0; i < 1000; i++) temp_work(i);
+  mark(2);
+  snapshot(argc, argv, 1);
+  for (int i = 0; i < 10; i++) big[i] = big_alloc();
+  mark(3);
+  for (int i = 9; i >= 0; i--) {
+    free(big[i]);
+    big[i] = NULL;   /* no stale copy: the leaked block may reuse this memory */
+  }
+  mark(4);
+  g_hold = hold_alloc();
+  mark(5);
+  snapshot(argc, argv, 2);
+  rc_leak_known();
+  rc_scrub();
+  return 0;
+}

@@ -59,12 +59,23 @@ static void over_time(int64_t *v, const struct rc_peak *pk, uint32_t s, const st
   v[RC_PP_PEAK_SPACE] = (int64_t)pk->site_bytes[s];
 }
 
+static int samples_with(const struct rc_prof *p, const struct rc_prof *base, struct rc_vec *out, const struct rc_peak *pkp);
+
 /* The samples of p (minus base). */
 static int samples(const struct rc_prof *p, const struct rc_prof *base, struct rc_vec *out)
 {
   rc_vec_init(out, sizeof(struct psample));
-  struct rc_peak pk;
-  rc_peak_get(&pk);
+  struct rc_peak pk = {0};
+  bool locked = rc_timeline_lock();   /* the peak's arrays, read below (stack/timeline.h) */
+  if (locked) rc_peak_get(&pk);
+  int rc = samples_with(p, base, out, &pk);
+  if (locked) rc_timeline_unlock();
+  return rc;
+}
+
+static int samples_with(const struct rc_prof *p, const struct rc_prof *base, struct rc_vec *out, const struct rc_peak *pkp)
+{
+  const struct rc_peak pk = *pkp;
   if (!p->checked || base) {
     for (uint32_t s = 1; s < p->nstacks; s++) {
       const struct rc_count *c = count_of(p, s), *b = count_of(base, s);

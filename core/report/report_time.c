@@ -117,7 +117,7 @@ static void write_timeline(struct rc_buf *b, enum rc_stack_style style, uint64_t
   rc_buf_put(b, "]}", 2);
 }
 
-void rc_time_json(struct rc_buf *b, enum rc_stack_style style)
+static void time_json_locked(struct rc_buf *b, enum rc_stack_style style)
 {
   uint32_t n = rc_depot_count() + 1;
   struct rc_peak pk;
@@ -147,4 +147,13 @@ void rc_time_json(struct rc_buf *b, enum rc_stack_style style)
   write_sites(b, style, c, n, ids);
   write_timeline(b, style, maxb, n, ids);
   rc_munmap(mem, bytes);
+}
+
+/* The counters are summed at any time; the peak and the points are read
+ * under the recorder's lock (stack/timeline.h). */
+void rc_time_json(struct rc_buf *b, enum rc_stack_style style)
+{
+  if (!rc_timeline_lock()) return;   /* a thread that records holds it for microseconds; a stopped one: nothing */
+  time_json_locked(b, style);
+  rc_timeline_unlock();
 }

@@ -196,6 +196,9 @@ void rc_live_thread_exit(void)
   if (rc_me.delta) rc_live_flush();
 }
 
+bool rc_timeline_lock(void) { return rc_spin_lock_bounded(&busy, 1 << 20); }
+void rc_timeline_unlock(void) { rc_spin_unlock(&busy); }
+
 void rc_peak_get(struct rc_peak *out)
 {
   *out = (struct rc_peak){peak.t_ms, peak.bytes, peak.blocks, peak.n, peak.bytes_at, peak.blocks_at};

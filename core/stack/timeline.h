@@ -35,9 +35,16 @@ struct rc_peak {
 
 /* CLOCK_MONOTONIC milliseconds when the runtime started: t_ms 0. */
 double rc_time_start_ms(void);
-/* The peak so far (pointers into the recorder's own copy). */
+/* Readers of the peak and the points hold the recorder's lock meanwhile
+ * (a thread recording may grow and move the peak's arrays). It is tried
+ * for a bounded time: false when another thread holds it that long (a
+ * stopped or, in a forked copy, vanished one); then read nothing. */
+bool rc_timeline_lock(void);
+void rc_timeline_unlock(void);
+/* The peak so far (pointers into the recorder's own copy; under the lock). */
 void rc_peak_get(struct rc_peak *out);
-/* The timeline so far; *interval_ms: the current spacing of points. */
+/* The timeline so far (under the lock); *interval_ms: the current spacing
+ * of points. */
 uint32_t rc_timeline_get(const struct rc_tl_point **pts, double *interval_ms);
 /* A point now (exit, a snapshot), after the caller's own delta is added;
  * also updates the peak when the sum is above it. */

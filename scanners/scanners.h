@@ -57,6 +57,13 @@ void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t
 void rc_tls_init(void);
 /* Is [lo, hi) (part of) a registered thread's stack? (scanners/threads.c) */
 bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi);
+/* Starts one of reachcheck's own threads (snapshots, --watch, the endpoint),
+ * named and detached. It is born with every signal blocked but the stop
+ * signal: until it could block them itself, a process-directed signal (the
+ * program's, or the snapshot signal) might be delivered to it instead of to
+ * the program's threads. fn must count itself internal (rc_in_runtime++)
+ * before it allocates. 0, or an errno value. */
+int rc_thread_spawn(const char *name, void *(*fn)(void *), void *arg);
 
 /* ---- signals reachcheck takes (scanners/signals.c) ---- */
 typedef void (*rc_sig_fn)(int sig, siginfo_t *si, void *uc);

@@ -490,3 +490,17 @@ bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi)
     if (threads[i].state != T_FREE && threads[i].stack_lo < hi && lo < threads[i].stack_hi) return true;
   return false;
 }
+
+int rc_thread_spawn(const char *name, void *(*fn)(void *), void *arg)
+{
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);   /* ours: the stop signal stays open */
+  pthread_t t;
+  int err = pthread_create(&t, NULL, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err) return err;
+  pthread_setname_np(t, name);
+  pthread_detach(t);
+  return 0;
+}

@@ -455,9 +455,6 @@ static void *server(void *arg)
 {
   (void)arg;
   rc_in_runtime++;   /* this thread is reachcheck's: its allocations are internal */
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, NULL);   /* the stop signal stays open (scanners/threads.c) */
   struct pollfd pf[MAXCONN + 2];
   int idx[MAXCONN + 2];
   while (!__atomic_load_n(&S.stop, __ATOMIC_ACQUIRE)) {
@@ -622,19 +619,11 @@ static bool serve(int fd)
   S.running = true;
   S.owner = getpid();
   S.unlinked = 0;
-  sigset_t all, old;   /* born with every signal blocked (as the snapshot thread) */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t t;
-  int err = pthread_create(&t, NULL, server, NULL);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (err) {
+  if (rc_thread_spawn("rc-http", server, NULL)) {
     rc_log("cannot start the http endpoint thread in pid %d", (int)getpid());
     S.running = false;
     return false;
   }
-  pthread_setname_np(t, "rc-http");
-  pthread_detach(t);
   rc_log("serving %s/debug/pprof/ (pid %d)", S.where, (int)getpid());
   return true;
 }

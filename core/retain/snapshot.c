@@ -393,9 +393,6 @@ static void *snap_thread(void *arg)
 {
   (void)arg;
   rc_in_runtime++;   /* this thread is reachcheck's: its allocations are internal */
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, NULL);   /* the stop signal stays open (scanners/threads.c) */
   for (;;) {
     if (sem_wait(&snap_sem)) {
       if (errno == EINTR) continue;
@@ -451,21 +448,8 @@ static int parse_signal(const char *s)
 
 static void start_thread(void)
 {
-  /* born with every signal blocked: until it blocks them itself, a
-   * process-directed signal (the snapshot signal among them) could be
-   * delivered to it instead of to the program's threads */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t t;
-  int err = pthread_create(&t, NULL, snap_thread, NULL);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (err) {
+  if (rc_thread_spawn("rc-snapshot", snap_thread, NULL))
     rc_log("cannot start the snapshot thread: %s gives no snapshot in pid %d", rc_opt.snapshot_signal, (int)getpid());
-    return;
-  }
-  pthread_setname_np(t, "rc-snapshot");
-  pthread_detach(t);
 }
 
 void rc_snapshot_init(void)

@@ -264,9 +264,6 @@ static void *watch_thread(void *arg)
 {
   (void)arg;
   rc_in_runtime++;   /* this thread is reachcheck's: its allocations are internal */
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, NULL);   /* the stop signal stays open (scanners/threads.c) */
   struct timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
   for (;;) {
@@ -289,13 +286,7 @@ static void *watch_thread(void *arg)
 
 static void start_thread(void)
 {
-  pthread_t t;
-  if (pthread_create(&t, NULL, watch_thread, NULL)) {
-    rc_log("watch: cannot start the watch thread; --watch is off");
-    return;
-  }
-  pthread_setname_np(t, "rc-watch");
-  pthread_detach(t);
+  if (rc_thread_spawn("rc-watch", watch_thread, NULL)) rc_log("watch: cannot start the watch thread; --watch is off");
 }
 
 /* A forked child watches itself: its own history from its first sample, its

@@ -3,9 +3,11 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 # What building and running needs; the test suite needs a few more.
 RUN_PACKAGES = build-essential g++ cmake pkg-config libgc-dev libunwind-dev libdw-dev zlib1g-dev
-# (clang-tidy-14 and cppcheck: the lint tests, rc.lint.*, are part of `make test`.)
+# (clang-tidy-14 and cppcheck: the lint tests, rc.lint.*, are part of `make test`; heaptrack,
+# redis-server and nginx-light: the real components the over-time and daemon tests run.)
 TEST_PACKAGES = $(RUN_PACKAGES) python3 libcmocka-dev check libgtest-dev chromium liblsan0 valgrind \
-                clang-14 libclang-rt-14-dev clang-tidy-14 cppcheck perl git tcl sqlite3 gdb golang-go curl
+                clang-14 libclang-rt-14-dev clang-tidy-14 cppcheck perl git tcl sqlite3 gdb golang-go curl \
+                heaptrack redis-server nginx-light
 # bench/run draws its scaling table with gnuplot.
 BENCH_PACKAGES = $(TEST_PACKAGES) gnuplot-nox
 DEB_PACKAGES ?= $(RUN_PACKAGES)

@@ -58,21 +58,7 @@ static void exit_retainers(const struct rc_rootset *rs, const struct rc_own *o)
     X.failed = true;
     goto out;
   }
-  for (uint32_t r = 0; r < o->nroots; r++) {
-    if (!o->rblocks[r + 1]) continue;
-    X.nretaining++;
-    /* insertion into the top-`want` list, biggest first */
-    uint32_t i = nsel < want ? nsel++ : want;
-    if (i == want) {
-      if (o->rbytes[r + 1] <= o->rbytes[order[want - 1] + 1]) continue;
-      i = want - 1;
-    }
-    while (i > 0 && o->rbytes[order[i - 1] + 1] < o->rbytes[r + 1]) {
-      order[i] = order[i - 1];
-      i--;
-    }
-    order[i] = r;
-  }
+  nsel = rc_top_roots(o->rbytes, o->rblocks, o->nroots, order, want, &X.nretaining);
   for (uint32_t i = 0; i < nsel; i++) {
     rank[order[i]] = i + 1;
     struct retainer *rt = rc_vec_push(&X.ret);

@@ -88,6 +88,19 @@ void rc_rootset_block(struct rc_rootset *s, struct rc_hdr *h);
 void rc_rootset_blocks(struct rc_rootset *s, const struct rc_mark *m);
 static inline struct rc_root *rc_rootset_at(const struct rc_rootset *s, uint32_t i)
 { return &((struct rc_root *)s->roots.data)[i]; }
+/* A check in a forked copy that names its roots into rs (snapshots, --watch
+ * samples): rs is initialised here, the modules refreshed first so that
+ * the names the copy finds are the program's too, and the copy's only
+ * thread reports as the calling one. after_mark and in_child run in the
+ * copy with ctx; res as rc_check_run's (its lists freed here; child and
+ * the times stay). The caller waits for res->child and frees rs. */
+int rc_rootset_check_forked(struct rc_rootset *rs, void *ctx, void (*after_mark)(void *ctx, struct rc_mark *m),
+                            void (*in_child)(void *ctx, struct rc_result *res), struct rc_result *res);
+/* The (at most k) roots that retain the most bytes, biggest first, into
+ * out; rbytes and rblocks are indexed 1 + root, as rc_dom's and rc_own's.
+ * Returns how many; *nretaining (if not NULL): the roots that retain any. */
+uint32_t rc_top_roots(const uint64_t *rbytes, const uint64_t *rblocks, uint32_t nroots, uint32_t *out, uint32_t k,
+                      uint32_t *nretaining);
 
 
 /* Report time (world running; libdw and malloc allowed when symbolize). */

@@ -534,3 +534,60 @@ void rc_rootset_free(struct rc_rootset *s)
   s->hash = NULL;
   s->hcap = 0;
 }
+
+struct forked { struct rc_rootset *rs; void *ctx; void (*after_mark)(void *, struct rc_mark *); void (*in_child)(void *, struct rc_result *); };
+
+static void forked_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
+{
+  struct forked *f = ctx;
+  if (!f->rs->rename_from) f->rs->rename_from = (long)syscall(SYS_gettid);   /* the copy's thread */
+  rc_rootset_range(f->rs, lo, hi, r);
+}
+static void forked_after_mark(void *ctx, struct rc_mark *m)
+{
+  struct forked *f = ctx;
+  f->after_mark(f->ctx, m);
+}
+static void forked_in_child(void *ctx, struct rc_result *res)
+{
+  struct forked *f = ctx;
+  f->in_child(f->ctx, res);
+}
+
+int rc_rootset_check_forked(struct rc_rootset *rs, void *ctx, void (*after_mark)(void *ctx, struct rc_mark *m),
+                            void (*in_child)(void *ctx, struct rc_result *res), struct rc_result *res)
+{
+  rc_modules_refresh();
+  rc_rootset_init(rs);
+  rs->rename_to = (long)syscall(SYS_gettid);
+  /* on this stack, which the copy inherits */
+  struct forked f = {rs, ctx, after_mark, in_child};
+  struct rc_check_hooks hooks = {.ctx = &f, .root = forked_root, .after_mark = forked_after_mark, .in_child = forked_in_child};
+  struct rc_check_req req = {.mode = RC_CHECK_FORK | RC_CHECK_NO_GROUPS, .hooks = &hooks};
+  int err = rc_check_run(&req, res);
+  rc_result_free(res);
+  return err;
+}
+
+uint32_t rc_top_roots(const uint64_t *rbytes, const uint64_t *rblocks, uint32_t nroots, uint32_t *out, uint32_t k,
+                      uint32_t *nretaining)
+{
+  uint32_t n = 0, any = 0;
+  for (uint32_t r = 0; r < nroots; r++) {
+    if (!rblocks[r + 1]) continue;
+    any++;
+    /* insertion into the top-k list, biggest first */
+    uint32_t i = n < k ? n++ : k;
+    if (i == k) {
+      if (!k || rbytes[r + 1] <= rbytes[out[k - 1] + 1]) continue;
+      i = k - 1;
+    }
+    while (i > 0 && rbytes[out[i - 1] + 1] < rbytes[r + 1]) {
+      out[i] = out[i - 1];
+      i--;
+    }
+    out[i] = r;
+  }
+  if (nretaining) *nretaining = any;
+  return n;
+}

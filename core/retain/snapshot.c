@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,13 +51,6 @@ struct snap {
 };
 
 /* ---- in the forked copy ---- */
-static void snap_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
-{
-  struct snap *s = ctx;
-  if (!s->rs.rename_from) s->rs.rename_from = (long)syscall(SYS_gettid);
-  rc_rootset_range(&s->rs, lo, hi, r);
-}
-
 static void snap_after_mark(void *ctx, struct rc_mark *m)
 {
   struct snap *s = ctx;
@@ -306,14 +298,8 @@ static int take(const char *tmpl, unsigned seq, char *path_out, size_t n, bool f
   s->seq = seq;
   s->pid = getpid();
   s->fallback = fallback;
-  rc_modules_refresh();
-  rc_rootset_init(&s->rs);
-  s->rs.rename_to = (long)syscall(SYS_gettid);
-  struct rc_check_hooks hooks = {.ctx = s, .root = snap_root, .after_mark = snap_after_mark, .in_child = snap_in_child};
-  struct rc_check_req req = {.mode = RC_CHECK_FORK | RC_CHECK_NO_GROUPS, .hooks = &hooks};
   struct rc_result res;
-  int err = rc_check_run(&req, &res);
-  rc_result_free(&res);
+  int err = rc_rootset_check_forked(&s->rs, s, snap_after_mark, snap_in_child, &res);
   pid_t child = res.child;
   if (rc_opt.verbose)
     rc_log("snapshot: threads stopped for %.2f ms (stop %.2f ms + fork %.2f ms); the copy writes %s", res.ms_stop + res.ms_mark,

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "retain/watch.h"
@@ -153,13 +152,6 @@ void rc_w_blocks_json(struct rc_buf *b, const struct rc_graph *g, const struct r
 }
 
 /* ---- in the forked copy ---- */
-static void w_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
-{
-  struct wctx *c = ctx;
-  if (!c->rs.rename_from) c->rs.rename_from = (long)syscall(SYS_gettid);
-  rc_rootset_range(&c->rs, lo, hi, r);
-}
-
 /* Per owner node (a root node or a top block): what it gained since the
  * last sample and a block of the last interval. */
 struct gains { uint64_t *bytes, *blocks; uint32_t *newest, *newest_ep; struct rc_site_tab sites; };
@@ -222,20 +214,7 @@ static void owner_fill(const struct rc_graph *g, const struct gains *gn, uint32_
 static void pick_roots(const struct rc_graph *g, const struct rc_dom *d, const struct gains *gn, struct rc_w_sample *out,
                        uint32_t *sel)
 {
-  uint32_t n = 0, idx[RC_W_ROOTS];
-  for (uint32_t r = 0; r < g->nroots; r++) {
-    if (!d->rblocks[r + 1]) continue;
-    uint32_t i = n < RC_W_ROOTS ? n++ : RC_W_ROOTS;
-    if (i == RC_W_ROOTS) {
-      if (d->rbytes[r + 1] <= d->rbytes[idx[RC_W_ROOTS - 1] + 1]) continue;
-      i = RC_W_ROOTS - 1;
-    }
-    while (i > 0 && d->rbytes[idx[i - 1] + 1] < d->rbytes[r + 1]) {
-      idx[i] = idx[i - 1];
-      i--;
-    }
-    idx[i] = r;
-  }
+  uint32_t idx[RC_W_ROOTS], n = rc_top_roots(d->rbytes, d->rblocks, g->nroots, idx, RC_W_ROOTS, NULL);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t r = idx[i], node = rc_graph_root_node(g, r);
     struct rc_w_root *w = &out->roots[i];
@@ -471,15 +450,9 @@ int rc_w_sample_take(struct rc_w_sample *out, uint32_t since_epoch)
   c->out = out;
   c->since = since_epoch;
   c->budget = REACH_BUDGET;
-  rc_modules_refresh();   /* module names the copy finds are then the program's too */
-  rc_rootset_init(&c->rs);
-  c->rs.rename_to = (long)syscall(SYS_gettid);
-  struct rc_check_hooks hooks = {.ctx = c, .root = w_root, .after_mark = w_after_mark, .in_child = w_in_child};
-  struct rc_check_req req = {.mode = RC_CHECK_FORK | RC_CHECK_NO_GROUPS, .hooks = &hooks};
   struct rc_result res;
   double t0 = rc_now_ms();
-  int err = rc_check_run(&req, &res);
-  rc_result_free(&res);
+  int err = rc_rootset_check_forked(&c->rs, c, w_after_mark, w_in_child, &res);
   int ret = 0;
   if (err || res.child <= 0) {
     ret = -1;

@@ -153,18 +153,25 @@ static struct elf_file *elf_get(const char *path)
   return f;
 }
 
+/* The first of the n symbols (sorted by value) whose value is above vaddr. */
+static size_t first_above(const struct esym *a, size_t n, uintptr_t vaddr)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (a[mid].value <= vaddr) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 bool rc_elf_sym(const char *path, int cls, uintptr_t vaddr, const char **name, uintptr_t *start)
 {
   if (!path || cls < 0 || cls > 2) return false;
   struct elf_file *f = elf_get(path);
   if (!f || !f->nsym[cls]) return false;
   const struct esym *a = f->sym[cls];
-  size_t lo = 0, hi = f->nsym[cls];   /* first entry with value > vaddr */
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (a[mid].value <= vaddr) lo = mid + 1;
-    else hi = mid;
-  }
+  size_t lo = first_above(a, f->nsym[cls], vaddr);
   /* Symbols may nest (a struct and an alias inside it): look back a little. */
   for (size_t i = lo, k = 0; i-- > 0 && k < 16; k++) {
     if (vaddr - a[i].value < a[i].size) {
@@ -196,12 +203,7 @@ bool rc_elf_region(const char *path, uintptr_t vaddr, struct rc_elf_region *out)
   out->section = f->shstr + f->sh[sec].sh_name;
   out->start = f->sh[sec].sh_addr;
   const struct esym *a = f->sym[RC_SYM_DATA];
-  size_t lo = 0, hi = f->nsym[RC_SYM_DATA];   /* first entry with value > vaddr */
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (a[mid].value <= vaddr) lo = mid + 1;
-    else hi = mid;
-  }
+  size_t lo = first_above(a, f->nsym[RC_SYM_DATA], vaddr);
   /* the data symbol of this section ending last at or before vaddr (nested
    * ones and aliases: a few entries back) */
   const struct esym *best = NULL;

@@ -117,6 +117,19 @@ static void put_frame(void *ctx, uint32_t i, const struct rc_frame_info *fi)
   put(f->b, "}");
 }
 
+/* A result's "stacks": the whole allocation stack, innermost frame first;
+ * returns the fingerprint fp extended by the stack's frames. */
+static uint64_t put_stack(struct rc_buf *b, uint32_t stack, const char *text, const char *cwd, size_t cwdlen, uint64_t fp)
+{
+  put(b, ",\"stacks\":[{\"message\":{\"text\":\"");
+  put(b, text);
+  put(b, "\"},\"frames\":[");
+  struct frames fr = {b, cwd, cwdlen, fp};
+  rc_stack_each(stack, 0, put_frame, &fr);
+  put(b, "]}]");
+  return fr.fp;
+}
+
 static void put_result(struct rc_buf *b, const struct rc_leak_group *g, const char *cwd, size_t cwdlen)
 {
   /* The result's location: the first frame in the user's code, else frame 0. */
@@ -141,13 +154,7 @@ static void put_result(struct rc_buf *b, const struct rc_leak_group *g, const ch
   put(b, "]");
   /* The whole allocation stack, innermost frame first. */
   uint64_t fp = fnv1a(0xcbf29ce484222325ull, rule_id[kind]);
-  if (depth) {
-    put(b, ",\"stacks\":[{\"message\":{\"text\":\"allocation stack\"},\"frames\":[");
-    struct frames fr = {b, cwd, cwdlen, fp};
-    rc_stack_each(g->stack, 0, put_frame, &fr);
-    fp = fr.fp;
-    put(b, "]}]");
-  }
+  if (depth) fp = put_stack(b, g->stack, "allocation stack", cwd, cwdlen, fp);
   rc_buf_printf(b, ",\"partialFingerprints\":{\"allocationStack/v1\":\"%016llx\"}", (unsigned long long)fp);
   if (g->suppressed) {
     put(b, ",\"suppressions\":[{\"kind\":\"external\",\"justification\":");
@@ -177,13 +184,7 @@ static void put_growth(struct rc_buf *b, const struct rc_sarif_growth *g, const 
   if (depth) put_location(b, &loc.at, cwd, cwdlen);
   put(b, "]");
   uint64_t fp = fnv1a(0xcbf29ce484222325ull, "growing-memory");
-  if (depth) {
-    put(b, ",\"stacks\":[{\"message\":{\"text\":\"allocation stack of the growth\"},\"frames\":[");
-    struct frames fr = {b, cwd, cwdlen, fp};
-    rc_stack_each(g->stack, 0, put_frame, &fr);
-    fp = fr.fp;
-    put(b, "]}]");
-  }
+  if (depth) fp = put_stack(b, g->stack, "allocation stack of the growth", cwd, cwdlen, fp);
   fp = fnv1a(fp, g->message);
   rc_buf_printf(b, ",\"partialFingerprints\":{\"growth/v1\":\"%016llx\"},\"properties\":{\"bytesPerSnapshot\":%.3f,"
                    "\"bytesPerSecond\":%.3f}}", (unsigned long long)fp, g->bytes_per_snapshot, g->bytes_per_sec);

@@ -141,8 +141,10 @@ static void note_map(void *p, size_t len, int flags, uintptr_t pc, const struct 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
   RC_AT_HERE(at);
-  /* The kernel's mmap, as glibc's does on x86-64 (no other work there). */
-  long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+  /* The kernel's mmap, as glibc's does on x86-64 (no other work there);
+   * Boehm growing the tracked heap goes to the heap (huge pages). */
+  long r = RC_UNLIKELY(rc_heap_growing) ? rc_heap_mmap(addr, len, prot, flags, fd, off)
+                                         : syscall(SYS_mmap, addr, len, prot, flags, fd, off);
   if (r == -1) return MAP_FAILED;
   note_map((void *)r, len, flags, (uintptr_t)__builtin_return_address(0), &at);
   return (void *)r;

@@ -118,13 +118,10 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
       return user;
     }
     size_t ask = cls < NCLS ? want : eff + RC_HDR_SIZE;
-    boehm_lock_ok();
-    base = *fresh ? GC_malloc_uncollectable(ask) : GC_malloc_atomic_uncollectable(ask);
+    base = boehm_alloc(ask, *fresh);
   } else {
     if (eff + align + RC_HDR_SIZE < eff) { errno = ENOMEM; return NULL; }
-    boehm_lock_ok();
-    base = *fresh ? GC_malloc_uncollectable(eff + align + RC_HDR_SIZE)
-                  : GC_malloc_atomic_uncollectable(eff + align + RC_HDR_SIZE);
+    base = boehm_alloc(eff + align + RC_HDR_SIZE, *fresh);
   }
   if (RC_UNLIKELY(!base)) { errno = ENOMEM; return NULL; }
   char *user = base + RC_HDR_SIZE;

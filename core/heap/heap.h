@@ -219,4 +219,12 @@ enum rc_bad_kind {
 const char *rc_bad_kind_text(enum rc_bad_kind k);
 typedef void (*rc_bad_hook)(enum rc_bad_kind kind, const void *p, uint32_t stack);
 void rc_heap_set_bad_hook(rc_bad_hook fn);
+
+/* Boehm growing the heap (hugepage.c): set while this thread is inside a
+ * Boehm allocation of the heap's; the interposed mmap (scanners/mappings.c)
+ * then maps through rc_heap_mmap, which returns what syscall(SYS_mmap, ...)
+ * would: 2 MiB-aligned anonymous memory advised MADV_HUGEPAGE once the heap
+ * passes the huge_pages option's MiB. */
+extern RC_TLS int rc_heap_growing;
+long rc_heap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 #endif

@@ -2,7 +2,7 @@
  * size classes and the tables' limits, the private tables, the locks and
  * their order, and the helpers of malloc's and free's fast path, static
  * inline so that splitting the heap into files costs no call. Files, from
- * the bottom up (each uses only those before it): arena.c, heap.c, slab.c,
+ * the bottom up (each uses only those before it): hugepage.c, arena.c, heap.c, slab.c,
  * lookup.c, alloc.c, entry.c. */
 #ifndef RC_HEAP_INTERNAL_H
 #define RC_HEAP_INTERNAL_H
@@ -139,6 +139,17 @@ static inline void boehm_lock_ok(void)
 #if RC_DEBUG
   RC_DCHECK(!(rc_heap_held & (HL_POOL | HL_WIN)));
 #endif
+}
+/* Every Boehm allocation of the heap: cleared (Boehm's normal kind) or not
+ * (atomic: Boehm neither clears nor scans it), marked as the heap growing
+ * for the mmap Boehm may make inside (hugepage.c). */
+static inline void *boehm_alloc(size_t bytes, bool cleared)
+{
+  boehm_lock_ok();
+  rc_heap_growing++;
+  void *p = cleared ? GC_malloc_uncollectable(bytes) : GC_malloc_atomic_uncollectable(bytes);
+  rc_heap_growing--;
+  return p;
 }
 
 /* ---- slabs (slab.c) ---- */

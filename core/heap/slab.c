@@ -19,8 +19,7 @@ static uint32_t slab_new(size_t cls)
   /* Boehm serves an object of more than 2 KiB as whole, page-aligned heap
    * blocks and adds one byte of slop for pointers just past the end:
    * 64 KiB - 1 takes exactly 16 pages. */
-  boehm_lock_ok();
-  char *mem = GC_malloc_atomic_uncollectable(RC_SLAB_BYTES - 1);
+  char *mem = boehm_alloc(RC_SLAB_BYTES - 1, false);
   if (!mem) return 0;
   uintptr_t a = (uintptr_t)mem;
   uint32_t w0 = rc_win_get(a), w1 = rc_win_get(a + RC_SLAB_BYTES - 1);

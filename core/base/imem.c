@@ -43,6 +43,13 @@ void *rc_mmap(size_t bytes)
   return p;
 }
 
+void *rc_mmap_dense(size_t bytes)
+{
+  void *p = rc_mmap(bytes);
+  if (p && bytes >= RC_DENSE_HUGE) madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
+}
+
 void rc_munmap(void *p, size_t bytes)
 {
   if (p) munmap(p, bytes);

@@ -29,8 +29,8 @@ int rc_mark_init(struct rc_mark *m)
   memset(m, 0, sizeof *m);
   m->nslots = __atomic_load_n(&rc_slot_hwm, __ATOMIC_ACQUIRE);
   m->bytes = ((size_t)m->nslots + 7) / 8 + RC_PAGE;
-  m->marked = rc_mmap(m->bytes);
-  m->indirect = rc_mmap(m->bytes);
+  m->marked = rc_mmap_dense(m->bytes);
+  m->indirect = rc_mmap_dense(m->bytes);
   rc_vec_init(&m->stack, sizeof(uint32_t));
   uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)(RC_PAGE - 1);
   uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);

@@ -11,7 +11,7 @@
 #include "symbols/symbols.h"
 
 /* Arrays of the graph algorithms: rc_mmap'd (zeroed), at least one element. */
-static inline void *rc_map_array(size_t n, size_t elem) { return rc_mmap((n ? n : 1) * elem); }
+static inline void *rc_map_array(size_t n, size_t elem) { return rc_mmap_dense((n ? n : 1) * elem); }
 static inline void rc_unmap_array(void *p, size_t n, size_t elem) { rc_munmap(p, (n ? n : 1) * elem); }
 
 /* ---- named roots (retain/rootset.c collects them, retain/rootdesc.c names them) ---- */

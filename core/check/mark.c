@@ -31,6 +31,7 @@ int rc_mark_init(struct rc_mark *m)
   m->bytes = ((size_t)m->nslots + 7) / 8 + RC_PAGE;
   m->marked = rc_mmap_dense(m->bytes);
   m->indirect = rc_mmap_dense(m->bytes);
+  m->leaf = rc_mmap_dense(m->bytes);   /* optional: NULL only costs the retention passes time */
   rc_vec_init(&m->stack, sizeof(uint32_t));
   uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)(RC_PAGE - 1);
   uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);
@@ -55,6 +56,7 @@ void rc_mark_free(struct rc_mark *m)
   if (m->tty > 0) rc_progress(true, "", 1, 1);
   rc_munmap(m->marked, m->bytes);
   rc_munmap(m->indirect, m->bytes);
+  rc_munmap(m->leaf, m->bytes);
   rc_munmap(m->abits, m->abytes);
   rc_vec_free(&m->stack);
 }
@@ -171,16 +173,18 @@ static void drain(struct rc_mark *m);
  * mark stack stays a few hundred KiB instead of 4 bytes per block. */
 #define DRAIN_AT 32768
 
-static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
+/* Returns how many words of [lo, hi) lie inside the heap's bounds (with
+ * unaligned=1: 1 whenever the range has a word at all). */
+static unsigned scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
 {
-  if (hi <= lo) return;
+  if (hi <= lo) return 0;
   if (rc_opt.unaligned) {
     for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p++) {
       uintptr_t w;
       memcpy(&w, (const void *)p, sizeof w);
       consider(m, w);
     }
-    return;
+    return hi - lo >= sizeof(uintptr_t);
   }
   lo = (lo + 7) & ~(uintptr_t)7;
   const uintptr_t *p = (const uintptr_t *)lo, *e = (const uintptr_t *)(hi & ~(uintptr_t)7);
@@ -204,6 +208,7 @@ static void scan(struct rc_mark *m, uintptr_t lo, uintptr_t hi)
   for (unsigned i = n > AHEAD ? n - AHEAD : 0; i < n; i++)
     if (q[i % AHEAD].h) consider_base(m, q[i % AHEAD].w, q[i % AHEAD].h, q[i % AHEAD].want);
   m->scanned += hi - lo;
+  return n;
 }
 
 /* Progress for long marks, only on a terminal (base/progress.c: write(2)
@@ -221,7 +226,7 @@ static void drain(struct rc_mark *m)
     progress(m);
     struct rc_hdr *h = pop(m);
     uintptr_t u = (uintptr_t)rc_hdr_user(h);
-    scan(m, u, u + rc_hdr_size(h));
+    if (!scan(m, u, u + rc_hdr_size(h)) && m->leaf) test_set(m->leaf, h->slot);
   }
 }
 

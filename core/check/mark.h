@@ -7,6 +7,10 @@ struct rc_mark {
   uint32_t nslots;
   size_t bytes;
   uint8_t *marked, *indirect;
+  /* Marked blocks with no word inside the heap's bounds, found when the
+   * mark scanned them: a pass over the marked heap (retain/owner.c) need
+   * not scan them again. May be NULL. */
+  uint8_t *leaf;
   struct rc_vec stack;
   bool overflow;
   uint64_t scanned;
@@ -36,6 +40,8 @@ static inline bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot)
 static inline bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot)
 { return slot < m->nslots && (m->indirect[slot >> 3] >> (slot & 7) & 1); }
 void rc_mark_classify(struct rc_mark *m);
+static inline bool rc_mark_is_leaf(const struct rc_mark *m, uint32_t slot)
+{ return m->leaf && slot < m->nslots && (m->leaf[slot >> 3] >> (slot & 7) & 1); }
 
 /* The rule of what a pointer is, for the analyses that rescan memory after
  * the mark (the retention graph, the root set): every word of [lo, hi)

@@ -212,8 +212,9 @@ void rc_release_block(struct rc_hdr *h);
  * back as obstack chunks, which write only their 16-byte header, and kept 254
  * leaked strings alive.) So freed blocks up to 4 KiB (nodes, small vectors,
  * obstack chunks: where pointers live) are cleared before they can be served
- * again, and the whole pages of blocks from 128 KiB on go back to the
- * kernel. Blocks in between are not cleared: on the mixed-size churn of
+ * again, blocks from 128 KiB to 2 MiB are cleared on their resident pages,
+ * and the whole pages of larger blocks go back to the kernel (alloc.c).
+ * Blocks from 4 to 128 KiB are not cleared: on the mixed-size churn of
  * bench/alloc.c, reading them for pointer words made it 5x slower; clearing
  * up to 4 KiB costs 10-25%. Boehm clears freed objects of its scanned kinds
  * for the same reason. */

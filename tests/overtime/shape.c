@@ -118,11 +118,18 @@ int main(int argc, char **argv)
   for (int i = 0; i < 1000; i++) temp_work(i);
   mark(2);
   snapshot(argc, argv, 1);
-  for (int i = 0; i < 10; i++) big[i] = big_alloc();
+  /* 2 ms after each big block and each free: every one of them then lands
+   * on a timeline point (1 ms apart at first), however fast the allocator
+   * serves 1 MiB (reused memory takes no page faults). */
+  for (int i = 0; i < 10; i++) {
+    big[i] = big_alloc();
+    usleep(2000);
+  }
   mark(3);
   for (int i = 9; i >= 0; i--) {
     free(big[i]);
     big[i] = NULL;   /* no stale copy: the leaked block may reuse this memory */
+    usleep(2000);
   }
   mark(4);
   g_hold = hold_alloc();

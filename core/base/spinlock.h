@@ -1,8 +1,8 @@
 /* The one lock of the runtime's short sections: a word, spun on briefly,
  * then slept on (futex). Held for a few dozen instructions (a slot, a depot
  * insert, a registry entry); never across a system call that blocks, so it
- * is safe to take with signals blocked and with the world about to stop. Long sections (libdw in the
- * symbolizer) use a mutex instead. */
+ * is safe to take with signals blocked and with the world about to stop.
+ * Long sections (libdw in the symbolizer) use a mutex instead. */
 #ifndef RC_SPINLOCK_H
 #define RC_SPINLOCK_H
 #include <linux/futex.h>

@@ -192,6 +192,18 @@ static void num_array(FILE *f, const struct rj *arr, const char *fmt_int)
   fputc(']', f);
 }
 
+/* A stack (a JSON array of frames) as the page shows it: its site label,
+ * or "(no stack)", as a JSON string. */
+static void stack_label(FILE *f, const struct rj *stack)
+{
+  struct tsite s = {0};
+  char label[512];
+  tsite_load_frames(&s, stack);
+  tjson_str_html(f, s.nframes ? tsite_label(&s, label, sizeof label) : "(no stack)");
+  free(s.key);
+  free(s.frames);
+}
+
 /* ,"timeline":{t_ms, bytes, series, peak, growth} when the input has one. */
 static void html_timeline(FILE *f, const struct tmodel *m)
 {
@@ -205,11 +217,8 @@ static void html_timeline(FILE *f, const struct tmodel *m)
   const struct rj *series = rj_get(tl, "sites");
   for (size_t i = 0; i < rj_len(series); i++) {
     const struct rj *e = rj_at(series, i);
-    struct tsite s = {0};
-    char label[512];
-    tsite_load_frames(&s, rj_get(e, "stack"));
     fputs(i ? ",{\"label\":" : "{\"label\":", f);
-    tjson_str_html(f, s.nframes ? tsite_label(&s, label, sizeof label) : "(no stack)");
+    stack_label(f, rj_get(e, "stack"));
     fputs(",\"bytes\":", f);
     num_array(f, rj_get(e, "bytes"), "%lld");
     fprintf(f, ",\"growing\":%s}", site_growing(rj_get(e, "stack"), growth) ? "true" : "false");
@@ -219,13 +228,10 @@ static void html_timeline(FILE *f, const struct tmodel *m)
           rj_int(rj_get(pk, "bytes"), 0));
   for (size_t i = 0; i < rj_len(growth); i++) {
     const struct rj *g = rj_at(growth, i);
-    struct tsite s = {0};
-    char label[512];
-    tsite_load_frames(&s, rj_get(g, "site"));
     fputs(i ? ",{\"root\":" : "{\"root\":", f);
     tjson_str_html(f, rj_str(rj_get(g, "root"), "?"));
     fputs(",\"site\":", f);
-    tjson_str_html(f, s.nframes ? tsite_label(&s, label, sizeof label) : "(no stack)");
+    stack_label(f, rj_get(g, "site"));
     fprintf(f, ",\"bytes_per_sec\":%.3f,\"blocks_per_sec\":%.3f,\"samples\":%lld}", rnum(rj_get(g, "bytes_per_sec")),
             rnum(rj_get(g, "blocks_per_sec")), rj_int(rj_get(g, "samples"), 0));
   }

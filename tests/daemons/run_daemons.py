@@ -16,7 +16,6 @@ Scenarios:
 """
 import argparse
 import glob
-import json
 import os
 import re
 import signal
@@ -25,20 +24,8 @@ import sys
 import tempfile
 import time
 
-FAILS = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-    return cond
-
-
-def env():
-    e = dict(os.environ)
-    e.pop('REACHCHECK_OPTIONS', None)
-    e.pop('LD_PRELOAD', None)
-    return e
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import FAILS, check, env_clean, load  # noqa: E402
 
 
 def wait_for(pred, secs=20.0):
@@ -49,11 +36,6 @@ def wait_for(pred, secs=20.0):
             return v
         time.sleep(0.02)
     return pred()
-
-
-def load(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def sites_with(snap, size_bytes, blocks):
@@ -69,7 +51,7 @@ def known_leak_only(report, what):
 
 def start_forked(a, tmp, opts):
     argv = [a.launcher] + ['--' + o for o in opts] + ['--'] + a.cmd
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(),
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_clean(),
                          text=True, cwd=tmp)
     line = p.stdout.readline()
     m = re.match(r'worker (\d+)$', line.strip())
@@ -170,7 +152,7 @@ def sc_chain(a, tmp):
     prefix = os.path.join(tmp, 'c')
     argv = [a.launcher, '--snapshot_signal=SIGUSR2', '--snapshot_path=' + prefix + '.snap.json', '--exitcode=0',
             '--json=' + os.path.join(tmp, 'r.json'), '--'] + a.cmd + [a.mode, prefix]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env())
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=100, env=env_clean())
     want = {'sigaction': 3, 'resethand': 1, 'signal': 2, 'sigset': 2, 'other': 1, 'signalfd': 0}[a.mode]
     nsnap = {'sigaction': 3, 'resethand': 2, 'signal': 3, 'sigset': 2, 'other': 0, 'signalfd': 0}[a.mode]
     check(r.returncode == 0 and r.stdout.strip() == 'ok %s calls=%d' % (a.mode, want),
@@ -205,7 +187,7 @@ def sc_dropped(a, tmp):
     xdg = os.path.join(tmp, 'xdg')            # nobody's private runtime directory
     os.mkdir(xdg, 0o700)
     os.chown(xdg, nobody.pw_uid, nobody.pw_gid)
-    e = env()
+    e = env_clean()
     e['XDG_RUNTIME_DIR'] = xdg
     argv = [a.launcher, '--json=' + os.path.join(out, 'r.json'), '--snapshot_signal=SIGUSR2',
             '--snapshot_path=' + os.path.join(out, 's-%p.snap.json'), '--exitcode=0', '--'] + a.cmd
@@ -278,7 +260,7 @@ def sc_stripped(a, tmp):
     j = os.path.join(tmp, 'r.json')
     snap = os.path.join(tmp, 's.snap.json')
     r = subprocess.run([a.launcher, '--json=' + j, '--retainers=20', '--exitcode=0', '--', stripped, snap],
-                       capture_output=True, text=True, timeout=100, env=env())
+                       capture_output=True, text=True, timeout=100, env=env_clean())
     check(r.returncode == 0, 'exit status %d:\n%s' % (r.returncode, r.stderr[-2000:]))
     want = {names['hidden']: (4, 1000), names['cfg_hidden']: (2, 120), 'g_table': (3, 90)}
     check(names['hidden'].startswith(base + ':.bss (near g_') and names['cfg_hidden'] == base + ':.data (near g_config+0x8)',
@@ -367,7 +349,7 @@ def sc_nginx(a, tmp):
     conf = os.path.join(tmp, 'nginx.conf')
     with open(conf, 'w') as f:
         f.write(NGINX_CONF % {'group': group, 'tmp': tmp, 'port': port})
-    e = env()
+    e = env_clean()
     e['XDG_RUNTIME_DIR'] = os.path.join(tmp, 'xdg')
     opts = ['snapshot_signal=SIGUSR2', 'snapshot_path=%s/snaps/s-%%p.snap.json' % tmp, 'json=%s/out/r-%%p.json' % tmp,
             'http=unix:%s/ep-%%p.sock' % tmp, 'exitcode=0']

@@ -19,32 +19,12 @@ import sys
 import tempfile
 import time
 
-FAILURES = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-    return cond
-
-
-def run(argv, timeout=120, env=None, stdin=subprocess.DEVNULL):
-    e = dict(os.environ)
-    e.pop('REACHCHECK_OPTIONS', None)
-    e.pop('LD_PRELOAD', None)
-    if env:
-        e.update(env)
-    p = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, env=e)
-    return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import FAILS, check, load, run  # noqa: E402
 
 
 def under(a, opts, prog, timeout=120):
     return run([a.launcher] + ['--' + o for o in opts] + ['--'] + prog, timeout=timeout)
-
-
-def load(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def summary_is(d, direct, indirect=(0, 0)):
@@ -501,16 +481,16 @@ def main():
     try:
         SCENARIOS[a.scenario](a, tmp)
     except subprocess.TimeoutExpired as ex:
-        FAILURES.append('timed out: %s' % ex)
+        FAILS.append('timed out: %s' % ex)
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print('kept', tmp)
-    for f in FAILURES:
+    for f in FAILS:
         print('FAIL: ' + f)
-    print('%s: %s' % (a.scenario, 'FAILED' if FAILURES else 'ok'))
-    return 1 if FAILURES else 0
+    print('%s: %s' % (a.scenario, 'FAILED' if FAILS else 'ok'))
+    return 1 if FAILS else 0
 
 
 if __name__ == '__main__':

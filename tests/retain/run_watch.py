@@ -30,31 +30,8 @@ import sys
 import tempfile
 import time
 
-FAILURES = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-    return cond
-
-
-def env_clean():
-    e = dict(os.environ)
-    e.pop('REACHCHECK_OPTIONS', None)
-    e.pop('LD_PRELOAD', None)
-    return e
-
-
-def run(argv, timeout=120):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, env=env_clean())
-    return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
-
-
-def load(path):
-    with open(path) as f:
-        return json.load(f)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import FAILS, check, env_clean, load, run  # noqa: E402
 
 
 def funcs(stack):
@@ -302,8 +279,8 @@ def main():
         {'svc': svc, 'endpoint': endpoint, 'fork': fork, 'bad': bad, 'redis': redis}[a.scenario](a, prog, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if FAILURES:
-        for f in FAILURES:
+    if FAILS:
+        for f in FAILS:
             print('FAIL: ' + f)
         sys.exit(1)
     print('ok: ' + a.scenario)

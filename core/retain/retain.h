@@ -88,6 +88,9 @@ void rc_rootset_block(struct rc_rootset *s, struct rc_hdr *h);
 void rc_rootset_blocks(struct rc_rootset *s, const struct rc_mark *m);
 static inline struct rc_root *rc_rootset_at(const struct rc_rootset *s, uint32_t i)
 { return &((struct rc_root *)s->roots.data)[i]; }
+/* Zeroed internal memory for the context of a forked check (below), or
+ * NULL with errno EAGAIN before the heap is set up, ENOMEM without memory. */
+void *rc_rootset_forked_ctx(size_t bytes);
 /* A check in a forked copy that names its roots into rs (snapshots, --watch
  * samples): rs is initialised here, the modules refreshed first so that
  * the names the copy finds are the program's too, and the copy's only

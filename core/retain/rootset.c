@@ -8,6 +8,7 @@
  * (scanners/glibc.h). Display names are made at report time (rootdesc.c). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -552,6 +553,17 @@ static void forked_in_child(void *ctx, struct rc_result *res)
 {
   struct forked *f = ctx;
   f->in_child(f->ctx, res);
+}
+
+void *rc_rootset_forked_ctx(size_t bytes)
+{
+  if (!rc_heap_ready()) {
+    errno = EAGAIN;
+    return NULL;
+  }
+  void *c = rc_mmap(bytes);
+  if (!c) errno = ENOMEM;
+  return c;
 }
 
 int rc_rootset_check_forked(struct rc_rootset *rs, void *ctx, void (*after_mark)(void *ctx, struct rc_mark *m),

@@ -280,15 +280,8 @@ static void snap_in_child(void *ctx, struct rc_result *res)
 static int take(const char *tmpl, unsigned seq, char *path_out, size_t n, bool fallback, bool *said)
 {
   if (path_out && n) path_out[0] = 0;
-  if (!rc_heap_ready()) {
-    errno = EAGAIN;
-    return -1;
-  }
-  struct snap *s = rc_mmap(sizeof *s);
-  if (!s) {
-    errno = ENOMEM;
-    return -1;
-  }
+  struct snap *s = rc_rootset_forked_ctx(sizeof *s);
+  if (!s) return -1;
   if (rc_path_expand(tmpl && *tmpl ? tmpl : "reachcheck-%p-%n.snap.json", seq, s->path, sizeof s->path) < 0) {
     rc_munmap(s, sizeof *s);
     errno = ENAMETOOLONG;

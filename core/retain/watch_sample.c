@@ -437,15 +437,8 @@ static void w_in_child(void *ctx, struct rc_result *res)
 /* ---- in the program ---- */
 int rc_w_sample_take(struct rc_w_sample *out, uint32_t since_epoch)
 {
-  if (!rc_heap_ready()) {
-    errno = EAGAIN;
-    return -1;
-  }
-  struct wctx *c = rc_mmap(sizeof *c);
-  if (!c) {
-    errno = ENOMEM;
-    return -1;
-  }
+  struct wctx *c = rc_rootset_forked_ctx(sizeof *c);
+  if (!c) return -1;
   memset(out, 0, sizeof *out);
   c->out = out;
   c->since = since_epoch;

@@ -123,7 +123,7 @@ static void collect(struct check_ctx *c)
 /* Roots, mark, classify, aggregate: the part that needs a frozen heap. */
 static void analyse(struct check_ctx *c)
 {
-  if (rc_maps_read(&c->maps) || rc_mark_init(&c->mark)) {
+  if (rc_maps_read(&c->maps) || rc_mark_init(&c->mark, c->hooks && c->hooks->after_mark)) {
     c->err = 1;
     return;
   }

@@ -24,14 +24,14 @@ static inline bool test(const uint8_t *bits, uint32_t i) { return bits[i >> 3] &
 #define MARK_SPAN_MAX (1ull << (32 + RC_GRANULE_SHIFT))
 #define MARK_BY_SLOT 0x80000000u
 
-int rc_mark_init(struct rc_mark *m)
+int rc_mark_init(struct rc_mark *m, bool leaves)
 {
   memset(m, 0, sizeof *m);
   m->nslots = __atomic_load_n(&rc_slot_hwm, __ATOMIC_ACQUIRE);
   m->bytes = ((size_t)m->nslots + 7) / 8 + RC_PAGE;
   m->marked = rc_mmap_dense(m->bytes);
   m->indirect = rc_mmap_dense(m->bytes);
-  m->leaf = rc_mmap_dense(m->bytes);   /* optional: NULL only costs the retention passes time */
+  if (leaves) m->leaf = rc_mmap_dense(m->bytes);   /* optional: NULL only costs the retention passes time */
   rc_vec_init(&m->stack, sizeof(uint32_t));
   uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)(RC_PAGE - 1);
   uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);

@@ -26,7 +26,10 @@ struct rc_mark {
   size_t abytes;
   const struct rc_slab *last_slab;   /* the slab the last candidate was in */
 };
-int rc_mark_init(struct rc_mark *m);
+/* leaves: also flag the marked blocks with no heap word (struct rc_mark's
+ * leaf), for a pass over the marked heap after the mark (an after_mark
+ * hook); without one nobody reads them. */
+int rc_mark_init(struct rc_mark *m, bool leaves);
 void rc_mark_free(struct rc_mark *m);
 /* Forget every mark (not the indirect flags) to mark again from other roots. */
 void rc_mark_reset(struct rc_mark *m);

@@ -150,7 +150,12 @@ __attribute__((noinline)) uint32_t rc_depot_capture(const struct rc_at *at)
   if (RC_UNLIKELY(!self_hi)) self_range();
   int depth = rc_opt.stack_depth < 1 ? 1 : rc_opt.stack_depth > RC_MAX_FRAMES ? RC_MAX_FRAMES : (int)rc_opt.stack_depth;
   const uintptr_t pc = at->fp[1];
-  int n = rc_unwind_at(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0]);
+  uint32_t gen = rc_stack_generation(), hit, id;
+  int n = rc_unwind_id(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0], gen, &hit);
+  if (hit) {   /* a whole stack this thread walked before: its id */
+    if (RC_LIKELY(!rc_unwind_verify)) return hit;
+    n = rc_unwind_at(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0]);   /* checked below */
+  }
   if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
     void *buf[RC_MAX_FRAMES + 16];
     int m = unw_backtrace(buf, RC_MAX_FRAMES + 16);
@@ -173,14 +178,18 @@ __attribute__((noinline)) uint32_t rc_depot_capture(const struct rc_at *at)
   while (n > 0 && p[0] >= self_lo && p[0] < self_hi) p++, n--;
   if (n <= 0) return 0;
   if (!depot_init()) return 0;
-  uint32_t gen = rc_stack_generation();
+  if (RC_UNLIKELY(hit)) rc_unwind_verify_hit(hit, depot_find(p, n, gen));
   /* Allocation loops capture the same stack again and again. */
-  if (n == last_n && gen == last_gen && same_pcs(p, last_pc, n)) return last_id;
-  uint32_t id = depot_find(p, n, gen);
+  if (n == last_n && gen == last_gen && same_pcs(p, last_pc, n)) {
+    rc_unwind_keep(depth, pc, (uintptr_t)(at->fp + 2), gen, last_id);
+    return last_id;
+  }
+  id = depot_find(p, n, gen);
   RC_DCHECK(id < __atomic_load_n(&nids, __ATOMIC_ACQUIRE));   /* ids name stacks in the depot */
   if (id) {
     last_n = n, last_gen = gen, last_id = id;
     memcpy(last_pc, p, sizeof(uintptr_t) * (size_t)n);
+    rc_unwind_keep(depth, pc, (uintptr_t)(at->fp + 2), gen, id);
   }
   return id;
 }

@@ -223,6 +223,28 @@ struct memo {
 static RC_TLS struct memo memo;
 static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) leaves the memo alone */
 
+/* ---- whole stacks with their depot ids ----
+ * The memo answers a walk that repeats the previous one. A loop that
+ * allocates from a few call sites in turn (bench/scale.c's three) walks a
+ * different stack each time and finds only a suffix there, and then the
+ * depot hashes and compares the frames. So a few whole walks are kept with
+ * the id the depot gave them: a walk that starts at the same pc and rsp as
+ * one of them, where every frame still holds by memo_valid's rule (its
+ * return address in its slot, rbp the recorded one where a rule reads it),
+ * is that stack, and the id is the answer. Kept for walks that ended at the
+ * outermost frame or at max, with at most HIT_FRAMES frames. */
+#define HITS 4
+#define HIT_FRAMES 32
+struct hit {
+  uint32_t gen, sgen, id;       /* the rules' and the depot's generation; id 0: empty */
+  int n, max;
+  bool reads_rbp;               /* some frame's CFA is rbp-based */
+  struct mframe f[HIT_FRAMES];  /* as the memo's; f[n-1].slot unused */
+};
+static RC_TLS struct hit hits[HITS];
+static RC_TLS unsigned hit_next;
+static RC_TLS int last_whole;   /* frames of the last walk if it is one to keep, else 0 */
+
 /* State of a walk between frames. The walkers are leaves, so their loops
  * keep this in registers; on a cache miss they return, rc_unwind reads the
  * rule (a call into ld.so), applies it, and calls them again. */
@@ -504,9 +526,39 @@ static __attribute__((noinline)) int unwind_plain(struct walk *w, uintptr_t *pcs
   }
 }
 
-/* The walk from the frame of pc (stack pointer sp, rbp as there). */
-static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_t sp, uintptr_t rbp)
+/* The id of a kept whole stack that the walk from pc, sp (below top) and
+ * rbp would find again, or 0. */
+static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uintptr_t top, uint32_t gen,
+                                uint32_t sgen)
 {
+  for (const struct hit *e = hits; e < hits + HITS; e++) {
+    const struct mframe *f = e->f;
+    if (f[0].pc != pc || f[0].sp != sp || !e->id || e->max != max || e->gen != gen || e->sgen != sgen ||
+        f[e->n - 1].sp > top)
+      continue;
+    int i = 1;
+    while (i < e->n && ((const uintptr_t *)f[i].sp)[-1] == f[i].pc) i++;
+    if (i < e->n) continue;
+    if (e->reads_rbp) {
+      uintptr_t r = rbp;
+      for (i = 0; i + 1 < e->n; i++) {
+        if ((f[i].slot & 1) && r != f[i].rbp) break;
+        if (f[i].slot > 1) r = *(const uintptr_t *)(f[i].slot & ~(uintptr_t)1);
+      }
+      if (i + 1 < e->n) continue;
+    }
+    return e->id;
+  }
+  return 0;
+}
+
+/* The walk from the frame of pc (stack pointer sp, rbp as there). With
+ * hit_id: a walk that a kept whole stack answers returns 0 with its depot
+ * id there (pcs untouched); else *hit_id is 0. */
+static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_t sp, uintptr_t rbp,
+                       uint32_t sgen, uint32_t *hit_id)
+{
+  if (hit_id) *hit_id = 0;
   if (max <= 0) return 0;
   /* Bounds: a glibc thread's descriptor (tp) sits at the top of its stack
    * block (glibc 2.36 allocate_stack, also for user-supplied stacks); the
@@ -538,6 +590,12 @@ static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_
   memo_busy = 1;
   __asm__ volatile("" ::: "memory");   /* the flag is set before the memo is touched */
   int n;
+  bool whole;   /* the walk ended at its outermost frame or at max */
+  last_whole = 0;
+  if (hit_id && (*hit_id = hit_find(max, pc, sp, rbp, top, gen, sgen))) {
+    n = 0;
+    goto out;
+  }
   if (memo.gen == gen && memo.n && memo.f[0].pc == pc && memo.f[0].sp == sp) {
     const int want = skip + max, lim = memo.n < want ? memo.n : want;
     uintptr_t r = rbp;
@@ -546,6 +604,7 @@ static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_
     for (const struct mframe *f = memo.f + skip, *e = memo.f + v; f < e; f++) *out++ = f->pc;
     if (v == want || (v == memo.n && memo.closed)) {
       n = (int)(out - pcs);
+      whole = true;
       goto done;
     }
     /* resume at the last frame that holds, already emitted or skipped */
@@ -559,7 +618,12 @@ static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_
                       .gen = gen, .tab = tab, .old_n = memo.gen == gen ? memo.n : 0 };
     n = unwind_rec(&w, pcs, false);
   }
+  whole = n >= 0 && (n == max || memo.closed);
 done:
+  /* the memo's frames [0, n) are this walk's */
+  if (whole && !skip && n > 0 && n <= HIT_FRAMES && memo.gen == gen && memo.n >= n)
+    last_whole = n;
+out:
   __asm__ volatile("" ::: "memory");
   memo_busy = 0;
   RC_DCHECK(n <= max);
@@ -571,12 +635,38 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
   /* rc_unwind's own frame (forced by __builtin_frame_address) gives the
    * caller's rbp, pc and rsp. */
   const uintptr_t *fp = __builtin_frame_address(0);
-  return unwind_from(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0]);
+  return unwind_from(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0], 0, NULL);
 }
 
 int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp)
 {
-  return unwind_from(pcs, max, 0, pc, sp, rbp);
+  return unwind_from(pcs, max, 0, pc, sp, rbp, 0, NULL);
+}
+
+int rc_unwind_id(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen, uint32_t *id)
+{
+  return unwind_from(pcs, max, 0, pc, sp, rbp, sgen, id);
+}
+
+void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t id)
+{
+  int n = last_whole;
+  /* the memo still holds the walk from pc and sp (a signal handler's walk
+   * in between would have replaced it) */
+  if (!n || !id || memo_busy || memo.f[0].pc != pc || memo.f[0].sp != sp) return;
+  memo_busy = 1;
+  __asm__ volatile("" ::: "memory");
+  struct hit *e = &hits[hit_next++ % HITS];
+  e->id = 0;
+  memcpy(e->f, memo.f, sizeof *e->f * (size_t)n);
+  e->n = n, e->max = max, e->gen = memo.gen, e->sgen = sgen;
+  e->reads_rbp = false;
+  for (int i = 0; i + 1 < n; i++) e->reads_rbp |= (e->f[i].slot & 1) != 0;
+  __asm__ volatile("" ::: "memory");
+  e->id = id;
+  last_whole = 0;
+  __asm__ volatile("" ::: "memory");
+  memo_busy = 0;
 }
 
 static void child_after_fork(void) { rc_spin_reset(&cache_lock); }

@@ -16,6 +16,16 @@ int rc_unwind(uintptr_t *pcs, int max, int skip);
  * sp the stack pointer there (the CFA of its callee), rbp its rbp. */
 int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp);
 
+/* rc_unwind_at for the depot (stack/depot.c): when this thread walked the
+ * same whole stack before and rc_unwind_keep gave it depot id *id there
+ * (stack generation sgen), returns 0 with that id and pcs untouched; else
+ * *id is 0 and the walk is done. */
+int rc_unwind_id(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen, uint32_t *id);
+/* The depot's id for the stack rc_unwind_id just walked from pc and sp (max
+ * frames asked, stack generation sgen): kept if the walk can be recognised
+ * again. */
+void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t id);
+
 /* A module was unloaded: a new one may be mapped at the same addresses, so
  * every cached rule is dropped. Call after the real dlclose returns. */
 void rc_unwind_flush(void);
@@ -34,5 +44,8 @@ extern int rc_unwind_verify;
  * frames unw_step finds above `skip` frames of the caller (unw_backtrace's
  * own cache goes stale after dlclose; see unwind_verify.c). */
 void rc_unwind_verify_check(const uintptr_t *fast, int nf, const uintptr_t *ref, int nr, int skip);
+/* Abort unless the id a kept whole stack gave (hit) is the one the depot
+ * gives the stack walked again (id). */
+void rc_unwind_verify_hit(uint32_t hit, uint32_t id);
 
 #endif

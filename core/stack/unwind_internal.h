@@ -44,7 +44,7 @@ static inline uint32_t rule_make(bool cfa_rbp, uint32_t off, uint32_t slot)
 /* ---- counters: fallbacks always, the rest under RC_UNWIND_VERIFY ---- */
 enum {
   ST_CAPTURE, ST_FALLBACK, ST_MISS, ST_VERIFIED, ST_STALE_LIBUNWIND,
-  FB_STACK, FB_NOINFO, FB_UNSUPPORTED, FB_BOUNDS, FB_NOMODULE, FB_NOCACHE, ST_SPLICE, ST_SPLICED, ST_N
+  FB_STACK, FB_NOINFO, FB_UNSUPPORTED, FB_BOUNDS, FB_NOMODULE, FB_NOCACHE, ST_SPLICE, ST_SPLICED, ST_HIT, ST_N
 };
 _Static_assert(ST_N <= R_SLOT_MAX, "a fallback reason fits the slot bits");
 extern uint64_t rc_unwind_stats[ST_N];   /* unwind_verify.c prints them at exit */

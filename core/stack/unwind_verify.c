@@ -22,6 +22,7 @@ static const char *const st_name[ST_N] = {
   "captures", "fallbacks", "cache misses", "verified", "unw_backtrace stale (unw_step agreed)",
   "fallback: stack unknown", "fallback: no FDE", "fallback: unsupported CFI", "fallback: bounds",
   "fallback: pc in no module", "fallback: cache busy", "suffix splices", "frames spliced",
+  "whole-stack hits",
 };
 
 /* RC_UNWIND_VERIFY, read at the first capture, which may come before libc
@@ -109,6 +110,14 @@ __attribute__((noinline)) void rc_unwind_verify_check(const uintptr_t *fast, int
     if (i < nr) put_frame("unw_backtrace", i, ref[i]);
     if (i < ns) put_frame("unw_step", i, slow[i]);
   }
+  abort();
+}
+
+void rc_unwind_verify_hit(uint32_t hit, uint32_t id)
+{
+  __atomic_fetch_add(&rc_unwind_stats[ST_HIT], 1, __ATOMIC_RELAXED);
+  if (hit == id) return;
+  rc_log("RC_UNWIND_VERIFY: a kept whole stack answered depot id %u, the walk gives id %u", hit, id);
   abort();
 }
 

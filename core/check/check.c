@@ -25,9 +25,10 @@ struct check_ctx {
   uint32_t min_epoch;
   const struct rc_check_hooks *hooks;
   int done, err;
-  /* leak groups by (stack, kind): open addressing in an mmap'd table */
+  /* leak groups by (stack, kind): open addressing in an mmap'd table, at
+   * most half full */
   struct rc_leak_group *tab;
-  size_t tab_cap;
+  size_t tab_cap, tab_used;
 };
 
 static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
@@ -44,19 +45,38 @@ static void root_cb(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_
   rc_mark_range(&c->mark, lo, hi);
 }
 
-static struct rc_leak_group *group_of(struct check_ctx *c, uint32_t stack, int kind)
+static struct rc_leak_group *slot_of(struct rc_leak_group *tab, size_t cap, uint32_t stack, int kind)
 {
   uint64_t key = ((uint64_t)stack << 1) | (unsigned)kind;
-  size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull) & (c->tab_cap - 1);
-  for (;; i = (i + 1) & (c->tab_cap - 1)) {
-    struct rc_leak_group *g = &c->tab[i];
-    if (!g->blocks) {
-      g->stack = stack;
-      g->kind = kind;
-      return g;
-    }
-    if (g->stack == stack && g->kind == kind) return g;
+  for (size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    struct rc_leak_group *g = &tab[i];
+    if (!g->blocks || (g->stack == stack && g->kind == kind)) return g;
   }
+}
+
+/* The group of (stack, kind), made if new (its blocks still 0); NULL
+ * without memory. The table starts small and grows fourfold: it was once
+ * sized for three groups per depot stack, and python3's 100k stacks made a
+ * 20 MiB table whose every page the check then read. */
+static struct rc_leak_group *group_of(struct check_ctx *c, uint32_t stack, int kind)
+{
+  if (RC_UNLIKELY((c->tab_used + 1) * 2 > c->tab_cap)) {
+    size_t cap = c->tab_cap ? c->tab_cap * 4 : 1024;
+    struct rc_leak_group *t = rc_mmap(cap * sizeof *t);
+    if (!t) return NULL;
+    for (size_t i = 0; i < c->tab_cap; i++)
+      if (c->tab[i].blocks) *slot_of(t, cap, c->tab[i].stack, c->tab[i].kind) = c->tab[i];
+    if (c->tab) rc_munmap(c->tab, c->tab_cap * sizeof *c->tab);
+    c->tab = t;
+    c->tab_cap = cap;
+  }
+  struct rc_leak_group *g = slot_of(c->tab, c->tab_cap, stack, kind);
+  if (!g->blocks) {
+    g->stack = stack;
+    g->kind = kind;
+    c->tab_used++;
+  }
+  return g;
 }
 
 static void collect(struct check_ctx *c)
@@ -69,21 +89,20 @@ static void collect(struct check_ctx *c)
   r->reachable_bytes += m->reach_bytes;
   r->ignored_blocks += m->ign_blocks;
   r->ignored_bytes += m->ign_bytes;
-  size_t most = (size_t)rc_depot_count() * 3 + 3;
-  size_t cap = 64;
-  while (cap < most * 2 + 16) cap *= 2;
-  c->tab = rc_mmap(cap * sizeof *c->tab);
-  c->tab_cap = c->tab ? cap : 0;
   rc_objects_reset();
   for (uint32_t i = 1; i < m->nslots; i++) {
     /* HEAPCHECK=draconian: a reachable block is a leak too (not an ignored one, not ld.so's) */
     bool live_leak = (c->mode & RC_CHECK_ALL_LIVE) && rc_mark_is_marked(m, i) && rc_mark_live(i) &&
                      !(rc_hdr_flags(rc_mark_live(i)) & (RC_F_IGNORED | RC_F_LDSO));
     if (rc_mark_is_marked(m, i) && !live_leak) {
-      if (!rc_opt.show_reachable || !c->tab) continue;
+      if (!rc_opt.show_reachable) continue;
       struct rc_hdr *h = rc_mark_live(i);
       if (h && !(rc_hdr_flags(h) & RC_F_IGNORED)) {
         struct rc_leak_group *g = group_of(c, h->stack, RC_KIND_REACHABLE);
+        if (!g) {
+          c->err = 1;
+          continue;
+        }
         g->blocks++;
         g->bytes += rc_hdr_size(h);
       }
@@ -95,7 +114,6 @@ static void collect(struct check_ctx *c)
       continue;
     }
     if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;
-    if (!c->tab) continue;
     int kind = rc_mark_is_indirect(m, i) ? 1 : 0;
     uint64_t sz = rc_hdr_size(h);
     bool seen = rc_hdr_flags(h) & RC_F_REPORTED;
@@ -113,6 +131,10 @@ static void collect(struct check_ctx *c)
       r->direct_bytes += sz;
     }
     struct rc_leak_group *g = group_of(c, h->stack, kind);
+    if (!g) {
+      c->err = 1;
+      continue;
+    }
     g->blocks++;
     g->bytes += sz;
     g->is_new = !seen;
@@ -259,7 +281,7 @@ int rc_check_run(const struct rc_check_req *req, struct rc_result *res)
     struct rc_leak_group *g = rc_vec_push(&res->groups);
     if (g) *g = c->tab[i];
   }
-  rc_munmap(c->tab, c->tab_cap * sizeof *c->tab);
+  if (c->tab) rc_munmap(c->tab, c->tab_cap * sizeof *c->tab);
   int err = c->err;
   rc_munmap(c, sizeof *c);
   struct rc_leak_group *g = (struct rc_leak_group *)res->groups.data;

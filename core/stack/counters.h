@@ -46,12 +46,15 @@ struct rc_count_tab {
 struct rc_count_me {
   struct rc_count_tab *tab;   /* this thread's table (starts at an empty one) */
   /* Live bytes over time (stack/timeline.h): what this thread allocated
-   * minus what it freed since it last handed the sum to the global total,
-   * which it does when it leaves [flush_lo, flush_hi] (-+ a fraction of
-   * the peak so far, copied at each flush: docs/over-time.md), so malloc
-   * and free touch no shared cache line. Both bounds are kept so that each
-   * test is one compare with memory. */
-  int64_t delta, flush_hi, flush_lo;
+   * minus what it freed since it last handed that delta to the global
+   * total, which it does when the delta leaves [-span, span] (span: a
+   * fraction of the peak so far, copied at each flush: docs/over-time.md),
+   * so malloc and free touch no shared cache line. Kept as the room left
+   * on each side, up = span - delta and down = span + delta: a malloc
+   * subtracts its size from up (negative: flush) and adds it to down, a
+   * free the other way round, each a subtract and an add to memory and
+   * the sign flag of the first (rc_live_delta gives the delta). */
+  int64_t up, down, span;
   /* Header of this thread's last allocation (temporaries), inverted: TLS
    * is a root, and the checker's own copy of a pointer must not keep a
    * leaked block alive (~p is never a user address). A free never clears
@@ -65,8 +68,19 @@ extern RC_TLS struct rc_count_me rc_me;
  * can be had). kind: what is counted. */
 enum { RC_COUNT_ALLOC, RC_COUNT_FREE, RC_COUNT_FREE_TEMP };
 void rc_count_slow(uint32_t stack, uint64_t size, int kind);
-/* Hands rc_me.delta to the total (stack/timeline.c). */
+/* Hands the thread's delta to the total (stack/timeline.c). */
 void rc_live_flush(void);
+/* The thread's live-byte delta not yet handed on. */
+static inline int64_t rc_live_delta(void) { return rc_me.span - rc_me.up; }
+/* *x -= v; true if the result is negative (one subtract to memory: its
+ * sign flag is the test). */
+static inline bool rc_sub_below_zero(int64_t *x, int64_t v)
+{
+  bool neg;
+  __asm__("subq %2, %0" : "+m"(*x), "=@ccs"(neg) : "er"(v));
+  return neg;
+}
+static inline void rc_add_to(int64_t *x, int64_t v) { __asm__("addq %1, %0" : "+m"(*x) : "er"(v)); }
 
 /* The calling thread's entry for stack, NULL when not made yet. A thread
  * starts with rc_me.tab at an empty table (no leaves) rather than NULL,
@@ -105,9 +119,8 @@ static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr
     rc_count_slow(stack, size, RC_COUNT_ALLOC);
   }
   rc_me.last = ~(uintptr_t)hdr;
-  int64_t d = rc_me.delta + (int64_t)size;
-  rc_me.delta = d;
-  if (RC_UNLIKELY(d > rc_me.flush_hi)) rc_live_flush();
+  rc_add_to(&rc_me.down, (int64_t)size);
+  if (RC_UNLIKELY(rc_sub_below_zero(&rc_me.up, (int64_t)size))) rc_live_flush();
 }
 static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
 {
@@ -121,9 +134,8 @@ static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
   } else {
     rc_count_slow(stack, size, temp ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
   }
-  int64_t d = rc_me.delta - (int64_t)size;
-  rc_me.delta = d;
-  if (RC_UNLIKELY(d < rc_me.flush_lo)) rc_live_flush();
+  rc_add_to(&rc_me.up, (int64_t)size);
+  if (RC_UNLIKELY(rc_sub_below_zero(&rc_me.down, (int64_t)size))) rc_live_flush();
 }
 #endif
 /* A free from a signal handler that interrupted this thread inside the

@@ -18,7 +18,7 @@
 #define SAMPLE_COST_FACTOR 100
 #define FIRST_INTERVAL_MS 1.0
 
-static int64_t flush_at = FLUSH_MIN;  /* each thread copies it into rc_me.flush_at when it flushes */
+static int64_t flush_at = FLUSH_MIN;  /* each thread copies it into rc_me.span when it flushes */
 
 static int64_t live_total;          /* sum of flushed deltas */
 static int64_t copy_above;          /* sum the counters again when live_total passes this */
@@ -163,10 +163,8 @@ static void record(bool point, double now)
 
 void rc_live_flush(void)
 {
-  int64_t d = rc_me.delta;
-  rc_me.delta = 0;
-  rc_me.flush_hi = __atomic_load_n(&flush_at, __ATOMIC_RELAXED);
-  rc_me.flush_lo = -rc_me.flush_hi;
+  int64_t d = rc_live_delta(), span = __atomic_load_n(&flush_at, __ATOMIC_RELAXED);
+  rc_me.span = rc_me.up = rc_me.down = span;
   int64_t total = __atomic_add_fetch(&live_total, d, __ATOMIC_RELAXED);
   bool new_peak = total > __atomic_load_n(&copy_above, __ATOMIC_RELAXED);
   double now = rc_now_ms();   /* vDSO, ~20 ns; the coarse clock ticks every 4 ms, too slow for the first points */
@@ -179,8 +177,8 @@ void rc_live_flush(void)
 
 void rc_timeline_mark(void)
 {
-  int64_t d = rc_me.delta;
-  rc_me.delta = 0;
+  int64_t d = rc_live_delta();
+  rc_me.up = rc_me.down = rc_me.span;
   __atomic_add_fetch(&live_total, d, __ATOMIC_RELAXED);
   if (rc_spin_lock_bounded(&busy, 1 << 20)) {
     record(true, rc_now_ms());
@@ -193,7 +191,7 @@ void rc_live_add_async(int64_t delta) { __atomic_add_fetch(&live_total, delta, _
 void rc_live_thread_exit(void)
 {
   rc_me.last = 0;
-  if (rc_me.delta) rc_live_flush();
+  if (rc_live_delta()) rc_live_flush();
 }
 
 bool rc_timeline_lock(void) { return rc_spin_lock_bounded(&busy, 1 << 20); }

@@ -3,7 +3,7 @@
  * that moment, and a timeline of bounded length. docs/over-time.md has the
  * design, the accuracy and the memory bound.
  *
- * The heap only feeds per-thread byte deltas (rc_me.delta); the work
+ * The heap only feeds per-thread byte deltas (rc_live_delta); the work
  * below runs when a thread's delta leaves rc_me's flush bounds, so a malloc/free
  * pair that leaves the heap as it was costs no shared write, and a sum of
  * all counters is taken only when the total passes the last peak by more

@@ -19,6 +19,7 @@
 #include "scanners/scanners.h"
 #include "stack/timeline.h"
 #include "stack/counters.h"
+#include "stack/unwind.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_THREADS 16384
@@ -104,6 +105,7 @@ static void self_exited(void *unused)
   rc_heap_thread_exit();
   rc_live_thread_exit();     /* stack/timeline.h: this thread's live delta joins the total */
   rc_counts_thread_exit();   /* stack/counters.h: this thread's counters join the totals */
+  rc_unwind_thread_exit();   /* stack/unwind.h: its kept stacks go to the next thread */
   rc_in_runtime--;
 }
 

@@ -26,6 +26,10 @@ int rc_unwind_id(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t 
  * again. */
 void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t id);
 
+/* The calling thread is exiting: its kept stacks (rc_unwind_keep) go to a
+ * free list for the next thread, and it keeps no more. */
+void rc_unwind_thread_exit(void);
+
 /* A module was unloaded: a new one may be mapped at the same addresses, so
  * every cached rule is dropped. Call after the real dlclose returns. */
 void rc_unwind_flush(void);

@@ -26,6 +26,7 @@ struct own_work {
   struct rc_own *o;
   const struct rc_mark *m;
   struct rc_vec stack;   /* struct pending: blocks (chunks) to scan */
+  const struct rc_slab *last_slab;   /* near_slot's last answer (mark.c's near) */
   bool tty;
   uint64_t popped, total;
 };
@@ -105,13 +106,19 @@ static inline bool consider(struct own_work *w, uintptr_t word, uint32_t want, s
 }
 
 /* Slot a slab position gives for w and the object's header there (0 and
- * NULL outside slabs). */
-static inline uint32_t near_slot(uintptr_t word, struct rc_hdr **h)
+ * NULL outside slabs). The last slab found is tried first, as in mark.c:
+ * neighbouring words point into the same slab (bench/scale.c's array of
+ * 16M pointers: this pass at 16M blocks went from 350-370 to 210-260 ms). */
+static inline uint32_t near_slot(struct own_work *w, uintptr_t word, struct rc_hdr **h)
 {
-  const struct rc_slab *s = rc_slab_at(word);
-  if (!s) {
-    *h = NULL;
-    return 0;
+  const struct rc_slab *s = w->last_slab;
+  if (!s || word - s->base >= RC_SLAB_BYTES) {
+    s = rc_slab_at(word);
+    if (!s) {
+      *h = NULL;
+      return 0;
+    }
+    w->last_slab = s;
   }
   uint32_t k = rc_slab_index(s, word);
   *h = rc_slab_obj(s, k);
@@ -127,7 +134,7 @@ static bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col)
       memcpy(&x, (const void *)p, sizeof x);
       if (x < rc_heap_lo || x >= rc_heap_hi) continue;
       struct rc_hdr *h;
-      uint32_t want = near_slot(x, &h);
+      uint32_t want = near_slot(w, x, &h);
       if (!consider(w, x, want, h, col)) return false;
     }
     return true;
@@ -142,7 +149,7 @@ static bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col)
     unsigned i = n++ % AHEAD;
     if (n > AHEAD && !consider(w, q[i].w, q[i].want, q[i].h, col)) return false;   /* candidate n - 1 - AHEAD */
     q[i].w = x;
-    q[i].want = near_slot(x, &q[i].h);
+    q[i].want = near_slot(w, x, &q[i].h);
     if (q[i].want < w->o->nslots)
       __builtin_prefetch(w->o->own32 ? (void *)&w->o->own32[q[i].want] : (void *)&w->o->own16[q[i].want]);
     if (q[i].h) __builtin_prefetch(q[i].h);
@@ -219,7 +226,7 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
   }
   o->rbytes = rc_map_array((size_t)o->nroots + 1, 8);
   o->rblocks = rc_map_array((size_t)o->nroots + 1, 8);
-  struct own_work w = {o, m, {0}, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
+  struct own_work w = {o, m, {0}, NULL, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
   rc_vec_init(&w.stack, sizeof(struct pending));
   bool ok = (o->own16 || o->own32) && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
   rc_progress(w.tty, "", 1, 1);

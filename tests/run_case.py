@@ -10,7 +10,9 @@ The program runs under the launcher (or with LD_PRELOAD) with
 
 Expectations (repeatable; [ROLE@] is only meaningful with --per-pid-json):
   --expect [ROLE@]KEY OP VALUE   KEY is a summary field such as direct.blocks,
-                                 indirect.bytes, reachable.blocks; OP is = >= <=
+                                 indirect.bytes, reachable.blocks, or one of the
+                                 report's retention totals (retention.roots,
+                                 retention.shared.blocks, ...); OP is = >= <=
   --expect-leak [ROLE@]KIND:BLOCKS:BYTES[:suppressed]
                                  a leak group with exactly these numbers exists
   --expect-stack-function [ROLE@]NAME   some leak group's stack has this function
@@ -240,11 +242,14 @@ def main():
     for e in a.expect:
         role, key, op, val = parse_expect(e)
         for f in targets(role):
+            where = 'summary'
             got = get_field(reports[f].get('summary', {}), key)
+            if got is None and key.startswith('retention.'):   # the report's retention totals
+                where, got = 'report', get_field(reports[f], key)
             ok = isinstance(got, int) and ((op == '=' and got == val) or (op == '>=' and got >= val)
                                            or (op == '<=' and got <= val))
             if not ok:
-                failures.append('%s: summary.%s is %r, expected %s %d' % (os.path.basename(f), key, got, op, val))
+                failures.append('%s: %s.%s is %r, expected %s %d' % (os.path.basename(f), where, key, got, op, val))
 
     for e in a.expect_leak:
         role, (kind, blocks, nbytes, supp) = parse_leak(e)

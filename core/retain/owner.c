@@ -6,9 +6,9 @@
  * that reaches it and no block the roots do not reach points to it (those
  * hang off the super-root in dom.c). Propagated over the heap itself in
  * O(edges): a block is scanned when it is claimed by a root and once more if
- * it later turns shared, so at most twice. Memory: 2 bytes per slot (the
- * owner; 4 with 65535 roots or more) and a stack of block chunks bounded by the graph's depth, not its
- * size. Runs with the world stopped or in a forked copy: memory from
+ * it later turns shared, so at most twice. Memory: a byte per slot for the
+ * owner (2 with 255 roots or more, 4 with 65535 or more) and a stack of
+ * block chunks bounded by the graph's depth, not its size. Runs with the world stopped or in a forked copy: memory from
  * rc_mmap. */
 #define _GNU_SOURCE
 #include <string.h>
@@ -39,11 +39,19 @@ static inline bool is_node(const struct rc_mark *m, const struct rc_hdr *h)
 }
 
 /* The stored owner of slot s (o->shared for shared), and its update. */
-static inline uint32_t get(const struct rc_own *o, uint32_t s) { return o->own32 ? o->own32[s] : o->own16[s]; }
+static inline uint32_t get(const struct rc_own *o, uint32_t s)
+{
+  return o->own8 ? o->own8[s] : o->own32 ? o->own32[s] : o->own16[s];
+}
 static inline void set(struct rc_own *o, uint32_t s, uint32_t v)
 {
-  if (o->own32) o->own32[s] = v;
+  if (o->own8) o->own8[s] = (uint8_t)v;
+  else if (o->own32) o->own32[s] = v;
   else o->own16[s] = (uint16_t)v;
+}
+static inline const void *entry_at(const struct rc_own *o, uint32_t s)
+{
+  return o->own8 ? (const void *)&o->own8[s] : o->own32 ? (const void *)&o->own32[s] : (const void *)&o->own16[s];
 }
 
 static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
@@ -150,8 +158,7 @@ static bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col)
     if (n > AHEAD && !consider(w, q[i].w, q[i].want, q[i].h, col)) return false;   /* candidate n - 1 - AHEAD */
     q[i].w = x;
     q[i].want = near_slot(w, x, &q[i].h);
-    if (q[i].want < w->o->nslots)
-      __builtin_prefetch(w->o->own32 ? (void *)&w->o->own32[q[i].want] : (void *)&w->o->own16[q[i].want]);
+    if (q[i].want < w->o->nslots) __builtin_prefetch(entry_at(w->o, q[i].want));
     if (q[i].h) __builtin_prefetch(q[i].h);
   }
   for (unsigned k = n > AHEAD ? n - AHEAD : 0; k < n; k++)
@@ -217,7 +224,10 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
   rc_rootset_blocks(rs, m);
   o->nslots = m->nslots;
   o->nroots = (uint32_t)rs->roots.len;
-  if (o->nroots < 0xffff) {
+  if (o->nroots < 0xff) {   /* a byte a slot: at 16M blocks 28 MiB less to fault in and to miss on */
+    o->own8 = rc_map_array(o->nslots, 1);
+    o->shared = 0xff;
+  } else if (o->nroots < 0xffff) {
     o->own16 = rc_map_array(o->nslots, 2);
     o->shared = 0xffff;
   } else {
@@ -228,7 +238,7 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
   o->rblocks = rc_map_array((size_t)o->nroots + 1, 8);
   struct own_work w = {o, m, {0}, NULL, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
   rc_vec_init(&w.stack, sizeof(struct pending));
-  bool ok = (o->own16 || o->own32) && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
+  bool ok = (o->own8 || o->own16 || o->own32) && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
   rc_progress(w.tty, "", 1, 1);
   rc_vec_free(&w.stack);
   if (!ok) {
@@ -246,6 +256,7 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
 
 void rc_own_free(struct rc_own *o)
 {
+  if (o->own8) rc_unmap_array(o->own8, o->nslots, 1);
   if (o->own16) rc_unmap_array(o->own16, o->nslots, 2);
   if (o->own32) rc_unmap_array(o->own32, o->nslots, 4);
   rc_unmap_array(o->rbytes, (size_t)o->nroots + 1, 8);

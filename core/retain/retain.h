@@ -170,18 +170,19 @@ void rc_dom_free(struct rc_dom *d);
  * RC_OWN_SHARED (reached from two roots, or from a block no root reaches). */
 #define RC_OWN_SHARED UINT32_MAX
 struct rc_own {
-  /* slot -> owner, 2 bytes a slot when the root indexes fit (nroots <
-   * 65535), else 4; read through rc_own_get */
+  /* slot -> owner, 1 byte a slot when the root indexes fit (nroots < 255),
+   * 2 below 65535 roots, else 4; read through rc_own_get */
+  uint8_t *own8;
   uint16_t *own16;
   uint32_t *own32;
-  uint32_t shared;       /* the stored code of "shared": 0xffff or RC_OWN_SHARED */
+  uint32_t shared;       /* the stored code of "shared": 0xff, 0xffff or RC_OWN_SHARED */
   uint32_t nslots, nroots;
   uint64_t *rbytes, *rblocks;   /* as rc_dom's: [0] every node; [1 + r] retained by root r */
   uint64_t shared_blocks, shared_bytes;
 };
 static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)
 {
-  uint32_t v = o->own32 ? o->own32[slot] : o->own16[slot];
+  uint32_t v = o->own8 ? o->own8[slot] : o->own32 ? o->own32[slot] : o->own16[slot];
   return v == o->shared ? RC_OWN_SHARED : v;
 }
 /* From a finished mark and the roots collected in rs (the blocks that are

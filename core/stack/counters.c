@@ -150,6 +150,7 @@ void rc_counts_thread_exit(void)
   struct rc_count_tab *t = rc_me.tab;
   if (t == &empty_tab) return;
   rc_me.tab = &empty_tab;
+  rc_me.cstack = 0;   /* its cell is in the table that goes */
   lock(&tabs_lock);
   for (uint32_t i = 0; i < ntabs; i++)
     if (tabs[i] == t) tab_used[i] = 0;

@@ -45,6 +45,11 @@ struct rc_count_tab {
  * GOT load per variable). */
 struct rc_count_me {
   struct rc_count_tab *tab;   /* this thread's table (starts at an empty one) */
+  /* The cell of the stack this thread counted last (cstack 0: none):
+   * allocation loops and a free right after its malloc count the same
+   * stack, and a compare replaces the two-level lookup. */
+  uint32_t cstack;
+  struct rc_count_cell *ccell;
   /* Live bytes over time (stack/timeline.h): what this thread allocated
    * minus what it freed since it last handed that delta to the global
    * total, which it does when the delta leaves [-span, span] (span: a
@@ -85,11 +90,15 @@ static inline void rc_add_to(int64_t *x, int64_t v) { __asm__("addq %1, %0" : "+
 /* The calling thread's entry for stack, NULL when not made yet. A thread
  * starts with rc_me.tab at an empty table (no leaves) rather than NULL,
  * and stack ids come from the depot, which hands out fewer than
- * RC_COUNT_MAX_IDS (its MAX_IDS): the fast path is two loads and a test. */
+ * RC_COUNT_MAX_IDS (its MAX_IDS): the fast path is a compare with the last
+ * stack, else two loads and a test. */
 static inline struct rc_count_cell *rc_count_at(uint32_t stack)
 {
+  if (RC_LIKELY(stack == rc_me.cstack)) return rc_me.ccell;
   struct rc_count_cell *l = rc_me.tab->leaf[stack >> RC_COUNT_LEAF_BITS];
-  return RC_LIKELY(l != NULL) ? &l[stack & (RC_COUNT_LEAF - 1)] : NULL;
+  if (RC_UNLIKELY(l == NULL)) return NULL;
+  rc_me.cstack = stack;
+  return rc_me.ccell = &l[stack & (RC_COUNT_LEAF - 1)];
 }
 /* Only the owner thread writes its table; a profile reads it meanwhile
  * (with relaxed atomic loads). One add to memory: an aligned 64-bit store
@@ -124,13 +133,15 @@ static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr
 }
 static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
 {
-  struct rc_count_cell *l = rc_me.tab->leaf[stack >> RC_COUNT_LEAF_BITS];
+  struct rc_count_cell *c = rc_count_at(stack);
   bool temp = ~(uintptr_t)hdr == rc_me.last;
-  if (RC_LIKELY(l != NULL)) {
-    uint32_t i = stack & (RC_COUNT_LEAF - 1);
-    rc_count_add(&l[i].frees, 1);
-    rc_count_add(&l[i].free_bytes, size);
-    if (RC_UNLIKELY(temp)) rc_count_add(&rc_count_temps(l)[i], 1);
+  if (RC_LIKELY(c != NULL)) {
+    rc_count_add(&c->frees, 1);
+    rc_count_add(&c->free_bytes, size);
+    if (RC_UNLIKELY(temp)) {   /* the leaf's temporaries follow its cells */
+      uint32_t i = stack & (RC_COUNT_LEAF - 1);
+      rc_count_add(&rc_count_temps(c - i)[i], 1);
+    }
   } else {
     rc_count_slow(stack, size, temp ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
   }

@@ -240,16 +240,24 @@ static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) l
  * (PTHREAD_STACK_MIN). An exited thread's block goes to a free list. */
 #define HITS 16
 #define HIT_FRAMES 32
+/* A kept walk, as the words it read: each frame's return address in its
+ * slot, and where a rule computed the CFA from rbp, the rbp it had (loaded
+ * from a slot below, or the rbp the walk started with). A new walk from the
+ * same pc and rsp that finds every word as recorded makes the same steps
+ * (memo_valid's argument), so the check is one list of loads and compares. */
 struct hit {
   uint32_t gen, sgen, id;       /* the rules' and the depot's generation; id 0: empty */
-  int n, max;
-  bool reads_rbp;               /* some frame's CFA is rbp-based */
-  struct mframe f[HIT_FRAMES];  /* as the memo's; f[n-1].slot unused */
+  int max;
+  uintptr_t sp0, top;           /* rsp at the first frame; the highest word checked */
+  bool rbp0;                    /* the walk's first rbp must be rbp0_want */
+  uintptr_t rbp0_want;
+  uint32_t nchk;
+  struct { uintptr_t addr, want; } chk[2 * HIT_FRAMES];
 };
 struct hits {
   struct hits *next_free;
   unsigned next;                /* the entry to replace */
-  uintptr_t pc0[HITS];          /* e[i].f[0].pc, scanned first */
+  uintptr_t pc0[HITS];          /* the first frame's pc of e[i], scanned first */
   struct hit e[HITS];
 };
 static RC_TLS struct hits *hits;   /* this thread's */
@@ -574,21 +582,12 @@ static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t r
   for (int k = 0; k < HITS; k++) {
     if (hs->pc0[k] != pc) continue;
     const struct hit *e = &hs->e[k];
-    const struct mframe *f = e->f;
-    if (f[0].sp != sp || !e->id || e->max != max || e->gen != gen || e->sgen != sgen || f[e->n - 1].sp > top)
+    if (e->sp0 != sp || !e->id || e->max != max || e->gen != gen || e->sgen != sgen || e->top >= top ||
+        (e->rbp0 && rbp != e->rbp0_want))
       continue;
-    int i = 1;
-    while (i < e->n && ((const uintptr_t *)f[i].sp)[-1] == f[i].pc) i++;
-    if (i < e->n) continue;
-    if (e->reads_rbp) {
-      uintptr_t r = rbp;
-      for (i = 0; i + 1 < e->n; i++) {
-        if ((f[i].slot & 1) && r != f[i].rbp) break;
-        if (f[i].slot > 1) r = *(const uintptr_t *)(f[i].slot & ~(uintptr_t)1);
-      }
-      if (i + 1 < e->n) continue;
-    }
-    return e->id;
+    uint32_t i = 0;
+    while (i < e->nchk && *(const uintptr_t *)e->chk[i].addr == e->chk[i].want) i++;
+    if (i == e->nchk) return e->id;
   }
   return 0;
 }
@@ -705,10 +704,29 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
   struct hit *e = &hits->e[k];
   e->id = 0;
   __asm__ volatile("" ::: "memory");
-  memcpy(e->f, memo.f, sizeof *e->f * (size_t)n);
-  e->n = n, e->max = max, e->gen = memo.gen, e->sgen = sgen;
-  e->reads_rbp = false;
-  for (int i = 0; i + 1 < n; i++) e->reads_rbp |= (e->f[i].slot & 1) != 0;
+  /* The words the walk read, frame by frame: rules were applied to frames
+   * [0, n-1); frame i+1's return address sits below its rsp. */
+  const struct mframe *f = memo.f;
+  uintptr_t rbp_from = 0;   /* the slot the current rbp was loaded from; 0: the first rbp */
+  uint32_t c = 0;
+  e->rbp0 = false;
+  e->top = sp;
+  for (int i = 0; i + 1 < n; i++) {
+    if (f[i].slot & 1) {   /* this step computed the CFA from rbp */
+      if (rbp_from) {
+        e->chk[c].addr = rbp_from, e->chk[c].want = f[i].rbp, c++;
+      } else {
+        e->rbp0 = true;
+        e->rbp0_want = f[i].rbp;
+      }
+    }
+    if (f[i].slot > 1) rbp_from = f[i].slot & ~(uintptr_t)1;
+    e->chk[c].addr = f[i + 1].sp - 8, e->chk[c].want = f[i + 1].pc, c++;
+  }
+  for (uint32_t i = 0; i < c; i++)
+    if (e->chk[i].addr > e->top) e->top = e->chk[i].addr;
+  e->nchk = c;
+  e->sp0 = sp, e->max = max, e->gen = memo.gen, e->sgen = sgen;
   hits->pc0[k] = pc;
   __asm__ volatile("" ::: "memory");
   e->id = id;

@@ -80,7 +80,7 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
   const struct rc_own *o = c->at_exit ? rc_retain_exit_owners(&rs) : NULL;
   struct rc_own mine;
   bool have_own = o != NULL;
-  if (!o && !rc_own_compute(m, &c->rs, &mine)) {
+  if (!o && !rc_own_compute(m, &c->rs, &mine, false)) {
     o = &mine;
     have_own = true;
   }

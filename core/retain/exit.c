@@ -74,29 +74,16 @@ static void exit_retainers(const struct rc_rootset *rs, const struct rc_own *o)
   X.graph_bytes = o->rbytes[0];
   X.shared_blocks = o->shared_blocks;
   X.shared_bytes = o->shared_bytes;
-  /* Allocation sites under each selected root. */
-  struct rc_site_tab tab;
-  uint64_t bound = (uint64_t)nsel * (rc_depot_count() + 1);
-  if (rc_site_tab_init(&tab, bound < o->rblocks[0] ? bound : o->rblocks[0])) {
-    X.failed = true;
-    goto out;
-  }
-  /* neighbouring slots mostly share owner and stack: the last entry is
-   * reused instead of hashed again (the table never moves) */
-  struct rc_site_sum *e = NULL;
-  for (uint32_t i = 1; i < o->nslots; i++) {
-    uint32_t t = rc_own_get(o, i);
-    if (!t || t == RC_OWN_SHARED || !rank[t - 1]) continue;
-    struct rc_hdr *h = rc_slot_hdr(i);
-    if (!e || e->owner != rank[t - 1] || e->stack != h->stack) e = rc_site_add(&tab, rank[t - 1], h->stack);
-    if (!e) break;
-    e->blocks++;
-    e->bytes += rc_hdr_size(h);
-  }
+  /* Allocation sites under each selected root: the ownership pass summed
+   * them by (root, stack) as it coloured the blocks (owner.c). */
   struct retainer *rt = (struct retainer *)X.ret.data;
-  for (size_t i = 0; i < tab.cap; i++)
-    if (tab.e[i].blocks) top_insert(rt[tab.e[i].owner - 1].sites, &rt[tab.e[i].owner - 1].nsites, TOP_SITES, &tab.e[i]);
-  rc_site_tab_free(&tab);
+  for (size_t i = 0; i < o->site_cap; i++) {
+    const struct rc_site_sum *e = &o->site[i];
+    if (!e->owner || !e->blocks || !rank[e->owner - 1]) continue;
+    struct rc_site_sum s = *e;
+    s.owner = rank[e->owner - 1];
+    top_insert(rt[s.owner - 1].sites, &rt[s.owner - 1].nsites, TOP_SITES, &s);
+  }
 out:
   rc_unmap_array(rank, o->nroots, 4);
   rc_unmap_array(order, want, 4);
@@ -169,7 +156,7 @@ static void exit_after_mark(void *ctx, struct rc_mark *m)
   double t0 = rc_now_ms();
   X.ran = true;
   if (X.want_ret) {   /* ownership: the dominator tree's answer without the tree (owner.c) */
-    if (rc_own_compute(m, &X.rs, &X.own)) {
+    if (rc_own_compute(m, &X.rs, &X.own, true)) {
       X.failed = true;
     } else {
       X.have_own = true;

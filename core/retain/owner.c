@@ -25,6 +25,8 @@ struct pending { struct rc_hdr *h; uint64_t chunk; };
 struct own_work {
   struct rc_own *o;
   const struct rc_mark *m;
+  struct rc_site_sum *last_site;     /* the site last added to (neighbouring blocks share it) */
+  bool sites, site_failed;
   struct rc_vec stack;   /* struct pending: blocks (chunks) to scan */
   const struct rc_slab *last_slab;   /* near_slot's last answer (mark.c's near) */
   bool tty;
@@ -63,6 +65,44 @@ static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
   return true;
 }
 
+static struct rc_site_sum *site_slot(struct rc_site_sum *t, size_t cap, uint32_t owner, uint32_t stack)
+{
+  uint64_t key = ((uint64_t)owner << 32) | stack;
+  for (size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);; i = (i + 1) & (cap - 1))
+    if (!t[i].owner || (t[i].owner == owner && t[i].stack == stack)) return &t[i];
+}
+
+/* Adds a block (sign 1) or takes one off (-1) the sums of (owner, stack). */
+static void site_note(struct own_work *w, uint32_t owner, uint32_t stack, uint64_t size, int sign)
+{
+  struct rc_own *o = w->o;
+  struct rc_site_sum *e = w->last_site;
+  if (!e || e->owner != owner || e->stack != stack) {
+    if (RC_UNLIKELY((o->site_used + 1) * 2 > o->site_cap)) {
+      size_t cap = o->site_cap ? o->site_cap * 4 : 1024;
+      struct rc_site_sum *t = rc_mmap(cap * sizeof *t);
+      if (!t) {
+        w->site_failed = true;
+        return;
+      }
+      for (size_t i = 0; i < o->site_cap; i++)
+        if (o->site[i].owner) *site_slot(t, cap, o->site[i].owner, o->site[i].stack) = o->site[i];
+      rc_munmap(o->site, o->site_cap * sizeof *o->site);
+      o->site = t;
+      o->site_cap = cap;
+    }
+    e = site_slot(o->site, o->site_cap, owner, stack);
+    if (!e->owner) {
+      e->owner = owner;
+      e->stack = stack;
+      o->site_used++;
+    }
+    w->last_site = e;
+  }
+  e->blocks += (uint64_t)(int64_t)sign;
+  e->bytes += sign > 0 ? size : -size;
+}
+
 /* Block h (a node) is reached from a block or root of colour col (a root
  * index + 1 or o->shared). */
 static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
@@ -74,6 +114,7 @@ static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
   if (cur) {   /* a second owner: no root retains it alone */
     o->rblocks[cur]--;
     o->rbytes[cur] -= size;
+    if (w->sites) site_note(w, cur, h->stack, size, -1);
     col = o->shared;
   }
   set(o, s, col);
@@ -83,6 +124,7 @@ static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
   } else {
     o->rblocks[col]++;
     o->rbytes[col] += size;
+    if (w->sites) site_note(w, col, h->stack, size, 1);
   }
   /* A block the mark found no heap word in has no children to pass the
    * colour on to: at 16M blocks two thirds of bench/scale.c's heap. */
@@ -216,7 +258,7 @@ static bool from_unreached(struct own_work *w)
   return true;
 }
 
-int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
+int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o, bool sites)
 {
   memset(o, 0, sizeof *o);
   /* blocks that are roots themselves join first: the same root indexes
@@ -236,11 +278,12 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o)
   }
   o->rbytes = rc_map_array((size_t)o->nroots + 1, 8);
   o->rblocks = rc_map_array((size_t)o->nroots + 1, 8);
-  struct own_work w = {o, m, {0}, NULL, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
+  struct own_work w = {o, m, NULL, sites, false, {0}, NULL, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
   rc_vec_init(&w.stack, sizeof(struct pending));
   bool ok = (o->own8 || o->own16 || o->own32) && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
   rc_progress(w.tty, "", 1, 1);
   rc_vec_free(&w.stack);
+  if (w.site_failed) ok = false;
   if (!ok) {
     rc_own_free(o);
     return -1;
@@ -261,5 +304,6 @@ void rc_own_free(struct rc_own *o)
   if (o->own32) rc_unmap_array(o->own32, o->nslots, 4);
   rc_unmap_array(o->rbytes, (size_t)o->nroots + 1, 8);
   rc_unmap_array(o->rblocks, (size_t)o->nroots + 1, 8);
+  if (o->site) rc_munmap(o->site, o->site_cap * sizeof *o->site);
   memset(o, 0, sizeof *o);
 }

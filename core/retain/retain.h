@@ -169,6 +169,8 @@ void rc_dom_free(struct rc_dom *d);
  * (unmarked, or a block that is a root itself), root index + 1, or
  * RC_OWN_SHARED (reached from two roots, or from a block no root reaches). */
 #define RC_OWN_SHARED UINT32_MAX
+/* Per (retaining root, allocation stack) totals. */
+struct rc_site_sum { uint32_t owner, stack; uint64_t blocks, bytes; };
 struct rc_own {
   /* slot -> owner, 1 byte a slot when the root indexes fit (nroots < 255),
    * 2 below 65535 roots, else 4; read through rc_own_get */
@@ -179,6 +181,11 @@ struct rc_own {
   uint32_t nslots, nroots;
   uint64_t *rbytes, *rblocks;   /* as rc_dom's: [0] every node; [1 + r] retained by root r */
   uint64_t shared_blocks, shared_bytes;
+  /* With rc_own_compute's sites: per (root index + 1, allocation stack)
+   * what the root retains alone (entries with owner 0 are free; blocks may
+   * be 0), open addressing, at most half full. */
+  struct rc_site_sum *site;
+  size_t site_cap, site_used;
 };
 static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)
 {
@@ -186,12 +193,13 @@ static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)
   return v == o->shared ? RC_OWN_SHARED : v;
 }
 /* From a finished mark and the roots collected in rs (the blocks that are
- * roots themselves are added to rs here, as rc_graph_build does). */
-int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o);
+ * roots themselves are added to rs here, as rc_graph_build does). With
+ * sites, also the per-(root, stack) sums in o->site, taken while each
+ * block's header is in the cache (the at-exit table's top sites). */
+int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o, bool sites);
 void rc_own_free(struct rc_own *o);
 
 /* Per (retaining root, allocation stack) totals: an open-addressing table. */
-struct rc_site_sum { uint32_t owner, stack; uint64_t blocks, bytes; };
 struct rc_site_tab { struct rc_site_sum *e; size_t cap; };
 struct rc_site_sum *rc_site_add(struct rc_site_tab *t, uint32_t owner, uint32_t stack);
 int rc_site_tab_init(struct rc_site_tab *t, size_t max_entries);

@@ -54,7 +54,7 @@ struct snap {
 static void snap_after_mark(void *ctx, struct rc_mark *m)
 {
   struct snap *s = ctx;
-  if (rc_own_compute(m, &s->rs, &s->own)) return;
+  if (rc_own_compute(m, &s->rs, &s->own, false)) return;
   if (s->own.shared_blocks)
     s->have_dom = !rc_graph_build(&s->g, m, &s->rs) && !rc_dom_compute(&s->g, &s->d);
   uint32_t nstacks = rc_depot_count() + 1;

@@ -27,7 +27,9 @@ void rc_site_tab_free(struct rc_site_tab *t)
   t->cap = 0;
 }
 
-/* Entries with blocks == 0 are free: callers add at least one block. */
+/* An entry is free while it is all zero: callers add at least one block
+ * to a new one, and an entry whose blocks drop back to 0 (owner.c takes
+ * blocks off) keeps its owner, which is never 0 there. */
 struct rc_site_sum *rc_site_add(struct rc_site_tab *t, uint32_t owner, uint32_t stack)
 {
   if (!t->cap) return NULL;
@@ -35,7 +37,7 @@ struct rc_site_sum *rc_site_add(struct rc_site_tab *t, uint32_t owner, uint32_t 
   size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (t->cap - 1);
   for (;; i = (i + 1) & (t->cap - 1)) {
     struct rc_site_sum *e = &t->e[i];
-    if (!e->blocks) {
+    if (!e->blocks && !e->owner && !e->stack) {
       e->owner = owner;
       e->stack = stack;
       return e;

@@ -77,8 +77,8 @@ static void exit_retainers(const struct rc_rootset *rs, const struct rc_own *o)
   /* Allocation sites under each selected root: the ownership pass summed
    * them by (root, stack) as it coloured the blocks (owner.c). */
   struct retainer *rt = (struct retainer *)X.ret.data;
-  for (size_t i = 0; i < o->site_cap; i++) {
-    const struct rc_site_sum *e = &o->site[i];
+  for (size_t i = 0; i < o->sites.cap; i++) {
+    const struct rc_site_sum *e = &o->sites.e[i];
     if (!e->owner || !e->blocks || !rank[e->owner - 1]) continue;
     struct rc_site_sum s = *e;
     s.owner = rank[e->owner - 1];

@@ -65,38 +65,28 @@ static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
   return true;
 }
 
-static struct rc_site_sum *site_slot(struct rc_site_sum *t, size_t cap, uint32_t owner, uint32_t stack)
-{
-  uint64_t key = ((uint64_t)owner << 32) | stack;
-  for (size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);; i = (i + 1) & (cap - 1))
-    if (!t[i].owner || (t[i].owner == owner && t[i].stack == stack)) return &t[i];
-}
-
-/* Adds a block (sign 1) or takes one off (-1) the sums of (owner, stack). */
+/* Adds a block (sign 1) or takes one off (-1) the sums of (owner, stack).
+ * The table starts at 1024 entries and grows fourfold at half full. */
 static void site_note(struct own_work *w, uint32_t owner, uint32_t stack, uint64_t size, int sign)
 {
   struct rc_own *o = w->o;
   struct rc_site_sum *e = w->last_site;
   if (!e || e->owner != owner || e->stack != stack) {
-    if (RC_UNLIKELY((o->site_used + 1) * 2 > o->site_cap)) {
-      size_t cap = o->site_cap ? o->site_cap * 4 : 1024;
-      struct rc_site_sum *t = rc_mmap(cap * sizeof *t);
-      if (!t) {
+    if (RC_UNLIKELY((o->sites_used + 1) * 2 > o->sites.cap)) {
+      struct rc_site_tab t;
+      if (rc_site_tab_init(&t, o->sites.cap ? o->sites.cap : 256)) {   /* 1024 entries, then 4x */
         w->site_failed = true;
         return;
       }
-      for (size_t i = 0; i < o->site_cap; i++)
-        if (o->site[i].owner) *site_slot(t, cap, o->site[i].owner, o->site[i].stack) = o->site[i];
-      rc_munmap(o->site, o->site_cap * sizeof *o->site);
-      o->site = t;
-      o->site_cap = cap;
+      for (size_t i = 0; i < o->sites.cap; i++)
+        if (o->sites.e[i].owner) *rc_site_add(&t, o->sites.e[i].owner, o->sites.e[i].stack) = o->sites.e[i];
+      if (o->sites.e) rc_site_tab_free(&o->sites);
+      o->sites = t;
     }
-    e = site_slot(o->site, o->site_cap, owner, stack);
-    if (!e->owner) {
-      e->owner = owner;
-      e->stack = stack;
-      o->site_used++;
-    }
+    e = rc_site_add(&o->sites, owner, stack);
+    /* new, or back at zero: counted again then, so the table stays at most
+     * half full (an owner is never 0 here, so it never turns free) */
+    if (!e->blocks && !e->bytes) o->sites_used++;
     w->last_site = e;
   }
   e->blocks += (uint64_t)(int64_t)sign;
@@ -304,6 +294,6 @@ void rc_own_free(struct rc_own *o)
   if (o->own32) rc_unmap_array(o->own32, o->nslots, 4);
   rc_unmap_array(o->rbytes, (size_t)o->nroots + 1, 8);
   rc_unmap_array(o->rblocks, (size_t)o->nroots + 1, 8);
-  if (o->site) rc_munmap(o->site, o->site_cap * sizeof *o->site);
+  if (o->sites.e) rc_site_tab_free(&o->sites);
   memset(o, 0, sizeof *o);
 }

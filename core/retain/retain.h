@@ -171,6 +171,7 @@ void rc_dom_free(struct rc_dom *d);
 #define RC_OWN_SHARED UINT32_MAX
 /* Per (retaining root, allocation stack) totals. */
 struct rc_site_sum { uint32_t owner, stack; uint64_t blocks, bytes; };
+struct rc_site_tab { struct rc_site_sum *e; size_t cap; };
 struct rc_own {
   /* slot -> owner, 1 byte a slot when the root indexes fit (nroots < 255),
    * 2 below 65535 roots, else 4; read through rc_own_get */
@@ -182,10 +183,9 @@ struct rc_own {
   uint64_t *rbytes, *rblocks;   /* as rc_dom's: [0] every node; [1 + r] retained by root r */
   uint64_t shared_blocks, shared_bytes;
   /* With rc_own_compute's sites: per (root index + 1, allocation stack)
-   * what the root retains alone (entries with owner 0 are free; blocks may
-   * be 0), open addressing, at most half full. */
-  struct rc_site_sum *site;
-  size_t site_cap, site_used;
+   * what the root retains alone (blocks may be 0), at most half full. */
+  struct rc_site_tab sites;
+  size_t sites_used;     /* entries taken, at least */
 };
 static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)
 {
@@ -199,8 +199,8 @@ static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)
 int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o, bool sites);
 void rc_own_free(struct rc_own *o);
 
-/* Per (retaining root, allocation stack) totals: an open-addressing table. */
-struct rc_site_tab { struct rc_site_sum *e; size_t cap; };
+/* Per (retaining root, allocation stack) totals (struct rc_site_sum, above):
+ * an open-addressing table. */
 struct rc_site_sum *rc_site_add(struct rc_site_tab *t, uint32_t owner, uint32_t stack);
 int rc_site_tab_init(struct rc_site_tab *t, size_t max_entries);
 void rc_site_tab_free(struct rc_site_tab *t);

@@ -85,7 +85,6 @@ static inline bool rc_sub_below_zero(int64_t *x, int64_t v)
   __asm__("subq %2, %0" : "+m"(*x), "=@ccs"(neg) : "er"(v));
   return neg;
 }
-static inline void rc_add_to(int64_t *x, int64_t v) { __asm__("addq %1, %0" : "+m"(*x) : "er"(v)); }
 
 /* The calling thread's entry for stack, NULL when not made yet. A thread
  * starts with rc_me.tab at an empty table (no leaves) rather than NULL,
@@ -128,7 +127,7 @@ static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr
     rc_count_slow(stack, size, RC_COUNT_ALLOC);
   }
   rc_me.last = ~(uintptr_t)hdr;
-  rc_add_to(&rc_me.down, (int64_t)size);
+  rc_count_add((uint64_t *)&rc_me.down, size);   /* one add to memory, as below */
   if (RC_UNLIKELY(rc_sub_below_zero(&rc_me.up, (int64_t)size))) rc_live_flush();
 }
 static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
@@ -145,7 +144,7 @@ static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
   } else {
     rc_count_slow(stack, size, temp ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
   }
-  rc_add_to(&rc_me.up, (int64_t)size);
+  rc_count_add((uint64_t *)&rc_me.up, size);
   if (RC_UNLIKELY(rc_sub_below_zero(&rc_me.down, (int64_t)size))) rc_live_flush();
 }
 #endif

@@ -64,6 +64,18 @@ bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi);
  * the program's threads. fn must count itself internal (rc_in_runtime++)
  * before it allocates. 0, or an errno value. */
 int rc_thread_spawn(const char *name, void *(*fn)(void *), void *arg);
+/* A second core for work done while the world is stopped (the exit check's
+ * retention pass beside its leak aggregation). rc_helper_start, before a
+ * check stops the world: start the helper thread once (0), or -1 (one CPU
+ * only, or no thread). With the world stopped, rc_helper_post hands it
+ * fn(arg) and returns true, or returns false (no helper, or this is a forked
+ * copy): then the caller runs fn itself. rc_helper_join waits for the job.
+ * fn runs in the helper's stop handler: every signal blocked, memory from
+ * rc_mmap only, nothing another thread of the check uses at the same time. */
+int rc_helper_start(void);
+bool rc_helper_post(void (*fn)(void *), void *arg);
+void rc_helper_join(void);
+bool rc_helper_self(void);   /* is this the helper thread? */
 
 /* ---- signals reachcheck takes (scanners/signals.c) ---- */
 typedef void (*rc_sig_fn)(int sig, siginfo_t *si, void *uc);

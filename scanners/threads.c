@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,16 @@ static struct stop_rec *stops;
 static int nstops;
 static int release_word;
 static int stop_sig;
+
+/* The helper (rc_helper_start): its tid and process, the job posted to it,
+ * and the word it sleeps on while stopped (bumped by a post and by the
+ * release). */
+enum { J_NONE, J_POSTED, J_DONE };
+static pid_t helper_tid, helper_pid;
+static int helper_word, job_state;
+static void (*job_fn)(void *);
+static void *job_arg;
+static void helper_jobs(int gen);
 
 static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
 
@@ -231,6 +242,7 @@ static void stop_handler(int sig, siginfo_t *si, void *ucv)
   memcpy(r->regs, ((ucontext_t *)ucv)->uc_mcontext.gregs, sizeof r->regs);
   sigaltstack(NULL, &r->alt);
   __atomic_store_n(&r->state, S_STOPPED, __ATOMIC_RELEASE);
+  if (tid == __atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE)) helper_jobs(gen);
   while (__atomic_load_n(&release_word, __ATOMIC_ACQUIRE) == gen)
     syscall(SYS_futex, &release_word, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
   __atomic_store_n(&r->state, S_RESUMED, __ATOMIC_RELEASE);
@@ -304,6 +316,7 @@ int rc_world_stop(void)
   int stopped = 0;
   for (int i = 0; i < nstops; i++) {
     int st = __atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE);
+    if (st == S_STOPPED && stops[i].tid == helper_tid) continue;   /* ours: not one of the program's threads */
     if (st == S_STOPPED) stopped++;
     else if (st == S_SENT)
       rc_log("thread %d did not stop within %ld ms (signal %d blocked?); scanning its whole stack", stops[i].tid,
@@ -316,6 +329,8 @@ void rc_world_start(void)
 {
   __atomic_fetch_add(&release_word, 1, __ATOMIC_ACQ_REL);
   syscall(SYS_futex, &release_word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+  __atomic_fetch_add(&helper_word, 1, __ATOMIC_ACQ_REL);
+  syscall(SYS_futex, &helper_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
   double deadline = rc_now_ms() + 1000;
   for (int i = 0; i < nstops; i++)
     while (__atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE) == S_STOPPED && rc_now_ms() < deadline) sched_yield();
@@ -408,6 +423,7 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
     int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
     struct thread_rec *r = find_rec(s->tid);
     if (r && r->stack_lo == 0) main_bounds(maps, r);
+    if (st == S_STOPPED && s->tid == helper_tid) continue;   /* the helper: reachcheck's frames, no block of the program's */
     if (st == S_STOPPED) {
       for (int k = 0; k < NGREG; k++) {
         const struct rc_root_range reg = {.kind = RC_ROOT_REGISTER, .part = RC_PART_REGISTER, .reg = k, .thread = s->tid};
@@ -491,6 +507,81 @@ bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi)
   for (int i = 0; i < nthreads; i++)
     if (threads[i].state != T_FREE && threads[i].stack_lo < hi && lo < threads[i].stack_hi) return true;
   return false;
+}
+
+/* ---- the helper: a second core for a stopped world's work ----
+ * A thread of reachcheck's own that sleeps until the world is stopped; then
+ * its stop handler, which runs with every signal blocked and touches only
+ * memory the checker hands it, runs the jobs the checking thread posts, one
+ * at a time, until the release. It is stopped like any thread (its stack and
+ * registers hold none of the program's pointers), so nothing about stopping
+ * changes; it is left out of the thread count. */
+static void *helper_main(void *arg)
+{
+  (void)arg;
+  rc_in_runtime++;   /* internal: it never allocates, but say so (rc_thread_spawn) */
+  __atomic_store_n(&helper_tid, my_tid(), __ATOMIC_RELEASE);
+  for (;;) {   /* the stop handler does the work; this loop only sleeps */
+    int w = __atomic_load_n(&helper_word, __ATOMIC_ACQUIRE);
+    syscall(SYS_futex, &helper_word, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
+  }
+  return NULL;
+}
+
+/* In the helper's stop handler: run posted jobs until the release. */
+static void helper_jobs(int gen)
+{
+  for (;;) {
+    int w = __atomic_load_n(&helper_word, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&job_state, __ATOMIC_ACQUIRE) == J_POSTED) {
+      job_fn(job_arg);
+      __atomic_store_n(&job_state, J_DONE, __ATOMIC_RELEASE);
+      syscall(SYS_futex, &job_state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+      continue;
+    }
+    if (__atomic_load_n(&release_word, __ATOMIC_ACQUIRE) != gen) return;
+    syscall(SYS_futex, &helper_word, FUTEX_WAIT_PRIVATE, w, NULL, NULL, 0);
+  }
+}
+
+int rc_helper_start(void)
+{
+  if (__atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE) && helper_pid == getpid()) return 0;
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) || CPU_COUNT(&cpus) < 2) return -1;   /* no second core to use */
+  __atomic_store_n(&helper_tid, 0, __ATOMIC_RELEASE);   /* a forked child's copy names its parent's thread */
+  helper_pid = getpid();
+  if (rc_thread_spawn("rc-helper", helper_main, NULL)) return -1;
+  /* it names itself first thing; a stop that came before would find it
+   * an ordinary thread (then rc_helper_post says no) */
+  for (int i = 0; i < 100000 && !__atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE); i++) sched_yield();
+  return __atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE) ? 0 : -1;
+}
+
+bool rc_helper_self(void) { return helper_tid && my_tid() == helper_tid; }
+
+bool rc_helper_post(void (*fn)(void *), void *arg)
+{
+  pid_t t = __atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE);
+  if (!t || helper_pid != getpid()) return false;   /* none, or a forked copy (the helper stayed in the parent) */
+  bool stopped = false;
+  for (int i = 0; i < nstops; i++)
+    if (stops[i].tid == t && __atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE) == S_STOPPED) stopped = true;
+  if (!stopped || __atomic_load_n(&job_state, __ATOMIC_ACQUIRE) == J_POSTED) return false;
+  job_fn = fn;
+  job_arg = arg;
+  __atomic_store_n(&job_state, J_POSTED, __ATOMIC_RELEASE);
+  __atomic_fetch_add(&helper_word, 1, __ATOMIC_ACQ_REL);
+  syscall(SYS_futex, &helper_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  return true;
+}
+
+void rc_helper_join(void)
+{
+  int st;
+  while ((st = __atomic_load_n(&job_state, __ATOMIC_ACQUIRE)) == J_POSTED)
+    syscall(SYS_futex, &job_state, FUTEX_WAIT_PRIVATE, st, NULL, NULL, 0);
+  __atomic_store_n(&job_state, J_NONE, __ATOMIC_RELEASE);
 }
 
 int rc_thread_spawn(const char *name, void *(*fn)(void *), void *arg)

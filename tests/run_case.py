@@ -10,9 +10,10 @@ The program runs under the launcher (or with LD_PRELOAD) with
 
 Expectations (repeatable; [ROLE@] is only meaningful with --per-pid-json):
   --expect [ROLE@]KEY OP VALUE   KEY is a summary field such as direct.blocks,
-                                 indirect.bytes, reachable.blocks, or one of the
-                                 report's retention totals (retention.roots,
-                                 retention.shared.blocks, ...); OP is = >= <=
+                                 indirect.bytes, reachable.blocks, or else a
+                                 field of the report (retention.roots,
+                                 retainers.0.retained.bytes: list items by
+                                 index); OP is = >= <=
   --expect-leak [ROLE@]KIND:BLOCKS:BYTES[:suppressed]
                                  a leak group with exactly these numbers exists
   --expect-stack-function [ROLE@]NAME   some leak group's stack has this function
@@ -75,9 +76,12 @@ def parse_leak(s):
 def get_field(summary, key):
     cur = summary
     for k in key.split('.'):
-        if not isinstance(cur, dict) or k not in cur:
+        if isinstance(cur, list) and k.isdigit() and int(k) < len(cur):
+            cur = cur[int(k)]
+        elif isinstance(cur, dict) and k in cur:
+            cur = cur[k]
+        else:
             return None
-        cur = cur[k]
     return cur
 
 
@@ -244,7 +248,7 @@ def main():
         for f in targets(role):
             where = 'summary'
             got = get_field(reports[f].get('summary', {}), key)
-            if got is None and key.startswith('retention.'):   # the report's retention totals
+            if got is None:   # a field of the report itself: retention.roots, retainers.0.retained.bytes
                 where, got = 'report', get_field(reports[f], key)
             ok = isinstance(got, int) and ((op == '=' and got == val) or (op == '>=' and got >= val)
                                            or (op == '<=' and got <= val))

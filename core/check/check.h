@@ -36,8 +36,14 @@ struct rc_check_hooks {
   void *ctx;
   /* every root range, before it is marked */
   void (*root)(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r);
-  /* after marking and classification, before leaks are aggregated */
+  /* after marking, before leaks are aggregated; after classification too
+   * unless concurrent */
   void (*after_mark)(void *ctx, struct rc_mark *m);
+  /* after_mark reads only the marks (not the direct/indirect split) and
+   * nothing the leak aggregation writes or calls (the suppressor
+   * symbolizes): on a big heap it may run on the helper thread while the
+   * leaks are classified and aggregated (scanners.h rc_helper_post) */
+  bool concurrent;
   /* RC_CHECK_FORK only: in the child, after collect; the child then _exits */
   void (*in_child)(void *ctx, struct rc_result *res);
 };

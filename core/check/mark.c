@@ -273,8 +273,7 @@ bool rc_mark_corrupt(uint32_t i)
  * pure cycle of two or more is all indirect). */
 void rc_mark_classify(struct rc_mark *m)
 {
-  for (uint32_t i = 1; i < m->nslots; i++) {
-    if (test(m->marked, i)) continue;
+  for (uint32_t i = rc_mark_next_unmarked(m, 1); i < m->nslots; i = rc_mark_next_unmarked(m, i + 1)) {
     struct rc_hdr *h = rc_mark_live(i);
     if (!h) continue;
     uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);

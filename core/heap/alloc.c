@@ -119,10 +119,10 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
       RC_DCHECK(cache_pages <= LARGE_CACHE_PAGES);
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
-      h->stack = stack;
+      slot = h->slot;
       if (stack) rc_count_alloc(stack, size, h);   /* here, while stack is in a register */
-      note_epoch(h->slot);
-      rc_set_bits(h, rc_hdr_pack(size, 1, flags, RC_LIVE));
+      note_epoch(slot);
+      rc_set_hdr(h, slot, stack, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
       return user;
     }
@@ -154,11 +154,9 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
   slot = rc_slot_get();
   if (RC_UNLIKELY(!slot)) { GC_free(base); errno = ENOMEM; return NULL; }
   struct rc_hdr *h = (struct rc_hdr *)base;
-  h->slot = slot;
-  h->stack = stack;
   note_epoch(slot);
   note_bounds((uintptr_t)user, (uintptr_t)user + eff);
-  rc_set_bits(h, rc_hdr_pack(size, pad16, flags, RC_LIVE));
+  rc_set_hdr(h, slot, stack, rc_hdr_pack(size, pad16, flags, RC_LIVE));
   RC_DCHECK(rc_hdr_user(h) == user);
   if (stack) rc_count_alloc(stack, size, h);
   return user;

@@ -76,11 +76,17 @@ static inline char *rc_hdr_user(const struct rc_hdr *h)
 }
 /* A 12-bit hash over the header's other fields and its address, kept in the
  * header: a buffer overflow that rewrites the header no longer matches it. */
-static inline uint64_t rc_hdr_tag(const struct rc_hdr *h, uint64_t bits)
+/* The tag of a header at address a whose first word (slot, stack) is ids. */
+static inline uint64_t rc_hdr_tag_of(uintptr_t a, uint64_t ids, uint64_t bits)
 {
-  uint64_t x = (bits & ~RC_TAG_MASK) ^ ((uint64_t)h->stack << 32 | h->slot) ^ (uintptr_t)h;
+  uint64_t x = (bits & ~RC_TAG_MASK) ^ ids ^ a;
   x *= 0x9e3779b97f4a7c15ull;
   return (x >> (64 - RC_TAG_BITS)) << RC_TAG_SHIFT;
+}
+static inline uint64_t rc_hdr_ids(uint32_t slot, uint32_t stack) { return (uint64_t)stack << 32 | slot; }
+static inline uint64_t rc_hdr_tag(const struct rc_hdr *h, uint64_t bits)
+{
+  return rc_hdr_tag_of((uintptr_t)h, rc_hdr_ids(h->slot, h->stack), bits);
 }
 /* Does the header still match its tag? */
 static inline bool rc_hdr_intact(const struct rc_hdr *h, uint64_t bits)

@@ -311,6 +311,7 @@ const struct rc_check_hooks *rc_profile_exit_hooks(const struct rc_check_hooks *
   X->hooks.ctx = X;
   X->hooks.root = chain_root;
   X->hooks.after_mark = chain_after_mark;
+  X->hooks.concurrent = !inner || inner->concurrent;   /* pc_after_mark reads the marks, owners and counters */
   return &X->hooks;
 }
 

@@ -30,6 +30,7 @@ static struct {
   uint64_t graph_blocks, graph_bytes, shared_blocks, shared_bytes;
   uint32_t nretaining;
   double ms, ms_graph, ms_own;
+  bool beside;   /* ran on the helper thread, beside the leak aggregation */
   uint64_t nodes, edges;
 } X;
 
@@ -155,6 +156,7 @@ static void exit_after_mark(void *ctx, struct rc_mark *m)
   }
   double t0 = rc_now_ms();
   X.ran = true;
+  X.beside = rc_helper_self();
   if (X.want_ret) {   /* ownership: the dominator tree's answer without the tree (owner.c) */
     if (rc_own_compute(m, &X.rs, &X.own, true)) {
       X.failed = true;
@@ -198,6 +200,7 @@ const struct rc_check_hooks *rc_retain_exit_hooks(bool keep)
   X.hooks.ctx = NULL;
   X.hooks.root = exit_root;
   X.hooks.after_mark = exit_after_mark;
+  X.hooks.concurrent = true;   /* marks, headers, the root set: none of them the leak aggregation's */
   return &X.hooks;
 }
 
@@ -235,8 +238,9 @@ void rc_retain_exit_text(int fd)
   }
   for (size_t i = 0; i < X.why.len; i++) rc_why_text(&b, &((const struct rc_why *)X.why.data)[i]);
   if (rc_opt.verbose)
-    rc_buf_printf(&b, "reachcheck: retention: owners %.2f ms; why graph %llu nodes, %llu edges, %.2f ms; total %.2f ms\n",
-                  X.ms_own, (unsigned long long)X.nodes, (unsigned long long)X.edges, X.ms_graph, X.ms);
+    rc_buf_printf(&b, "reachcheck: retention: owners %.2f ms; why graph %llu nodes, %llu edges, %.2f ms; total %.2f ms, "
+                      "on %s thread\n", X.ms_own, (unsigned long long)X.nodes, (unsigned long long)X.edges, X.ms_graph,
+                  X.ms, X.beside ? "the helper" : "the checking");
   rc_buf_flush(&b);
 }
 

@@ -103,6 +103,12 @@ unsigned rc_slab_refill(size_t cls, unsigned want, void **head)
     }
     __atomic_store_n(&s->carved, s->carved + c, __ATOMIC_RELEASE);
     n += c;
+    /* The next carve's lines, asked for now: the unlock below is a full
+     * barrier that waits for these header stores, and on fresh memory
+     * each line was a miss (59% of rc_slab_refill at bench/scale.c 16M). */
+    uintptr_t from = s->base + (uintptr_t)s->carved * s->size;
+    uintptr_t to = s->base + (uintptr_t)(s->carved + c < s->nobj ? s->carved + c : s->nobj) * s->size;
+    for (uintptr_t a = from & ~(uintptr_t)63; a < to; a += 64) __builtin_prefetch((const void *)a, 1, 3);
   }
   heap_unlock(&rc_slab_lock, HL_SLAB);
   return n;

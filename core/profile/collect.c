@@ -90,8 +90,9 @@ static void pc_after_mark(void *ctx, struct rc_mark *m)
   if (take_counts(p)) goto out;
   p->complete = have_own && !rs->failed;
   rootmap = rc_mmap(((size_t)nroots + 1) * sizeof *rootmap);
-  uint64_t bound = (uint64_t)p->nstacks * (nroots + 2);
-  if (!rootmap || rc_site_tab_init(&tab, bound < m->nslots ? bound : m->nslots)) goto out;
+  /* starts at a few entries per stack and grows (sized for every stack
+   * under every root it was ~24 MiB for python3, read back in full) */
+  if (!rootmap || rc_site_tab_init(&tab, p->nstacks < m->nslots ? p->nstacks : m->nslots)) goto out;
   for (uint32_t i = 1; i < m->nslots; i++) {
     struct rc_hdr *h = rc_mark_live(i);
     if (!h || !h->stack) continue;

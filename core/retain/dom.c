@@ -11,12 +11,13 @@
 #include <unistd.h>
 #include "retain/retain.h"
 
-int rc_site_tab_init(struct rc_site_tab *t, size_t max_entries)
+int rc_site_tab_init(struct rc_site_tab *t, size_t expect)
 {
   size_t cap = 64;
-  while (cap < max_entries * 2 + 16) cap *= 2;
+  while (cap < expect * 2 + 16 && cap < ((size_t)1 << 40)) cap *= 2;
   t->e = rc_map_array(cap, sizeof *t->e);
   t->cap = t->e ? cap : 0;
+  t->used = 0;
   return t->e ? 0 : -1;
 }
 
@@ -24,26 +25,41 @@ void rc_site_tab_free(struct rc_site_tab *t)
 {
   rc_unmap_array(t->e, t->cap, sizeof *t->e);
   t->e = NULL;
-  t->cap = 0;
+  t->cap = t->used = 0;
 }
 
-/* An entry is free while it is all zero: callers add at least one block
- * to a new one, and an entry whose blocks drop back to 0 (owner.c takes
- * blocks off) keeps its owner, which is never 0 there. */
-struct rc_site_sum *rc_site_add(struct rc_site_tab *t, uint32_t owner, uint32_t stack)
+/* An entry is free while it is all zero: an entry whose blocks drop back
+ * to 0 (owner.c takes blocks off) keeps its key and stays taken. */
+static inline bool site_free(const struct rc_site_sum *e) { return !e->blocks && !e->bytes && !e->owner && !e->stack; }
+
+static struct rc_site_sum *site_probe(const struct rc_site_tab *t, uint32_t owner, uint32_t stack)
 {
-  if (!t->cap) return NULL;
   uint64_t key = ((uint64_t)owner << 32) | stack;
   size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (t->cap - 1);
   for (;; i = (i + 1) & (t->cap - 1)) {
     struct rc_site_sum *e = &t->e[i];
-    if (!e->blocks && !e->owner && !e->stack) {
-      e->owner = owner;
-      e->stack = stack;
-      return e;
-    }
-    if (e->owner == owner && e->stack == stack) return e;
+    if (site_free(e) || (e->owner == owner && e->stack == stack)) return e;
   }
+}
+
+struct rc_site_sum *rc_site_add(struct rc_site_tab *t, uint32_t owner, uint32_t stack)
+{
+  if (!t->cap) return NULL;
+  struct rc_site_sum *e = site_probe(t, owner, stack);
+  if (!site_free(e)) return e;
+  if ((t->used + 1) * 2 > t->cap) {   /* grow fourfold, then insert */
+    struct rc_site_tab n = {rc_map_array(t->cap * 4, sizeof *t->e), t->cap * 4, t->used};
+    if (!n.e) return NULL;
+    for (size_t i = 0; i < t->cap; i++)
+      if (!site_free(&t->e[i])) *site_probe(&n, t->e[i].owner, t->e[i].stack) = t->e[i];
+    rc_unmap_array(t->e, t->cap, sizeof *t->e);
+    *t = n;
+    e = site_probe(t, owner, stack);
+  }
+  t->used++;
+  e->owner = owner;
+  e->stack = stack;   /* the key 0:0 stays free until the caller adds a block to it, as every caller does */
+  return e;
 }
 
 /* ---- dominators ---- */

@@ -65,28 +65,16 @@ static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
   return true;
 }
 
-/* Adds a block (sign 1) or takes one off (-1) the sums of (owner, stack).
- * The table starts at 1024 entries and grows fourfold at half full. */
+/* Adds a block (sign 1) or takes one off (-1) the sums of (owner, stack). */
 static void site_note(struct own_work *w, uint32_t owner, uint32_t stack, uint64_t size, int sign)
 {
-  struct rc_own *o = w->o;
   struct rc_site_sum *e = w->last_site;
   if (!e || e->owner != owner || e->stack != stack) {
-    if (RC_UNLIKELY((o->sites_used + 1) * 2 > o->sites.cap)) {
-      struct rc_site_tab t;
-      if (rc_site_tab_init(&t, o->sites.cap ? o->sites.cap : 256)) {   /* 1024 entries, then 4x */
-        w->site_failed = true;
-        return;
-      }
-      for (size_t i = 0; i < o->sites.cap; i++)
-        if (o->sites.e[i].owner) *rc_site_add(&t, o->sites.e[i].owner, o->sites.e[i].stack) = o->sites.e[i];
-      if (o->sites.e) rc_site_tab_free(&o->sites);
-      o->sites = t;
+    e = rc_site_add(&w->o->sites, owner, stack);   /* may move the table: last_site is only this answer */
+    if (!e) {
+      w->site_failed = true;
+      return;
     }
-    e = rc_site_add(&o->sites, owner, stack);
-    /* new, or back at zero: counted again then, so the table stays at most
-     * half full (an owner is never 0 here, so it never turns free) */
-    if (!e->blocks && !e->bytes) o->sites_used++;
     w->last_site = e;
   }
   e->blocks += (uint64_t)(int64_t)sign;
@@ -270,7 +258,8 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o, b
   o->rblocks = rc_map_array((size_t)o->nroots + 1, 8);
   struct own_work w = {o, m, NULL, sites, false, {0}, NULL, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
   rc_vec_init(&w.stack, sizeof(struct pending));
-  bool ok = (o->own8 || o->own16 || o->own32) && o->rbytes && o->rblocks && from_roots(&w, rs) && from_unreached(&w);
+  bool ok = (o->own8 || o->own16 || o->own32) && o->rbytes && o->rblocks &&
+            (!sites || !rc_site_tab_init(&o->sites, 256)) && from_roots(&w, rs) && from_unreached(&w);   /* 1024 entries, then 4x */
   rc_progress(w.tty, "", 1, 1);
   rc_vec_free(&w.stack);
   if (w.site_failed) ok = false;

@@ -171,7 +171,7 @@ void rc_dom_free(struct rc_dom *d);
 #define RC_OWN_SHARED UINT32_MAX
 /* Per (retaining root, allocation stack) totals. */
 struct rc_site_sum { uint32_t owner, stack; uint64_t blocks, bytes; };
-struct rc_site_tab { struct rc_site_sum *e; size_t cap; };
+struct rc_site_tab { struct rc_site_sum *e; size_t cap, used; };
 struct rc_own {
   /* slot -> owner, 1 byte a slot when the root indexes fit (nroots < 255),
    * 2 below 65535 roots, else 4; read through rc_own_get */
@@ -185,7 +185,6 @@ struct rc_own {
   /* With rc_own_compute's sites: per (root index + 1, allocation stack)
    * what the root retains alone (blocks may be 0), at most half full. */
   struct rc_site_tab sites;
-  size_t sites_used;     /* entries taken, at least */
 };
 static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)
 {
@@ -200,9 +199,13 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o, b
 void rc_own_free(struct rc_own *o);
 
 /* Per (retaining root, allocation stack) totals (struct rc_site_sum, above):
- * an open-addressing table. */
+ * an open-addressing table, sized for `expect` entries at first, that grows
+ * fourfold when an insertion would take it past half full. rc_site_add
+ * returns the entry of (owner, stack), made (all zero but its key) if new;
+ * NULL when the table cannot grow. The pointer is good until the next
+ * rc_site_add that makes an entry (that one may move the table). */
 struct rc_site_sum *rc_site_add(struct rc_site_tab *t, uint32_t owner, uint32_t stack);
-int rc_site_tab_init(struct rc_site_tab *t, size_t max_entries);
+int rc_site_tab_init(struct rc_site_tab *t, size_t expect);
 void rc_site_tab_free(struct rc_site_tab *t);
 
 /* ---- why (retain/why.c) ---- */

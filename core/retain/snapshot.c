@@ -57,13 +57,14 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
   if (rc_own_compute(m, &s->rs, &s->own, false)) return;
   if (s->own.shared_blocks)
     s->have_dom = !rc_graph_build(&s->g, m, &s->rs) && !rc_dom_compute(&s->g, &s->d);
-  uint32_t nstacks = rc_depot_count() + 1;
-  uint64_t nodes = s->own.rblocks[0], bound = (uint64_t)nstacks * (s->own.nroots + 1);
-  if (rc_site_tab_init(&s->sites, (size_t)nstacks * 2) || rc_site_tab_init(&s->rsites, nodes < bound ? nodes : bound))
-    return;
+  /* Both tables start small and grow as sites come: sized for the worst
+   * case (every stack under every root, or every node) python3's 13k
+   * stacks made a table of tens of MiB read back entry by entry. */
+  if (rc_site_tab_init(&s->sites, 256) || rc_site_tab_init(&s->rsites, 256)) return;
   /* Neighbouring slots mostly share a stack (slab objects are handed out
    * in address order): the table entries of the last (stack, owner) are
-   * reused instead of hashed again (the tables never move). */
+   * reused instead of hashed again, and taken again after an add that may
+   * have moved their table. */
   uint32_t last_stack = UINT32_MAX, last_own = UINT32_MAX;
   struct rc_site_sum *el = NULL, *er = NULL, *eo = NULL;
   for (uint32_t i = 1; i < m->nslots; i++) {
@@ -88,7 +89,10 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
     if (!rc_mark_is_marked(m, i)) continue;
     s->reach_blocks++;
     s->reach_bytes += sz;
-    if (!er && !(er = rc_site_add(&s->sites, 1, last_stack))) return;
+    if (!er) {
+      if (!(er = rc_site_add(&s->sites, 1, last_stack))) return;
+      el = rc_site_add(&s->sites, 0, last_stack);   /* el's entry exists: found, never made */
+    }
     er->blocks++;
     er->bytes += sz;
     uint32_t t = rc_own_get(&s->own, i);   /* a node: root index + 1, or shared (site owner 0) */

@@ -162,9 +162,7 @@ static bool gains_collect(const struct rc_graph *g, const struct rc_dom *d, uint
   gn->blocks = rc_map_array(g->n, 8);
   gn->newest = rc_map_array(g->n, 4);
   gn->newest_ep = rc_map_array(g->n, 4);
-  uint64_t bound = (uint64_t)(rc_depot_count() + 1) * 4;
-  if (!gn->bytes || !gn->blocks || !gn->newest || !gn->newest_ep ||
-      rc_site_tab_init(&gn->sites, bound < g->nblocks ? bound : g->nblocks))
+  if (!gn->bytes || !gn->blocks || !gn->newest || !gn->newest_ep || rc_site_tab_init(&gn->sites, 256))
     return false;
   if (!since) return true;   /* the first sample: nothing is new */
   for (uint32_t v = 1; v <= g->nblocks; v++) {

@@ -20,6 +20,8 @@
 /* Candidates are looked up and their owner entry and header prefetched this
  * many words ahead (as mark.c's scan: neighbouring misses overlap). */
 #define AHEAD 16
+/* Blocks of at most this many words are scanned without the look-ahead. */
+#define SMALL_WORDS 4
 
 struct pending { struct rc_hdr *h; uint64_t chunk; };
 struct own_work {
@@ -40,20 +42,24 @@ static inline bool is_node(const struct rc_mark *m, const struct rc_hdr *h)
   return h->slot < m->nslots && rc_mark_is_marked(m, h->slot) && !(rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED));
 }
 
-/* The stored owner of slot s (o->shared for shared), and its update. */
-static inline uint32_t get(const struct rc_own *o, uint32_t s)
+/* The stored owner of slot s (o->shared for shared), and its update, for
+ * owner codes of wd bytes. The pass is compiled once per width (drain1,
+ * drain2, drain4 below: wd a constant there): asking which array exists at every access
+ * cost a load and two branches each, three accesses a candidate. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+static ALWAYS_INLINE uint32_t get(const struct rc_own *o, uint32_t s, unsigned wd)
 {
-  return o->own8 ? o->own8[s] : o->own32 ? o->own32[s] : o->own16[s];
+  return wd == 1 ? o->own8[s] : wd == 2 ? o->own16[s] : o->own32[s];
 }
-static inline void set(struct rc_own *o, uint32_t s, uint32_t v)
+static ALWAYS_INLINE void set(struct rc_own *o, uint32_t s, uint32_t v, unsigned wd)
 {
-  if (o->own8) o->own8[s] = (uint8_t)v;
-  else if (o->own32) o->own32[s] = v;
-  else o->own16[s] = (uint16_t)v;
+  if (wd == 1) o->own8[s] = (uint8_t)v;
+  else if (wd == 2) o->own16[s] = (uint16_t)v;
+  else o->own32[s] = v;
 }
-static inline const void *entry_at(const struct rc_own *o, uint32_t s)
+static ALWAYS_INLINE const void *entry_at(const struct rc_own *o, uint32_t s, unsigned wd)
 {
-  return o->own8 ? (const void *)&o->own8[s] : o->own32 ? (const void *)&o->own32[s] : (const void *)&o->own16[s];
+  return wd == 1 ? (const void *)&o->own8[s] : wd == 2 ? (const void *)&o->own16[s] : (const void *)&o->own32[s];
 }
 
 static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
@@ -83,10 +89,10 @@ static void site_note(struct own_work *w, uint32_t owner, uint32_t stack, uint64
 
 /* Block h (a node) is reached from a block or root of colour col (a root
  * index + 1 or o->shared). */
-static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
+static ALWAYS_INLINE bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col, unsigned wd)
 {
   struct rc_own *o = w->o;
-  uint32_t s = h->slot, cur = get(o, s);
+  uint32_t s = h->slot, cur = get(o, s, wd);
   if (cur == col || cur == o->shared) return true;
   uint64_t size = rc_hdr_size(h);
   if (cur) {   /* a second owner: no root retains it alone */
@@ -95,7 +101,7 @@ static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
     if (w->sites) site_note(w, cur, h->stack, size, -1);
     col = o->shared;
   }
-  set(o, s, col);
+  set(o, s, col, wd);
   if (col == o->shared) {
     o->shared_blocks++;
     o->shared_bytes += size;
@@ -117,10 +123,11 @@ static inline bool reach(struct own_work *w, struct rc_hdr *h, uint32_t col)
  * test; for a slab object the mark bit of its slot stands for the header
  * checks (the marker validated that header: live, its slot, intact), which
  * leaves the user range. */
-static inline bool consider(struct own_work *w, uintptr_t word, uint32_t want, struct rc_hdr *h, uint32_t col)
+static ALWAYS_INLINE bool consider(struct own_work *w, uintptr_t word, uint32_t want, struct rc_hdr *h, uint32_t col,
+                                   unsigned wd)
 {
   if (want && want < w->o->nslots) {
-    uint32_t cur = get(w->o, want);
+    uint32_t cur = get(w->o, want, wd);
     if (cur == col || cur == w->o->shared) return true;
     if (!h || !rc_mark_is_marked(w->m, want)) return true;
     uintptr_t u = (uintptr_t)rc_hdr_user(h), sz = rc_hdr_size(h);
@@ -130,7 +137,7 @@ static inline bool consider(struct own_work *w, uintptr_t word, uint32_t want, s
     h = rc_block_of(word);
     if (!h || !is_node(w->m, h)) return true;
   }
-  return reach(w, h, col);
+  return reach(w, h, col, wd);
 }
 
 /* Slot a slab position gives for w and the object's header there (0 and
@@ -154,7 +161,7 @@ static inline uint32_t near_slot(struct own_work *w, uintptr_t word, struct rc_h
 }
 
 /* Scan words [lo, hi) of a block of colour col. */
-static bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col)
+static ALWAYS_INLINE bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col, unsigned wd)
 {
   if (rc_opt.unaligned) {
     for (uintptr_t p = lo; p + 8 <= hi; p++) {
@@ -163,33 +170,43 @@ static bool scan(struct own_work *w, uintptr_t lo, uintptr_t hi, uint32_t col)
       if (x < rc_heap_lo || x >= rc_heap_hi) continue;
       struct rc_hdr *h;
       uint32_t want = near_slot(w, x, &h);
-      if (!consider(w, x, want, h, col)) return false;
+      if (!consider(w, x, want, h, col, wd)) return false;
     }
     return true;
   }
   const uintptr_t *p = (const uintptr_t *)((lo + 7) & ~(uintptr_t)7), *e = (const uintptr_t *)(hi & ~(uintptr_t)7);
   uintptr_t lo_b = rc_heap_lo, hi_b = rc_heap_hi;
+  if (e - p <= SMALL_WORDS) {   /* a list node: nothing to overlap, the ring only costs */
+    for (; p < e; p++) {
+      uintptr_t x = *p;
+      if (x < lo_b || x >= hi_b) continue;
+      struct rc_hdr *h;
+      uint32_t want = near_slot(w, x, &h);
+      if (!consider(w, x, want, h, col, wd)) return false;
+    }
+    return true;
+  }
   struct { uintptr_t w; struct rc_hdr *h; uint32_t want; } q[AHEAD];
   unsigned n = 0;
   for (; p < e; p++) {
     uintptr_t x = *p;
     if (x < lo_b || x >= hi_b) continue;
     unsigned i = n++ % AHEAD;
-    if (n > AHEAD && !consider(w, q[i].w, q[i].want, q[i].h, col)) return false;   /* candidate n - 1 - AHEAD */
+    if (n > AHEAD && !consider(w, q[i].w, q[i].want, q[i].h, col, wd)) return false;   /* candidate n - 1 - AHEAD */
     q[i].w = x;
     q[i].want = near_slot(w, x, &q[i].h);
-    if (q[i].want < w->o->nslots) __builtin_prefetch(entry_at(w->o, q[i].want));
+    if (q[i].want < w->o->nslots) __builtin_prefetch(entry_at(w->o, q[i].want, wd));
     if (q[i].h) __builtin_prefetch(q[i].h);
   }
   for (unsigned k = n > AHEAD ? n - AHEAD : 0; k < n; k++)
-    if (!consider(w, q[k % AHEAD].w, q[k % AHEAD].want, q[k % AHEAD].h, col)) return false;
+    if (!consider(w, q[k % AHEAD].w, q[k % AHEAD].want, q[k % AHEAD].h, col, wd)) return false;
   return true;
 }
 
 /* Scan every pushed block chunk until the stack is empty. The colour of a
  * block is read when it is popped: one that turned shared meanwhile passes
  * "shared" on. */
-static bool drain(struct own_work *w)
+static ALWAYS_INLINE bool drain_wd(struct own_work *w, unsigned wd)
 {
   while (w->stack.len) {
     struct pending e = ((struct pending *)w->stack.data)[--w->stack.len];
@@ -200,10 +217,19 @@ static bool drain(struct own_work *w)
      * chunk's children are done */
     if (lo + CHUNK + 8 <= end && !push(w, h, e.chunk + 1)) return false;
     uintptr_t hi = lo + CHUNK + 7 < end ? lo + CHUNK + 7 : end;
-    if (!scan(w, lo, hi, get(w->o, h->slot))) return false;
+    if (!scan(w, lo, hi, get(w->o, h->slot, wd), wd)) return false;
     if (!(++w->popped & 0xffff)) rc_progress(w->tty, "retention: owners of blocks", w->popped, w->total);
   }
   return true;
+}
+static __attribute__((noinline)) bool drain1(struct own_work *w) { return drain_wd(w, 1); }
+static __attribute__((noinline)) bool drain2(struct own_work *w) { return drain_wd(w, 2); }
+static __attribute__((noinline)) bool drain4(struct own_work *w) { return drain_wd(w, 4); }
+static inline unsigned width(const struct rc_own *o) { return o->own8 ? 1 : o->own16 ? 2 : 4; }
+static bool drain(struct own_work *w)
+{
+  unsigned wd = width(w->o);
+  return wd == 1 ? drain1(w) : wd == 2 ? drain2(w) : drain4(w);
 }
 
 static bool from_roots(struct own_work *w, const struct rc_rootset *rs)
@@ -213,7 +239,7 @@ static bool from_roots(struct own_work *w, const struct rc_rootset *rs)
     if (re[i].slot >= w->m->nslots || !rc_mark_is_marked(w->m, re[i].slot)) continue;
     struct rc_hdr *h = rc_mark_live(re[i].slot);
     if (!h || !is_node(w->m, h)) continue;
-    if (!reach(w, h, re[i].root + 1) || !drain(w)) return false;
+    if (!reach(w, h, re[i].root + 1, width(w->o)) || !drain(w)) return false;
   }
   return true;
 }
@@ -227,10 +253,10 @@ static bool from_unreached(struct own_work *w)
   for (uint32_t wi = 0; wi < (w->m->nslots + 63) / 64; wi++) {
     for (uint64_t bits = mk[wi]; bits; bits &= bits - 1) {
       uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
-      if (!i || i >= w->m->nslots || get(w->o, i)) continue;
+      if (!i || i >= w->m->nslots || get(w->o, i, width(w->o))) continue;
       struct rc_hdr *h = rc_mark_live(i);
       if (!h || !is_node(w->m, h)) continue;
-      if (!reach(w, h, w->o->shared) || !drain(w)) return false;
+      if (!reach(w, h, w->o->shared, width(w->o)) || !drain(w)) return false;
     }
   }
   return true;

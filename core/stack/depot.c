@@ -150,12 +150,12 @@ __attribute__((noinline)) uint32_t rc_depot_capture(const struct rc_at *at)
   if (RC_UNLIKELY(!self_hi)) self_range();
   int depth = rc_opt.stack_depth < 1 ? 1 : rc_opt.stack_depth > RC_MAX_FRAMES ? RC_MAX_FRAMES : (int)rc_opt.stack_depth;
   const uintptr_t pc = at->fp[1];
-  uint32_t gen = rc_stack_generation(), hit, id;
-  int n = rc_unwind_id(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0], gen, &hit);
-  if (hit) {   /* a whole stack this thread walked before: its id */
-    if (RC_LIKELY(!rc_unwind_verify)) return hit;
-    n = rc_unwind_at(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0]);   /* checked below */
-  }
+  uint32_t gen = rc_stack_generation(), id;
+  /* a whole stack this thread walked before: its id (walked all the same,
+   * and checked below, with RC_UNWIND_VERIFY) */
+  uint32_t hit = rc_unwind_hit(depth, pc, (uintptr_t)(at->fp + 2), at->fp[0], gen);
+  if (hit && RC_LIKELY(!rc_unwind_verify)) return hit;
+  int n = rc_unwind_at(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0]);
   if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
     void *buf[RC_MAX_FRAMES + 16];
     int m = unw_backtrace(buf, RC_MAX_FRAMES + 16);

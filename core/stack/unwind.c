@@ -592,28 +592,28 @@ static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t r
   return 0;
 }
 
-/* The walk from the frame of pc (stack pointer sp, rbp as there). With
- * hit_id: a walk that a kept whole stack answers returns 0 with its depot
- * id there (pcs untouched); else *hit_id is 0. */
-static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_t sp, uintptr_t rbp,
-                       uint32_t sgen, uint32_t *hit_id)
+/* Bounds: a glibc thread's descriptor (tp) sits at the top of its stack
+ * block (glibc 2.36 allocate_stack, also for user-supplied stacks); the
+ * main thread's frames are below __libc_stack_end. Anything else
+ * (sigaltstack, coroutine stacks) goes to libunwind. The top of the stack
+ * holding sp, or 0. */
+static inline uintptr_t stack_top(uintptr_t sp)
 {
-  if (hit_id) *hit_id = 0;
-  if (max <= 0) return 0;
-  /* Bounds: a glibc thread's descriptor (tp) sits at the top of its stack
-   * block (glibc 2.36 allocate_stack, also for user-supplied stacks); the
-   * main thread's frames are below __libc_stack_end. Anything else
-   * (sigaltstack, coroutine stacks) goes to libunwind. */
   uintptr_t tp, top, span = __atomic_load_n(&span_limit, __ATOMIC_RELAXED);
   __asm__("mov %%fs:0, %0" : "=r"(tp));
-  if (sp < tp && tp - sp <= span) {
-    top = tp;
-  } else {
-    top = (uintptr_t)__libc_stack_end;
-    if (!(sp < top && top - sp <= span)) {
-      STAT(ST_CAPTURE);
-      return fallback(FB_STACK);
-    }
+  if (sp < tp && tp - sp <= span) return tp;
+  top = (uintptr_t)__libc_stack_end;
+  return sp < top && top - sp <= span ? top : 0;
+}
+
+/* The walk from the frame of pc (stack pointer sp, rbp as there). */
+static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_t sp, uintptr_t rbp)
+{
+  if (max <= 0) return 0;
+  uintptr_t top = stack_top(sp);
+  if (!top) {
+    STAT(ST_CAPTURE);
+    return fallback(FB_STACK);
   }
   const struct entry *tab = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
   if (RC_UNLIKELY(!tab)) {
@@ -632,10 +632,6 @@ static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_
   int n;
   bool whole;   /* the walk ended at its outermost frame or at max */
   last_whole = 0;
-  if (hit_id && (*hit_id = hit_find(max, pc, sp, rbp, top, gen, sgen))) {
-    n = 0;
-    goto out;
-  }
   if (memo.gen == gen && memo.n && memo.f[0].pc == pc && memo.f[0].sp == sp) {
     const int want = skip + max, lim = memo.n < want ? memo.n : want;
     uintptr_t r = rbp;
@@ -663,7 +659,6 @@ done:
   /* the memo's frames [0, n) are this walk's */
   if (whole && !skip && n > 0 && n <= HIT_FRAMES && memo.gen == gen && memo.n >= n)
     last_whole = n;
-out:
   __asm__ volatile("" ::: "memory");
   memo_busy = 0;
   RC_DCHECK(n <= max);
@@ -675,17 +670,29 @@ __attribute__((noinline)) int rc_unwind(uintptr_t *pcs, int max, int skip)
   /* rc_unwind's own frame (forced by __builtin_frame_address) gives the
    * caller's rbp, pc and rsp. */
   const uintptr_t *fp = __builtin_frame_address(0);
-  return unwind_from(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0], 0, NULL);
+  return unwind_from(pcs, max, skip, fp[1], (uintptr_t)(fp + 2), fp[0]);
 }
 
 int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp)
 {
-  return unwind_from(pcs, max, 0, pc, sp, rbp, 0, NULL);
+  return unwind_from(pcs, max, 0, pc, sp, rbp);
 }
 
-int rc_unwind_id(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen, uint32_t *id)
+/* Ahead of unwind_from and its set-up (a large frame, six saved registers,
+ * the rule table): at bench/scale.c 16M a third of the allocation side's
+ * time was unwind_from answering from kept stacks. */
+uint32_t rc_unwind_hit(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen)
 {
-  return unwind_from(pcs, max, 0, pc, sp, rbp, sgen, id);
+  if (!hits || memo_busy) return 0;   /* a walk is under way (this is a signal handler's capture) */
+  uintptr_t top = stack_top(sp);
+  if (!top) return 0;
+  memo_busy = 1;   /* a signal handler's capture meanwhile keeps no stack over the entries read here */
+  __asm__ volatile("" ::: "memory");
+  uint32_t id = hit_find(max, pc, sp, rbp, top, __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE), sgen);
+  __asm__ volatile("" ::: "memory");
+  memo_busy = 0;
+  if (id) STAT(ST_CAPTURE);   /* a miss is counted by the walk that follows */
+  return id;
 }
 
 void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t id)

@@ -16,12 +16,13 @@ int rc_unwind(uintptr_t *pcs, int max, int skip);
  * sp the stack pointer there (the CFA of its callee), rbp its rbp. */
 int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp);
 
-/* rc_unwind_at for the depot (stack/depot.c): when this thread walked the
- * same whole stack before and rc_unwind_keep gave it depot id *id there
- * (stack generation sgen), returns 0 with that id and pcs untouched; else
- * *id is 0 and the walk is done. */
-int rc_unwind_id(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen, uint32_t *id);
-/* The depot's id for the stack rc_unwind_id just walked from pc and sp (max
+/* For the depot (stack/depot.c), before any walk: when this thread walked
+ * the same whole stack from pc, sp and rbp before (max frames asked) and
+ * rc_unwind_keep gave it a depot id of stack generation sgen, that id; else
+ * 0 (then the depot walks with rc_unwind_at). No walk, no copy: the check
+ * reads the stack words that walk read. */
+uint32_t rc_unwind_hit(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen);
+/* The depot's id for the stack rc_unwind_at just walked from pc and sp (max
  * frames asked, stack generation sgen): kept if the walk can be recognised
  * again. */
 void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t id);

@@ -182,7 +182,7 @@ static void analyse(struct check_ctx *c)
    * one classifies and aggregates the leaks (at bench/scale.c 16M blocks:
    * ~320 ms of ownership beside ~170 ms of leaks). */
   bool beside = c->hooks && c->hooks->after_mark && c->hooks->concurrent && rc_helper_post(after_mark_job, c);
-  rc_mark_classify(&c->mark);
+  if (!(c->mode & RC_CHECK_NO_GROUPS)) rc_mark_classify(&c->mark);   /* the direct/indirect split is only the groups' */
   if (!beside && c->hooks && c->hooks->after_mark) c->hooks->after_mark(c->hooks->ctx, &c->mark);
   if (!(c->mode & RC_CHECK_NO_GROUPS)) collect(c);
   if (beside) rc_helper_join();

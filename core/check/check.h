@@ -37,7 +37,7 @@ struct rc_check_hooks {
   /* every root range, before it is marked */
   void (*root)(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r);
   /* after marking, before leaks are aggregated; after classification too
-   * unless concurrent */
+   * unless concurrent (with RC_CHECK_NO_GROUPS nothing is classified) */
   void (*after_mark)(void *ctx, struct rc_mark *m);
   /* after_mark reads only the marks (not the direct/indirect split) and
    * nothing the leak aggregation writes or calls (the suppressor

@@ -105,6 +105,7 @@ static ALWAYS_INLINE bool reach(struct own_work *w, struct rc_hdr *h, uint32_t c
   if (col == o->shared) {
     o->shared_blocks++;
     o->shared_bytes += size;
+    if (w->sites) site_note(w, 0, h->stack, size, 1);   /* owner 0: no single root */
   } else {
     o->rblocks[col]++;
     o->rbytes[col] += size;

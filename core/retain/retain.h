@@ -183,7 +183,8 @@ struct rc_own {
   uint64_t *rbytes, *rblocks;   /* as rc_dom's: [0] every node; [1 + r] retained by root r */
   uint64_t shared_blocks, shared_bytes;
   /* With rc_own_compute's sites: per (root index + 1, allocation stack)
-   * what the root retains alone (blocks may be 0), at most half full. */
+   * what the root retains alone (blocks may be 0), and per (0, stack) the
+   * blocks no single root retains. */
   struct rc_site_tab sites;
 };
 static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)

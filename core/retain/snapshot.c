@@ -54,20 +54,38 @@ struct snap {
 static void snap_after_mark(void *ctx, struct rc_mark *m)
 {
   struct snap *s = ctx;
-  if (rc_own_compute(m, &s->rs, &s->own, false)) return;
+  /* The ownership pass sums every node by (root + 1, or 0 for no single
+   * root; stack) as it colours it, while the header is at hand: that is
+   * rsites. A second sweep over every header for them cost a forked copy
+   * ~310 ms at bench/scale.c 16M (the copy's first read of a page costs a
+   * fault on this VM, docs/boehm.md). */
+  if (rc_own_compute(m, &s->rs, &s->own, true)) return;
   if (s->own.shared_blocks)
     s->have_dom = !rc_graph_build(&s->g, m, &s->rs) && !rc_dom_compute(&s->g, &s->d);
-  /* Both tables start small and grow as sites come: sized for the worst
-   * case (every stack under every root, or every node) python3's 13k
-   * stacks made a table of tens of MiB read back entry by entry. */
-  if (rc_site_tab_init(&s->sites, 256) || rc_site_tab_init(&s->rsites, 256)) return;
-  /* Neighbouring slots mostly share a stack (slab objects are handed out
-   * in address order): the table entries of the last (stack, owner) are
-   * reused instead of hashed again, and taken again after an add that may
-   * have moved their table. */
-  uint32_t last_stack = UINT32_MAX, last_own = UINT32_MAX;
-  struct rc_site_sum *el = NULL, *er = NULL, *eo = NULL;
-  for (uint32_t i = 1; i < m->nslots; i++) {
+  s->rsites = s->own.sites;   /* the copy exits without freeing either */
+  if (rc_site_tab_init(&s->sites, 256)) return;
+  /* sites, owner 1: the reachable blocks by stack (every node); owner 0:
+   * the live ones, those and the leaked */
+  for (size_t i = 0; i < s->rsites.cap; i++) {
+    const struct rc_site_sum *e = &s->rsites.e[i];
+    if (!e->blocks) continue;
+    struct rc_site_sum *r = rc_site_add(&s->sites, 1, e->stack);
+    if (!r) return;
+    r->blocks += e->blocks;
+    r->bytes += e->bytes;
+    if (!(r = rc_site_add(&s->sites, 0, e->stack))) return;
+    r->blocks += e->blocks;
+    r->bytes += e->bytes;
+    s->reach_blocks += e->blocks;
+    s->reach_bytes += e->bytes;
+  }
+  s->live_blocks = s->reach_blocks;
+  s->live_bytes = s->reach_bytes;
+  /* the live blocks the mark did not reach: leaked, or roots themselves
+   * left out (ld.so's, ignored ones) */
+  uint32_t last_stack = UINT32_MAX;
+  struct rc_site_sum *el = NULL;
+  for (uint32_t i = rc_mark_next_unmarked(m, 1); i < m->nslots; i = rc_mark_next_unmarked(m, i + 1)) {
     struct rc_hdr *h = rc_mark_live(i);
     if (!h) continue;
     uint64_t sz = rc_hdr_size(h);
@@ -76,33 +94,25 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
       s->ign_bytes += sz;
       continue;
     }
-    if (h->stack != last_stack) {
+    if (!el || h->stack != last_stack) {
       last_stack = h->stack;
-      el = rc_site_add(&s->sites, 0, last_stack);
-      er = eo = NULL;
+      if (!(el = rc_site_add(&s->sites, 0, last_stack))) return;
     }
-    if (!el) return;
-    s->live_blocks++;
-    s->live_bytes += sz;
     el->blocks++;
     el->bytes += sz;
-    if (!rc_mark_is_marked(m, i)) continue;
-    s->reach_blocks++;
-    s->reach_bytes += sz;
-    if (!er) {
-      if (!(er = rc_site_add(&s->sites, 1, last_stack))) return;
-      el = rc_site_add(&s->sites, 0, last_stack);   /* el's entry exists: found, never made */
+    s->live_blocks++;
+    s->live_bytes += sz;
+  }
+  /* the marked roots themselves: a bit each in rc_root_slots */
+  for (uint32_t wi = 0; wi < (m->nslots + 63) / 64; wi++) {
+    for (uint64_t bits = __atomic_load_n(&rc_root_slots[wi], __ATOMIC_ACQUIRE); bits; bits &= bits - 1) {
+      uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
+      if (!i || i >= m->nslots || !rc_mark_is_marked(m, i)) continue;
+      struct rc_hdr *h = rc_mark_live(i);
+      if (!h || !(rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) continue;
+      s->ign_blocks++;
+      s->ign_bytes += rc_hdr_size(h);
     }
-    er->blocks++;
-    er->bytes += sz;
-    uint32_t t = rc_own_get(&s->own, i);   /* a node: root index + 1, or shared (site owner 0) */
-    if (t == RC_OWN_SHARED) t = 0;
-    if (!eo || t != last_own) {
-      last_own = t;
-      if (!(eo = rc_site_add(&s->rsites, t, last_stack))) return;
-    }
-    eo->blocks++;
-    eo->bytes += sz;
   }
   s->ok = true;
 }

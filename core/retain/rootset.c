@@ -385,6 +385,11 @@ static void retag_stack_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, 
 
 void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range)
 {
+  /* Here, on the checking thread, not later: ensure_tls needs this
+   * thread's pthread_self, and its dl_iterate_phdr would wait forever on
+   * the helper thread (check.c runs a concurrent after-mark hook there
+   * while this thread holds ld.so's lock). */
+  ensure_tls(s);
   enum rc_root_kind kind = range->kind;
   long thread = range->thread;
   if (range->part == RC_PART_REGISTER && range->reg == REG_RIP && hi - lo >= 8) {

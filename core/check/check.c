@@ -170,14 +170,8 @@ static void analyse(struct check_ctx *c)
   rc_regions_roots(&c->maps, root_cb, c);
   /* Blocks that are roots themselves: ld.so's own allocations and blocks
    * the program asked us to ignore. */
-  for (uint32_t wi = 0; wi < (c->mark.nslots + 63) / 64; wi++) {
-    for (uint64_t bits = __atomic_load_n(&rc_root_slots[wi], __ATOMIC_ACQUIRE); bits; bits &= bits - 1) {
-      uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
-      if (!i || i >= c->mark.nslots) continue;
-      struct rc_hdr *h = rc_mark_live(i);
-      if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(&c->mark, h);
-    }
-  }
+  struct rc_hdr *h;
+  for (uint32_t i = 1; (h = rc_mark_root_block(&c->mark, &i)) != NULL; i++) rc_mark_block(&c->mark, h);
   /* A hook that reads only the marks runs on the helper's core while this
    * one classifies and aggregates the leaks (at bench/scale.c 16M blocks:
    * ~320 ms of ownership beside ~170 ms of leaks). */

@@ -289,6 +289,26 @@ struct rc_hdr *rc_mark_live(uint32_t i)
   return h;
 }
 
+struct rc_hdr *rc_mark_root_block(const struct rc_mark *m, uint32_t *i)
+{
+  for (uint32_t k = *i ? *i : 1; k < m->nslots;) {
+    uint64_t bits = __atomic_load_n(&rc_root_slots[k >> 6], __ATOMIC_ACQUIRE) & (~0ull << (k & 63));
+    if (!bits) {
+      k = (k | 63) + 1;
+      continue;
+    }
+    k = (k & ~63u) + (uint32_t)__builtin_ctzll(bits);
+    if (k >= m->nslots) break;
+    struct rc_hdr *h = rc_mark_live(k);
+    if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) {
+      *i = k;
+      return h;
+    }
+    k++;
+  }
+  return NULL;
+}
+
 /* Does slot i hold a header that was overwritten (not pointing back at
  * its slot, or not matching its tag)? */
 bool rc_mark_corrupt(uint32_t i)

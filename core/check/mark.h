@@ -60,6 +60,10 @@ static inline uint32_t rc_mark_next_unmarked(const struct rc_mark *m, uint32_t i
 static inline bool rc_mark_is_indirect(const struct rc_mark *m, uint32_t slot)
 { return slot < m->nslots && (m->indirect[slot >> 3] >> (slot & 7) & 1); }
 void rc_mark_classify(struct rc_mark *m);
+/* The live blocks that are roots themselves (ld.so's, ignored ones: a bit
+ * each in rc_root_slots), in slot order: the first at slot *i or after
+ * (below nslots), with *i set to its slot; NULL when none is left. */
+struct rc_hdr *rc_mark_root_block(const struct rc_mark *m, uint32_t *i);
 static inline bool rc_mark_is_leaf(const struct rc_mark *m, uint32_t slot)
 { return m->leaf && slot < m->nslots && (m->leaf[slot >> 3] >> (slot & 7) & 1); }
 

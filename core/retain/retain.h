@@ -194,8 +194,9 @@ static inline uint32_t rc_own_get(const struct rc_own *o, uint32_t slot)
 }
 /* From a finished mark and the roots collected in rs (the blocks that are
  * roots themselves are added to rs here, as rc_graph_build does). With
- * sites, also the per-(root, stack) sums in o->site, taken while each
- * block's header is in the cache (the at-exit table's top sites). */
+ * sites, also the per-(root, stack) sums in o->sites, taken while each
+ * block's header is in the cache (the at-exit table's top sites, a
+ * snapshot's per-root sites). */
 int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o, bool sites);
 void rc_own_free(struct rc_own *o);
 

@@ -502,14 +502,9 @@ void rc_rootset_blocks(struct rc_rootset *s, const struct rc_mark *m)
 {
   if (s->blocks_added) return;
   s->blocks_added = true;
-  for (uint32_t wi = 0; wi < (m->nslots + 63) / 64; wi++) {
-    for (uint64_t bits = __atomic_load_n(&rc_root_slots[wi], __ATOMIC_ACQUIRE); bits; bits &= bits - 1) {
-      uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
-      if (!i || i >= m->nslots || !rc_mark_is_marked(m, i)) continue;
-      struct rc_hdr *h = rc_mark_live(i);
-      if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_rootset_block(s, h);
-    }
-  }
+  struct rc_hdr *h;
+  for (uint32_t i = 1; (h = rc_mark_root_block(m, &i)) != NULL; i++)
+    if (rc_mark_is_marked(m, i)) rc_rootset_block(s, h);
 }
 
 void rc_rootset_init(struct rc_rootset *s)

@@ -103,16 +103,12 @@ static void snap_after_mark(void *ctx, struct rc_mark *m)
     s->live_blocks++;
     s->live_bytes += sz;
   }
-  /* the marked roots themselves: a bit each in rc_root_slots */
-  for (uint32_t wi = 0; wi < (m->nslots + 63) / 64; wi++) {
-    for (uint64_t bits = __atomic_load_n(&rc_root_slots[wi], __ATOMIC_ACQUIRE); bits; bits &= bits - 1) {
-      uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
-      if (!i || i >= m->nslots || !rc_mark_is_marked(m, i)) continue;
-      struct rc_hdr *h = rc_mark_live(i);
-      if (!h || !(rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) continue;
-      s->ign_blocks++;
-      s->ign_bytes += rc_hdr_size(h);
-    }
+  /* the marked roots themselves */
+  struct rc_hdr *h;
+  for (uint32_t i = 1; (h = rc_mark_root_block(m, &i)) != NULL; i++) {
+    if (!rc_mark_is_marked(m, i)) continue;
+    s->ign_blocks++;
+    s->ign_bytes += rc_hdr_size(h);
   }
   s->ok = true;
 }

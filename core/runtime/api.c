@@ -168,10 +168,8 @@ static void reach_after_mark(void *ctx, struct rc_mark *m)
     if (r[i].own) mark_skipping(m, r[i].lo, r[i].hi, ulo, uhi);
     else rc_mark_range(m, r[i].lo, r[i].hi);
   }
-  for (uint32_t i = 1; i < m->nslots; i++) {
-    struct rc_hdr *h = rc_mark_live(i);
-    if (h && (rc_hdr_flags(h) & (RC_F_LDSO | RC_F_IGNORED))) rc_mark_block(m, h);
-  }
+  struct rc_hdr *h;
+  for (uint32_t i = 1; (h = rc_mark_root_block(m, &i)) != NULL; i++) rc_mark_block(m, h);
   c->answer = rc_mark_is_marked(m, target->slot) ? 1 : 0;
 }
 

@@ -75,8 +75,9 @@ static inline char *rc_hdr_user(const struct rc_hdr *h)
   return (char *)h + ((size_t)p << RC_GRANULE_SHIFT);
 }
 /* A 12-bit hash over the header's other fields and its address, kept in the
- * header: a buffer overflow that rewrites the header no longer matches it. */
-/* The tag of a header at address a whose first word (slot, stack) is ids. */
+ * header: a buffer overflow that rewrites the header no longer matches it.
+ * rc_hdr_tag_of: the tag of a header at address a whose first word (slot,
+ * stack) is ids, for a writer that has them in registers. */
 static inline uint64_t rc_hdr_tag_of(uintptr_t a, uint64_t ids, uint64_t bits)
 {
   uint64_t x = (bits & ~RC_TAG_MASK) ^ ids ^ a;

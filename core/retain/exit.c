@@ -105,12 +105,7 @@ static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_roo
 static bool exit_report_silent(const struct rc_mark *m)
 {
   if (rc_opt.json[0] || rc_opt.verbose || rc_opt.show_reachable) return false;
-  for (uint32_t i = 1; i < m->nslots; i++) {
-    if (!(i & 63) && i + 64 <= m->nslots && ((const uint64_t *)m->marked)[i >> 6] == ~0ull) {
-      i += 63;   /* 64 marked blocks */
-      continue;
-    }
-    if (rc_mark_is_marked(m, i)) continue;
+  for (uint32_t i = rc_mark_next_unmarked(m, 1); i < m->nslots; i = rc_mark_next_unmarked(m, i + 1)) {
     struct rc_hdr *h = rc_mark_live(i);
     if (h ? !(rc_hdr_flags(h) & RC_F_IGNORED) : rc_mark_corrupt(i)) return false;   /* a leak, or an overwritten header */
   }

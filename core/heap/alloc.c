@@ -120,7 +120,7 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
       slot = h->slot;
-      if (stack) rc_count_alloc(stack, size, h);   /* here, while stack is in a register */
+      if (stack) rc_count_alloc(stack, size, slot);   /* here, while stack is in a register */
       note_epoch(slot);
       rc_set_hdr(h, slot, stack, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
@@ -158,7 +158,7 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
   note_bounds((uintptr_t)user, (uintptr_t)user + eff);
   rc_set_hdr(h, slot, stack, rc_hdr_pack(size, pad16, flags, RC_LIVE));
   RC_DCHECK(rc_hdr_user(h) == user);
-  if (stack) rc_count_alloc(stack, size, h);
+  if (stack) rc_count_alloc(stack, size, slot);
   return user;
 }
 
@@ -223,7 +223,7 @@ void rc_release_block(struct rc_hdr *h)
   RC_DCHECK(rc_in_critical > 0 && rc_hdr_state(h) == RC_LIVE);
   uint64_t size = rc_hdr_size(h);
   unsigned pad16 = rc_hdr_pad16(h);
-  if (h->stack) rc_count_free(h->stack, size, h);
+  if (h->stack) rc_count_free(h->stack, size, h->slot);
   rc_set_bits(h, rc_hdr_pack(size, pad16, 0, RC_FREED));
   if (size < RELEASE_PAGES_FROM) {   /* larger: to_boehm */
     uintptr_t u = (uintptr_t)rc_hdr_user(h);

@@ -116,11 +116,11 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
       if (!rc_in_runtime) {
         rc_in_runtime++;
         rc_in_critical++;   /* counted as a free and an allocation (stack/counters.h) */
-        if (h->stack) rc_count_free(h->stack, old, h);
+        if (h->stack) rc_count_free(h->stack, old, h->slot);
         rc_in_critical--;
         h->stack = rc_depot_capture(at);
         rc_in_critical++;
-        if (h->stack) rc_count_alloc(h->stack, n, h);
+        if (h->stack) rc_count_alloc(h->stack, n, h->slot);
         rc_in_critical--;
         rc_in_runtime--;
       }
@@ -135,7 +135,7 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
   if (!q) return NULL;  /* p stays valid, as in glibc */
   memcpy(q, p, old < n ? old : n);
   release_block(h);
-  rc_me.last = ~(uintptr_t)((const char *)q - RC_HDR_SIZE);   /* as if freed first, then allocated (heaptrack's order) */
+  rc_me.last = ((const struct rc_hdr *)((const char *)q - RC_HDR_SIZE))->slot;   /* as if freed first, then allocated (heaptrack's order) */
   return q;
 }
 

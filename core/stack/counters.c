@@ -11,7 +11,7 @@
  * count takes the slow path, which gives the thread a table of its own. */
 static struct rc_count_tab empty_tab;
 RC_TLS struct rc_count_me rc_me = {.tab = &empty_tab, .up = RC_LIVE_FLUSH_MIN, .down = RC_LIVE_FLUSH_MIN,
-                                    .span = RC_LIVE_FLUSH_MIN};
+                                    .span = RC_LIVE_FLUSH_MIN, .last_guard = UINT32_MAX};
 
 static struct rc_count_tab *tabs[MAX_TABS];
 static uint8_t tab_used[MAX_TABS];   /* 1: owned by a live thread */

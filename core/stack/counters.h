@@ -60,12 +60,16 @@ struct rc_count_me {
    * free the other way round, each a subtract and an add to memory and
    * the sign flag of the first (rc_live_delta gives the delta). */
   int64_t up, down, span;
-  /* Header of this thread's last allocation (temporaries), inverted: TLS
-   * is a root, and the checker's own copy of a pointer must not keep a
-   * leaked block alive (~p is never a user address). A free never clears
-   * it: only the block it names can match, and that block can be freed
-   * once before the next allocation replaces it. */
-  uintptr_t last;
+  /* Slot id (core/heap) of this thread's last allocation, for the
+   * temporaries: a free of that slot before the thread allocates again is
+   * a temporary. An id, not the block's address: TLS is a root, and the
+   * checker's own copy of a pointer must not keep a leaked block alive.
+   * The 8-byte word it shares with last_guard (always 0xffffffff) reads
+   * as a non-canonical address, which no conservative scan takes for a
+   * pointer. A free never clears it: only the block with that slot can
+   * match, and that block can be freed once before the next allocation
+   * replaces it. 0: none (slot ids start at 1). */
+  uint32_t last, last_guard;
 };
 extern RC_TLS struct rc_count_me rc_me;
 /* The first count of a thread, or of a stack range in it: makes the table
@@ -93,7 +97,11 @@ static inline bool rc_sub_below_zero(int64_t *x, int64_t v)
  * stack, else two loads and a test. */
 static inline struct rc_count_cell *rc_count_at(uint32_t stack)
 {
-  if (RC_LIKELY(stack == rc_me.cstack)) return rc_me.ccell;
+  if (RC_LIKELY(stack == rc_me.cstack)) {
+    struct rc_count_cell *c = rc_me.ccell;
+    if (c == NULL) __builtin_unreachable();   /* cstack is set with its cell: no test on the fast path */
+    return c;
+  }
   struct rc_count_cell *l = rc_me.tab->leaf[stack >> RC_COUNT_LEAF_BITS];
   if (RC_UNLIKELY(l == NULL)) return NULL;
   rc_me.cstack = stack;
@@ -110,14 +118,14 @@ static inline void rc_count_add(uint64_t *f, uint64_t v)
 /* Only to measure what counting costs (bench/RESULTS.md): a build with
  * -DRC_PROFILE_NO_COUNTERS counts nothing (no profile counts, peak,
  * temporaries nor timeline). */
-static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr) { (void)stack, (void)size, (void)hdr; }
-static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr) { (void)stack, (void)size, (void)hdr; }
+static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
+static inline void rc_count_free(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
 #else
 /* Called by the allocator (core/heap) for every tracked block (stack id
- * != 0) with its header, in the thread's critical section: a signal
+ * != 0) with its slot id, in the thread's critical section: a signal
  * handler that mallocs meanwhile is served from the arena, untracked and
  * uncounted. */
-static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr)
+static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot)
 {
   struct rc_count_cell *c = rc_count_at(stack);
   if (RC_LIKELY(c != NULL)) {
@@ -126,14 +134,14 @@ static inline void rc_count_alloc(uint32_t stack, uint64_t size, const void *hdr
   } else {
     rc_count_slow(stack, size, RC_COUNT_ALLOC);
   }
-  rc_me.last = ~(uintptr_t)hdr;
+  rc_me.last = slot;
   rc_count_add((uint64_t *)&rc_me.down, size);   /* one add to memory, as below */
   if (RC_UNLIKELY(rc_sub_below_zero(&rc_me.up, (int64_t)size))) rc_live_flush();
 }
-static inline void rc_count_free(uint32_t stack, uint64_t size, const void *hdr)
+static inline void rc_count_free(uint32_t stack, uint64_t size, uint32_t slot)
 {
   struct rc_count_cell *c = rc_count_at(stack);
-  bool temp = ~(uintptr_t)hdr == rc_me.last;
+  bool temp = slot == rc_me.last;
   if (RC_LIKELY(c != NULL)) {
     rc_count_add(&c->frees, 1);
     rc_count_add(&c->free_bytes, size);

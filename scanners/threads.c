@@ -544,11 +544,34 @@ static void helper_jobs(int gen)
   }
 }
 
+/* Whether a seccomp filter may be in force ("Seccomp:" of
+ * /proc/self/status not 0, or unreadable). A sandboxed program's filter
+ * may kill the process on clone; the helper only saves time, so it is not
+ * started under one (the check itself makes no new kind of system call:
+ * it opens and reads /proc files already). */
+static bool seccomp_maybe(void)
+{
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char buf[8192];
+  size_t n = 0;
+  ssize_t k;
+  while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+  close(fd);
+  buf[n] = 0;
+  const char *p = strstr(buf, "\nSeccomp:");
+  if (!p) return false;   /* a kernel without seccomp */
+  p += strlen("\nSeccomp:");
+  while (*p == ' ' || *p == '\t') p++;
+  return *p != '0';
+}
+
 int rc_helper_start(void)
 {
   if (__atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE) && helper_pid == getpid()) return 0;
   cpu_set_t cpus;
   if (sched_getaffinity(0, sizeof cpus, &cpus) || CPU_COUNT(&cpus) < 2) return -1;   /* no second core to use */
+  if (seccomp_maybe()) return -1;
   __atomic_store_n(&helper_tid, 0, __ATOMIC_RELEASE);   /* a forked child's copy names its parent's thread */
   helper_pid = getpid();
   if (rc_thread_spawn("rc-helper", helper_main, NULL)) return -1;

@@ -120,7 +120,7 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
       slot = h->slot;
-      if (stack) rc_count_alloc(stack, size, slot);   /* here, while stack is in a register */
+      if (RC_LIKELY(stack)) rc_count_alloc(stack, size, slot);   /* here, while stack is in a register */
       note_epoch(slot);
       rc_set_hdr(h, slot, stack, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
@@ -218,13 +218,23 @@ static void give_back(struct rc_hdr *h)
   rc_slab_put(slab_class(sl), user, user);
 }
 
-void rc_release_block(struct rc_hdr *h)
+/* Every path of a free but the common one: the block's size and slot, its
+ * header already stored freed. */
+static void release_other(struct rc_hdr *h, uint64_t size, const struct rc_slab *sl, size_t cls);
+/* flush: the counters' live delta is due to be handed on, after the rest. */
+static __attribute__((noinline)) void release_slow(struct rc_hdr *h, uint64_t size, const struct rc_slab *sl,
+                                                    size_t cls, bool flush)
 {
-  RC_DCHECK(rc_in_critical > 0 && rc_hdr_state(h) == RC_LIVE);
-  uint64_t size = rc_hdr_size(h);
-  unsigned pad16 = rc_hdr_pad16(h);
-  if (h->stack) rc_count_free(h->stack, size, h->slot);
-  rc_set_bits(h, rc_hdr_pack(size, pad16, 0, RC_FREED));
+  release_other(h, size, sl, cls);
+  if (flush) rc_live_flush();
+}
+static __attribute__((noinline)) void scrub_then_flush(uintptr_t lo, uintptr_t hi)
+{
+  scrub(lo, hi);
+  rc_live_flush();
+}
+static void release_other(struct rc_hdr *h, uint64_t size, const struct rc_slab *sl, size_t cls)
+{
   if (size < RELEASE_PAGES_FROM) {   /* larger: to_boehm */
     uintptr_t u = (uintptr_t)rc_hdr_user(h);
     if (size >= CLEAR_FROM) {
@@ -233,9 +243,6 @@ void rc_release_block(struct rc_hdr *h)
       scrub(u, u + size);
     }
   }
-  /* A slab object's class is its slab's (realloc may have shrunk it). */
-  const struct rc_slab *sl = rc_slab_of_slot(h->slot);
-  size_t want, cls = sl ? slab_class(sl) : pad16 == 1 ? cache_class(size ? size : 1, &want) : NCLS;
   if (cls >= NCLS || rc_opt.thread_cache <= 0) {
     give_back(h);
     return;
@@ -262,6 +269,71 @@ void rc_release_block(struct rc_hdr *h)
   cache_head[cls] = *(void **)last;
   cache_n[cls] -= (uint16_t)k;
   rc_slab_put(cls, user, last);
+}
+
+/* A free after its counting (flush: the live delta is due to be handed
+ * on). The common case (a block of this thread's cache classes, room in
+ * its class, under CLEAR_FROM bytes) is straight-line code whose only
+ * calls come last, when nothing of it lives on: the clearing of the freed
+ * bytes (after the cache link is stored in the first word, so from the
+ * second) and the counters' flush. As one function with the rare paths
+ * and the counting's calls in the middle, every value took a callee-saved
+ * register: 14 instructions of each free (bench/RESULTS.md, "Counters
+ * cost"). */
+static inline __attribute__((always_inline)) void release_rest(struct rc_hdr *h, uint64_t size, unsigned pad16,
+                                                                uint32_t stack, uint32_t slot, bool flush)
+{
+  rc_set_hdr(h, slot, stack, rc_hdr_pack(size, pad16, 0, RC_FREED));
+  /* A slab object's class is its slab's (realloc may have shrunk it). */
+  const struct rc_slab *sl = rc_slab_of_slot(slot);
+  size_t want, cls = sl ? slab_class(sl) : pad16 == 1 ? cache_class(size ? size : 1, &want) : NCLS;
+  if (RC_UNLIKELY(size >= CLEAR_FROM || pad16 != 1 || cls >= NCLS || rc_opt.thread_cache <= 0 || !cache_room(cls))) {
+    release_slow(h, size, sl, cls, flush);
+    return;
+  }
+  char *user = (char *)h + RC_HDR_SIZE;
+  *(void **)user = cache_head[cls];
+  cache_head[cls] = user;
+  cache_n[cls]++;
+  if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
+  RC_DCHECK(cache_n[cls] <= cache_max() && cache_pages <= LARGE_CACHE_PAGES);
+  uintptr_t lo = (uintptr_t)user + sizeof(void *), hi = (uintptr_t)user + size;   /* the link stays */
+  if (RC_UNLIKELY(flush)) {
+    scrub_then_flush(lo, hi);   /* tail calls both: no value of this function lives across a call */
+    return;
+  }
+  scrub(lo, hi);
+}
+
+/* The first free of a stack in a new range of this thread's counters. */
+static __attribute__((noinline)) void release_count_slow(struct rc_hdr *h, uint64_t size, unsigned pad16,
+                                                          uint32_t stack, uint32_t slot)
+{
+  rc_count_free(stack, size, slot);
+  release_rest(h, size, pad16, stack, slot, false);
+}
+
+void rc_release_block(struct rc_hdr *h)
+{
+  RC_DCHECK(rc_in_critical > 0 && rc_hdr_state(h) == RC_LIVE);
+  uint64_t size = rc_hdr_size(h);
+  unsigned pad16 = rc_hdr_pad16(h);
+  /* in locals: the counters' adds to memory could alias *h for all the
+   * compiler knows */
+  uint32_t stack = h->stack, slot = h->slot;
+  int counted = RC_COUNTED;
+  if (RC_LIKELY(stack)) {
+    counted = rc_count_free_fast(stack, size, slot);
+    if (RC_UNLIKELY(counted == RC_COUNT_NO_CELL)) {
+      release_count_slow(h, size, pad16, stack, slot);
+      return;
+    }
+  }
+  if (RC_UNLIKELY(counted == RC_COUNT_FLUSH)) {   /* two copies: no flag kept through the common one */
+    release_rest(h, size, pad16, stack, slot, true);
+    return;
+  }
+  release_rest(h, size, pad16, stack, slot, false);
 }
 
 void rc_heap_thread_exit(void)

@@ -178,44 +178,6 @@ uint32_t rc_win_get(uintptr_t a)
 }
 
 /* ---- headers ---- */
-/* Slot entry of header h: its window (numbered when the block was
- * allocated) and its granule in it. */
-static inline uint32_t slot_entry(const struct rc_hdr *h)
-{
-  uintptr_t a = (uintptr_t)h;
-  RC_DCHECK(!(a & (RC_GRANULE - 1)) && rc_win_of[a >> RC_WIN_SHIFT]);
-  return (uint32_t)rc_win_of[a >> RC_WIN_SHIFT] << RC_ENTRY_GRANULE_BITS |
-         (uint32_t)((a >> RC_GRANULE_SHIFT) & RC_ENTRY_GRANULE_MASK);
-}
-
-void rc_set_hdr(struct rc_hdr *h, uint32_t slot, uint32_t stack, uint64_t bits)
-{
-  /* From rc_hdr_pack, tag 0: said so, the compiler drops the mask
-   * rc_hdr_tag would apply (one instruction of every malloc and free). */
-#if RC_DEBUG
-  RC_DCHECK(!(bits & RC_TAG_MASK));
-#else
-  if (bits & RC_TAG_MASK) __builtin_unreachable();
-#endif
-  uint64_t ids = rc_hdr_ids(slot, stack);
-  bits |= rc_hdr_tag_of((uintptr_t)h, ids, bits);
-  RC_DCHECK(rc_bits_state(bits) == RC_LIVE || rc_bits_state(bits) == RC_FREED);
-  RC_DCHECK(slot >= RC_SLOT_GROUP && slot < __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED));
-  memcpy(h, &ids, sizeof ids);
-  __atomic_store_n(&h->bits, bits, __ATOMIC_RELEASE);
-  uint64_t *w = &rc_root_slots[slot >> 6], b = 1ull << (slot & 63);
-  bool root = rc_bits_state(bits) == RC_LIVE && (rc_bits_flags(bits) & (RC_F_LDSO | RC_F_IGNORED));
-  if (RC_UNLIKELY(root != !!(__atomic_load_n(w, __ATOMIC_RELAXED) & b))) {
-    if (root) __atomic_fetch_or(w, b, __ATOMIC_RELEASE);
-    else __atomic_fetch_and(w, ~b, __ATOMIC_RELEASE);
-  }
-  if (!rc_slab_of_slot(slot)) __atomic_store_n(&rc_slots[slot], slot_entry(h), __ATOMIC_RELEASE);
-  /* The slot leads back to the header: its entry, or for a slab object its
-   * position in the slab; and the header matches its tag. */
-  RC_DCHECK(rc_slot_hdr(slot) == h);
-  RC_DCHECK(rc_hdr_intact(h, bits));
-}
-
 void rc_heap_set_flag(struct rc_hdr *h, unsigned flag, bool on)
 {
   uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);

@@ -61,13 +61,52 @@ uint32_t rc_win_get(uintptr_t a);
 uint32_t rc_slot_get(void);
 void rc_slot_put(uint32_t s);
 void rc_slots_thread_exit(void);   /* this thread's free slots back to the pool */
+/* Slot entry of header h: its window (numbered when the block was
+ * allocated) and its granule in it. */
+static inline uint32_t rc_slot_entry(const struct rc_hdr *h)
+{
+  uintptr_t a = (uintptr_t)h;
+  RC_DCHECK(!(a & (RC_GRANULE - 1)) && rc_win_of[a >> RC_WIN_SHIFT]);
+  return (uint32_t)rc_win_of[a >> RC_WIN_SHIFT] << RC_ENTRY_GRANULE_BITS |
+         (uint32_t)((a >> RC_GRANULE_SHIFT) & RC_ENTRY_GRANULE_MASK);
+}
+
 /* Store a header: its slot and stack (one 8-byte store) and its bits
  * (rc_hdr_pack's, tag 0) with their tag, and point its slot entry at it.
  * The tag is computed from the arguments, not read back: a 4-byte store to
  * h->stack followed by the tag's 8-byte load of the first word cannot be
  * forwarded from the store buffer and waited for the store to reach the
- * cache (half of rc_set_bits' time at bench/scale.c 16M, perf). */
-void rc_set_hdr(struct rc_hdr *h, uint32_t slot, uint32_t stack, uint64_t bits);
+ * cache (half of rc_set_bits' time at bench/scale.c 16M, perf). Inline: as
+ * a call on malloc's and free's fast path it made every value the caller
+ * kept across it take a callee-saved register (bench/RESULTS.md, "Counters
+ * cost"). */
+static inline void rc_set_hdr(struct rc_hdr *h, uint32_t slot, uint32_t stack, uint64_t bits)
+{
+  /* From rc_hdr_pack, tag 0: said so, the compiler drops the mask
+   * rc_hdr_tag would apply (one instruction of every malloc and free). */
+#if RC_DEBUG
+  RC_DCHECK(!(bits & RC_TAG_MASK));
+#else
+  if (bits & RC_TAG_MASK) __builtin_unreachable();
+#endif
+  uint64_t ids = rc_hdr_ids(slot, stack);
+  bits |= rc_hdr_tag_of((uintptr_t)h, ids, bits);
+  RC_DCHECK(rc_bits_state(bits) == RC_LIVE || rc_bits_state(bits) == RC_FREED);
+  RC_DCHECK(slot >= RC_SLOT_GROUP && slot < __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED));
+  memcpy(h, &ids, sizeof ids);
+  __atomic_store_n(&h->bits, bits, __ATOMIC_RELEASE);
+  uint64_t *w = &rc_root_slots[slot >> 6], b = 1ull << (slot & 63);
+  bool root = rc_bits_state(bits) == RC_LIVE && (rc_bits_flags(bits) & (RC_F_LDSO | RC_F_IGNORED));
+  if (RC_UNLIKELY(root != !!(__atomic_load_n(w, __ATOMIC_RELAXED) & b))) {
+    if (root) __atomic_fetch_or(w, b, __ATOMIC_RELEASE);
+    else __atomic_fetch_and(w, ~b, __ATOMIC_RELEASE);
+  }
+  if (!rc_slab_of_slot(slot)) __atomic_store_n(&rc_slots[slot], rc_slot_entry(h), __ATOMIC_RELEASE);
+  /* The slot leads back to the header: its entry, or for a slab object its
+   * position in the slab; and the header matches its tag. */
+  RC_DCHECK(rc_slot_hdr(slot) == h);
+  RC_DCHECK(rc_hdr_intact(h, bits));
+}
 /* Store a header's bits, its slot and stack unchanged. */
 static inline void rc_set_bits(struct rc_hdr *h, uint64_t bits) { rc_set_hdr(h, h->slot, h->stack, bits); }
 

@@ -25,12 +25,17 @@ static int64_t copy_above;          /* sum the counters again when live_total pa
 static rc_spinlock busy = RC_SPINLOCK_INIT;   /* the scratch, the peak and the points */
 static double t0;
 
-static struct rc_count *scratch;    /* one sum of every table */
-static uint32_t scratch_cap;
+/* One sum of every table: live bytes and blocks per stack id (cur), and
+ * those of the peak. When a sum is a new peak the two pairs of arrays
+ * change places instead of the sum being copied; both have cap entries. */
+static struct {
+  uint64_t *bytes_at, *blocks_at;
+} cur;
+static uint32_t cap;
 static struct {
   double t_ms;
   uint64_t bytes, blocks;
-  uint32_t n, cap;
+  uint32_t n;
   uint64_t *bytes_at, *blocks_at;
 } peak = {.t_ms = -1};
 
@@ -42,52 +47,54 @@ static int64_t next_us;              /* CLOCK_MONOTONIC microseconds when a poin
 
 double rc_time_start_ms(void) { return t0; }
 
-/* Arrays of n entries of sz bytes, grown by doubling (never shrunk). */
-static bool grow(void **a, uint32_t *cap, uint32_t n, size_t sz)
+/* The four arrays with room for n stack ids, grown together by doubling
+ * (never shrunk); the peak's entries are kept. */
+static bool ensure(uint32_t n)
 {
-  if (n <= *cap) return true;
-  uint32_t c = *cap ? *cap : 1024;
+  if (n <= cap) return true;
+  uint32_t c = cap ? cap : 1024;
   while (c < n) c *= 2;
-  void *p = rc_mmap((size_t)c * sz);
-  if (!p) return false;
-  if (*a) {
-    memcpy(p, *a, (size_t)*cap * sz);
-    rc_munmap(*a, (size_t)*cap * sz);
+  uint64_t *a[4];
+  for (int i = 0; i < 4; i++) {
+    a[i] = rc_mmap((size_t)c * sizeof(uint64_t));
+    if (!a[i]) {
+      while (i-- > 0) rc_munmap(a[i], (size_t)c * sizeof(uint64_t));
+      return false;
+    }
   }
-  *a = p;
-  *cap = c;
+  uint64_t **old[4] = {&cur.bytes_at, &cur.blocks_at, &peak.bytes_at, &peak.blocks_at};
+  for (int i = 0; i < 4; i++) {
+    if (*old[i]) {
+      memcpy(a[i], *old[i], (size_t)cap * sizeof(uint64_t));
+      rc_munmap(*old[i], (size_t)cap * sizeof(uint64_t));
+    }
+    *old[i] = a[i];
+  }
+  cap = c;
   return true;
 }
 
-/* Every table summed into scratch; the number of entries, 0 on failure. */
+/* Every table summed into cur; the number of entries, 0 on failure. */
 static uint32_t take_sum(void)
 {
   if (t0 == 0) t0 = rc_now_ms();   /* a library's constructor allocated before ours ran */
   uint32_t n = rc_depot_count() + 1;
   if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
-  uint32_t cap = scratch_cap;
-  if (!grow((void **)&scratch, &cap, n, sizeof *scratch)) return 0;
-  scratch_cap = cap;
-  rc_counts_sum(scratch, n);
+  if (!ensure(n)) return 0;
+  rc_counts_live(cur.bytes_at, cur.blocks_at, n);
   return n;
 }
 
-static inline uint64_t live_bytes(const struct rc_count *c) { return c->alloc_bytes - c->free_bytes; }
-static inline uint64_t live_blocks(const struct rc_count *c) { return c->allocs - c->frees; }
-
-/* The scratch sum becomes the peak if it is above it. */
+/* The current sum becomes the peak if it is above it: the arrays change
+ * places (the old peak's become the next sum's scratch). */
 static void consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
 {
   if (peak.t_ms >= 0 && bytes <= peak.bytes) return;
-  uint32_t c1 = peak.cap, c2 = peak.cap;
-  if (!grow((void **)&peak.bytes_at, &c1, n, sizeof(uint64_t)) ||
-      !grow((void **)&peak.blocks_at, &c2, n, sizeof(uint64_t)))
-    return;
-  peak.cap = c1 < c2 ? c1 : c2;
-  for (uint32_t i = 0; i < n; i++) {
-    peak.bytes_at[i] = live_bytes(&scratch[i]);
-    peak.blocks_at[i] = live_blocks(&scratch[i]);
-  }
+  uint64_t *b = peak.bytes_at, *k = peak.blocks_at;
+  peak.bytes_at = cur.bytes_at;
+  peak.blocks_at = cur.blocks_at;
+  cur.bytes_at = b;
+  cur.blocks_at = k;
   peak.n = n;
   peak.bytes = bytes;
   peak.blocks = blocks;
@@ -96,13 +103,13 @@ static void consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_
   __atomic_store_n(&flush_at, step > FLUSH_MIN ? step : FLUSH_MIN, __ATOMIC_RELAXED);
 }
 
-/* Totals of the scratch sum. */
+/* Totals of the current sum (stack id 0 is no stack). */
 static void totals(uint32_t n, uint64_t *bytes, uint64_t *blocks)
 {
   uint64_t b = 0, k = 0;
   for (uint32_t i = 1; i < n; i++) {
-    b += live_bytes(&scratch[i]);
-    k += live_blocks(&scratch[i]);
+    b += cur.bytes_at[i];
+    k += cur.blocks_at[i];
   }
   *bytes = b;
   *blocks = k;
@@ -121,7 +128,9 @@ static void coarsen(void)
   interval_ms *= 2;
 }
 
-static void add_point(uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
+/* live: the sum's bytes per stack id (cur's, or the peak's when it just
+ * became the peak). */
+static void add_point(const uint64_t *live, uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
 {
   if (npts == RC_TL_POINTS) coarsen();
   struct rc_tl_point *p = &pts[npts++];
@@ -131,7 +140,7 @@ static void add_point(uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
   p->bytes = bytes;
   p->blocks = blocks;
   for (uint32_t i = 1; i < n; i++) {   /* top RC_TL_TOP by live bytes, by insertion */
-    uint64_t b = live_bytes(&scratch[i]);
+    uint64_t b = live[i];
     if (!b || b <= p->site_bytes[RC_TL_TOP - 1]) continue;
     int k = RC_TL_TOP - 1;
     for (; k > 0 && p->site_bytes[k - 1] < b; k--) {
@@ -151,10 +160,11 @@ static void record(bool point, double now)
   uint64_t bytes, blocks;
   totals(n, &bytes, &blocks);
   double t = now - t0;
+  const uint64_t *live = cur.bytes_at;
   consider_peak(n, bytes, blocks, t);
   __atomic_store_n(&copy_above, (int64_t)(peak.bytes + peak.bytes / RC_PEAK_SLACK), __ATOMIC_RELAXED);
   if (point) {
-    add_point(n, bytes, blocks, t);
+    add_point(live, n, bytes, blocks, t);
     double cost = rc_now_ms() - now;
     double gap = interval_ms > cost * SAMPLE_COST_FACTOR ? interval_ms : cost * SAMPLE_COST_FACTOR;
     __atomic_store_n(&next_us, (int64_t)((now + gap) * 1e3), __ATOMIC_RELAXED);
@@ -213,7 +223,7 @@ uint64_t rc_timeline_samples(void) { return taken; }
 
 uint64_t rc_timeline_memory(void)
 {
-  return sizeof pts + (uint64_t)scratch_cap * sizeof *scratch + (uint64_t)peak.cap * 2 * sizeof(uint64_t);
+  return sizeof pts + (uint64_t)cap * 4 * sizeof(uint64_t);
 }
 
 /* A forked child: the thread that held busy is gone. */

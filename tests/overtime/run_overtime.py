@@ -148,8 +148,8 @@ def long_run():
     check(tl["samples"] > tl["max_points"], "more points taken than are kept (%d)" % tl["samples"])
     check(tl["points"] <= tl["max_points"] == 1024, "at most 1024 kept (%d)" % tl["points"])
     check(tl["interval_ms"] >= 2, "the interval grew as points were merged (%.3f ms)" % tl["interval_ms"])
-    check(tl["memory_bytes"] == POINTS_BYTES + 56 * 1024, "the recorder holds %d B (documented: %d)"
-          % (tl["memory_bytes"], POINTS_BYTES + 56 * 1024))
+    check(tl["memory_bytes"] == POINTS_BYTES + 32 * 1024, "the recorder holds %d B (documented: %d)"
+          % (tl["memory_bytes"], POINTS_BYTES + 32 * 1024))
     check(tl["t_ms"][-1] >= 5900 and tl["t_ms"][0] < 100, "the kept points span the run")
     saw = site(d, "saw_alloc")
     check(saw and saw["temporary"] * 64 == saw["calls"] and saw["peak_blocks"] == 64 and saw["peak_bytes"] == 64 * 1024,

@@ -218,21 +218,19 @@ static void give_back(struct rc_hdr *h)
   rc_slab_put(slab_class(sl), user, user);
 }
 
+/* A freed block of class cls (user: its user bytes) joins this thread's
+ * cache, linked through its first word. */
+static inline void cache_push(size_t cls, char *user)
+{
+  *(void **)user = cache_head[cls];
+  cache_head[cls] = user;
+  cache_n[cls]++;
+  if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
+  RC_DCHECK(cache_n[cls] <= cache_max() && cache_pages <= LARGE_CACHE_PAGES);
+}
+
 /* Every path of a free but the common one: the block's size and slot, its
  * header already stored freed. */
-static void release_other(struct rc_hdr *h, uint64_t size, const struct rc_slab *sl, size_t cls);
-/* flush: the counters' live delta is due to be handed on, after the rest. */
-static __attribute__((noinline)) void release_slow(struct rc_hdr *h, uint64_t size, const struct rc_slab *sl,
-                                                    size_t cls, bool flush)
-{
-  release_other(h, size, sl, cls);
-  if (flush) rc_live_flush();
-}
-static __attribute__((noinline)) void scrub_then_flush(uintptr_t lo, uintptr_t hi)
-{
-  scrub(lo, hi);
-  rc_live_flush();
-}
 static void release_other(struct rc_hdr *h, uint64_t size, const struct rc_slab *sl, size_t cls)
 {
   if (size < RELEASE_PAGES_FROM) {   /* larger: to_boehm */
@@ -249,11 +247,7 @@ static void release_other(struct rc_hdr *h, uint64_t size, const struct rc_slab 
   }
   char *user = (char *)h + RC_HDR_SIZE;
   if (cache_room(cls)) {
-    *(void **)user = cache_head[cls];
-    cache_head[cls] = user;
-    cache_n[cls]++;
-    if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
-    RC_DCHECK(cache_n[cls] <= cache_max() && cache_pages <= LARGE_CACHE_PAGES);
+    cache_push(cls, user);
     return;
   }
   if (!sl) {
@@ -269,6 +263,20 @@ static void release_other(struct rc_hdr *h, uint64_t size, const struct rc_slab 
   cache_head[cls] = *(void **)last;
   cache_n[cls] -= (uint16_t)k;
   rc_slab_put(cls, user, last);
+}
+
+/* The same, then the counters' flush if due (after the rest: nothing of
+ * the caller lives across the call). */
+static __attribute__((noinline)) void release_slow(struct rc_hdr *h, uint64_t size, const struct rc_slab *sl,
+                                                    size_t cls, bool flush)
+{
+  release_other(h, size, sl, cls);
+  if (flush) rc_live_flush();
+}
+static __attribute__((noinline)) void scrub_then_flush(uintptr_t lo, uintptr_t hi)
+{
+  scrub(lo, hi);
+  rc_live_flush();
 }
 
 /* A free after its counting (flush: the live delta is due to be handed
@@ -292,11 +300,7 @@ static inline __attribute__((always_inline)) void release_rest(struct rc_hdr *h,
     return;
   }
   char *user = (char *)h + RC_HDR_SIZE;
-  *(void **)user = cache_head[cls];
-  cache_head[cls] = user;
-  cache_n[cls]++;
-  if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
-  RC_DCHECK(cache_n[cls] <= cache_max() && cache_pages <= LARGE_CACHE_PAGES);
+  cache_push(cls, user);
   uintptr_t lo = (uintptr_t)user + sizeof(void *), hi = (uintptr_t)user + size;   /* the link stays */
   if (RC_UNLIKELY(flush)) {
     scrub_then_flush(lo, hi);   /* tail calls both: no value of this function lives across a call */

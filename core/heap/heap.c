@@ -73,7 +73,7 @@ void rc_heap_init(void)
   GC_set_dont_precollect(1);
   GC_init();
   GC_disable();
-  rc_gc_no_at_init = GC_get_gc_no();
+  rc_gc_no_at_init = rc_gc_no();
   GC_allow_register_threads();
   rc_in_runtime--;
   __atomic_store_n(&rc_heap_state, 2, __ATOMIC_RELEASE);

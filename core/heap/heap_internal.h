@@ -210,8 +210,28 @@ void rc_slab_put(size_t cls, void *first, void *last);
 /* ---- lookup and bad frees (lookup.c) ---- */
 enum { HDR_OK, HDR_NOT_OURS, HDR_CORRUPT };
 /* Is h the header of a live block? A header whose slot leads back to it but
- * whose tag does not match its fields was overwritten: HDR_CORRUPT. */
-int rc_hdr_check(const struct rc_hdr *h);
+ * whose tag does not match its fields was overwritten: HDR_CORRUPT. Inline:
+ * it is on every free's path. */
+static inline int rc_hdr_check(const struct rc_hdr *h)
+{
+  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
+  uint32_t s = h->slot;
+  if (s == 0 || s >= __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED)) return HDR_NOT_OURS;
+  if (rc_slot_hdr(s) != h) return HDR_NOT_OURS;
+  if (!rc_hdr_intact(h, bits)) return HDR_CORRUPT;
+  return rc_bits_state(bits) == RC_LIVE ? HDR_OK : HDR_NOT_OURS;
+}
+/* Boehm's count of collections: its variable, read as GC_get_gc_no does,
+ * without a call through the PLT on every free (GC_gc_no is marked
+ * deprecated in favour of that function, for its unsynchronized read,
+ * which is what both do). */
+static inline GC_word rc_gc_no(void)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  return __atomic_load_n(&GC_gc_no, __ATOMIC_RELAXED);
+#pragma GCC diagnostic pop
+}
 /* free's common case without GC_base: p is a block's user pointer right
  * behind its header, on a page that has held headers, and Boehm has never
  * collected (a program that runs Boehm's collector itself may have had it
@@ -223,7 +243,7 @@ static inline struct rc_hdr *fast_hdr(const void *p)
   uint32_t w = __atomic_load_n(&rc_win_of[a >> RC_WIN_SHIFT], __ATOMIC_RELAXED);
   uint64_t bit;
   if (!w || !(__atomic_load_n(page_word(w, a, &bit), __ATOMIC_RELAXED) & bit) ||
-      GC_get_gc_no() != rc_gc_no_at_init) return NULL;
+      rc_gc_no() != rc_gc_no_at_init) return NULL;
   struct rc_hdr *h = (struct rc_hdr *)a;
   return rc_hdr_check(h) == HDR_OK && rc_hdr_pad16(h) == 1 ? h : NULL;
 }

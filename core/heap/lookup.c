@@ -6,16 +6,6 @@
 #define _GNU_SOURCE
 #include "heap/heap_internal.h"
 
-int rc_hdr_check(const struct rc_hdr *h)
-{
-  uint64_t bits = __atomic_load_n(&h->bits, __ATOMIC_ACQUIRE);
-  uint32_t s = h->slot;
-  if (s == 0 || s >= __atomic_load_n(&rc_slot_hwm, __ATOMIC_RELAXED)) return HDR_NOT_OURS;
-  if (rc_slot_hdr(s) != h) return HDR_NOT_OURS;
-  if (!rc_hdr_intact(h, bits)) return HDR_CORRUPT;
-  return rc_bits_state(bits) == RC_LIVE ? HDR_OK : HDR_NOT_OURS;
-}
-
 static struct rc_hdr *valid_hdr(void *base)
 {
   return rc_hdr_check(base) == HDR_OK ? base : NULL;

@@ -352,6 +352,7 @@ void rc_heap_thread_exit(void)
     cache_n[c] = 0;
   }
   cache_pages = 0;
+  rc_slab_thread_exit();
   rc_slots_thread_exit();
   rc_in_critical--;
 }

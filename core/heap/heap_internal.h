@@ -206,6 +206,9 @@ unsigned rc_slab_refill(size_t cls, unsigned want, void **head);
 /* Hand the freed slab objects first..last (linked by word 0) of class cls
  * to the class's list. */
 void rc_slab_put(size_t cls, void *first, void *last);
+/* Thread exit: the slabs this thread was carving go to a list per class
+ * for the next thread that needs one. */
+void rc_slab_thread_exit(void);
 
 /* ---- lookup and bad frees (lookup.c) ---- */
 enum { HDR_OK, HDR_NOT_OURS, HDR_CORRUPT };

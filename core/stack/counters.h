@@ -114,15 +114,15 @@ static inline struct rc_count_cell *rc_count_at(uint32_t stack)
 static inline void rc_count_add(uint64_t *f, uint64_t v)
 { __asm__("addq %1, %0" : "+m"(*f) : "er"(v)); }
 
-/* The allocator's fast path calls the _fast forms, which make no call:
- * RC_COUNTED, or RC_COUNT_FLUSH (counted; the caller calls rc_live_flush()
- * last, when nothing of its own lives across the call, so the count puts
- * no value of the caller in a callee-saved register), or RC_COUNT_NO_CELL
- * (nothing done: the caller calls rc_count_alloc/free, the full forms,
- * which may call). Called by the allocator (core/heap) for every tracked
- * block (stack id != 0) with its slot id, in the thread's critical
- * section: a signal handler that mallocs meanwhile is served from the
- * arena, untracked and uncounted. */
+/* Called by the allocator (core/heap) for every tracked block (stack id
+ * != 0) with its slot id, in the thread's critical section: a signal
+ * handler that mallocs meanwhile is served from the arena, untracked and
+ * uncounted. The _fast forms make no call (free's fast path, alloc.c,
+ * calls rc_count_free_fast): RC_COUNTED, or RC_COUNT_FLUSH (counted; the
+ * caller calls rc_live_flush() last, when nothing of its own lives across
+ * the call, so the count puts no value of the caller in a callee-saved
+ * register), or RC_COUNT_NO_CELL (nothing done: the caller calls
+ * rc_count_alloc/free, the full forms, which may call). */
 enum { RC_COUNTED, RC_COUNT_FLUSH, RC_COUNT_NO_CELL };
 #ifdef RC_PROFILE_NO_COUNTERS
 /* Only to measure what counting costs (bench/RESULTS.md): a build with
@@ -133,15 +133,27 @@ static inline int rc_count_free_fast(uint32_t stack, uint64_t size, uint32_t slo
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
 static inline void rc_count_free(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
 #else
+/* The thread's side of an allocation once its stack's counts are added:
+ * the last allocation and the live delta's two rooms (RC_COUNT_FLUSH when
+ * the delta is due to be handed on). */
+static inline int rc_count_alloc_rest(uint64_t size, uint32_t slot)
+{
+  rc_me.last = slot;
+  rc_count_add((uint64_t *)&rc_me.down, size);   /* one add to memory, as below */
+  return RC_UNLIKELY(rc_sub_below_zero(&rc_me.up, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
+}
+static inline int rc_count_free_rest(uint64_t size)
+{
+  rc_count_add((uint64_t *)&rc_me.up, size);
+  return RC_UNLIKELY(rc_sub_below_zero(&rc_me.down, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
+}
 static inline int rc_count_alloc_fast(uint32_t stack, uint64_t size, uint32_t slot)
 {
   struct rc_count_cell *c = rc_count_at(stack);
   if (RC_UNLIKELY(c == NULL)) return RC_COUNT_NO_CELL;
   rc_count_add(&c->allocs, 1);
   rc_count_add(&c->alloc_bytes, size);
-  rc_me.last = slot;
-  rc_count_add((uint64_t *)&rc_me.down, size);   /* one add to memory, as below */
-  return RC_UNLIKELY(rc_sub_below_zero(&rc_me.up, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
+  return rc_count_alloc_rest(size, slot);
 }
 static inline int rc_count_free_fast(uint32_t stack, uint64_t size, uint32_t slot)
 {
@@ -153,8 +165,7 @@ static inline int rc_count_free_fast(uint32_t stack, uint64_t size, uint32_t slo
     uint32_t i = stack & (RC_COUNT_LEAF - 1);
     rc_count_add(&rc_count_temps(c - i)[i], 1);
   }
-  rc_count_add((uint64_t *)&rc_me.up, size);
-  return RC_UNLIKELY(rc_sub_below_zero(&rc_me.down, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
+  return rc_count_free_rest(size);
 }
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot)
 {
@@ -162,9 +173,7 @@ static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot)
   if (RC_LIKELY(r == RC_COUNTED)) return;
   if (r == RC_COUNT_NO_CELL) {
     rc_count_slow(stack, size, RC_COUNT_ALLOC);
-    rc_me.last = slot;
-    rc_count_add((uint64_t *)&rc_me.down, size);
-    if (!rc_sub_below_zero(&rc_me.up, (int64_t)size)) return;
+    if (rc_count_alloc_rest(size, slot) == RC_COUNTED) return;
   }
   rc_live_flush();
 }
@@ -174,8 +183,7 @@ static inline void rc_count_free(uint32_t stack, uint64_t size, uint32_t slot)
   if (RC_LIKELY(r == RC_COUNTED)) return;
   if (r == RC_COUNT_NO_CELL) {
     rc_count_slow(stack, size, slot == rc_me.last ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
-    rc_count_add((uint64_t *)&rc_me.up, size);
-    if (!rc_sub_below_zero(&rc_me.down, (int64_t)size)) return;
+    if (rc_count_free_rest(size) == RC_COUNTED) return;
   }
   rc_live_flush();
 }

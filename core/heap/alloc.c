@@ -120,7 +120,7 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
       slot = h->slot;
-      if (RC_LIKELY(stack)) rc_count_alloc(stack, size, slot);   /* here, while stack is in a register */
+      rc_count_alloc(stack, size, slot);   /* here, while stack is in a register */
       note_epoch(slot);
       rc_set_hdr(h, slot, stack, rc_hdr_pack(size, 1, flags, RC_LIVE));
       *fresh = false;
@@ -158,7 +158,7 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
   note_bounds((uintptr_t)user, (uintptr_t)user + eff);
   rc_set_hdr(h, slot, stack, rc_hdr_pack(size, pad16, flags, RC_LIVE));
   RC_DCHECK(rc_hdr_user(h) == user);
-  if (stack) rc_count_alloc(stack, size, slot);
+  rc_count_alloc(stack, size, slot);
   return user;
 }
 
@@ -302,19 +302,28 @@ static inline __attribute__((always_inline)) void release_rest(struct rc_hdr *h,
   char *user = (char *)h + RC_HDR_SIZE;
   cache_push(cls, user);
   uintptr_t lo = (uintptr_t)user + sizeof(void *), hi = (uintptr_t)user + size;   /* the link stays */
-  if (RC_UNLIKELY(flush)) {
+  if (flush) {
     scrub_then_flush(lo, hi);   /* tail calls both: no value of this function lives across a call */
     return;
   }
   scrub(lo, hi);
 }
 
+/* The free's own copy when the live delta is due (out of line: inlined
+ * twice, the compiler merged both copies and kept the flag in a register
+ * through the whole common case). */
+static __attribute__((noinline)) void release_flushing(struct rc_hdr *h, uint64_t size, unsigned pad16,
+                                                        uint32_t stack, uint32_t slot)
+{
+  release_rest(h, size, pad16, stack, slot, true);
+}
+
 /* The first free of a stack in a new range of this thread's counters. */
 static __attribute__((noinline)) void release_count_slow(struct rc_hdr *h, uint64_t size, unsigned pad16,
                                                           uint32_t stack, uint32_t slot)
 {
-  rc_count_free(stack, size, slot);
-  release_rest(h, size, pad16, stack, slot, false);
+  rc_count_slow(stack, size, slot == rc_me.last ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
+  release_rest(h, size, pad16, stack, slot, rc_count_free_rest(size) == RC_COUNT_FLUSH);
 }
 
 void rc_release_block(struct rc_hdr *h)
@@ -325,16 +334,12 @@ void rc_release_block(struct rc_hdr *h)
   /* in locals: the counters' adds to memory could alias *h for all the
    * compiler knows */
   uint32_t stack = h->stack, slot = h->slot;
-  int counted = RC_COUNTED;
-  if (RC_LIKELY(stack)) {
-    counted = rc_count_free_fast(stack, size, slot);
-    if (RC_UNLIKELY(counted == RC_COUNT_NO_CELL)) {
-      release_count_slow(h, size, pad16, stack, slot);
-      return;
-    }
+  if (RC_UNLIKELY(!rc_count_free_cell(stack, size, slot))) {
+    release_count_slow(h, size, pad16, stack, slot);
+    return;
   }
-  if (RC_UNLIKELY(counted == RC_COUNT_FLUSH)) {   /* two copies: no flag kept through the common one */
-    release_rest(h, size, pad16, stack, slot, true);
+  if (RC_UNLIKELY(rc_count_free_rest(size) == RC_COUNT_FLUSH)) {
+    release_flushing(h, size, pad16, stack, slot);
     return;
   }
   release_rest(h, size, pad16, stack, slot, false);

@@ -53,11 +53,11 @@ RC_EXPORT void free(void *p)
   if (RC_UNLIKELY(!heap_ready())) rc_heap_init();
   if (RC_UNLIKELY(rc_in_critical)) {  /* from a signal handler inside the allocator */
     struct rc_hdr *x = rc_block_exact(p);
-    if (x && x->stack) {
+    if (x) {
       rc_count_free_async(x->stack, rc_hdr_size(x));
       rc_live_add_async(-(int64_t)rc_hdr_size(x));
+      rc_set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     }
-    if (x) rc_set_bits(x, rc_hdr_pack(rc_hdr_size(x), rc_hdr_pad16(x), 0, RC_FREED));
     return;
   }
   RC_AT_HERE(at);
@@ -94,10 +94,8 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
     if (x && q) {
       size_t old = rc_hdr_size(x);
       memcpy(q, p, old < n ? old : n);
-      if (x->stack) {
-        rc_count_free_async(x->stack, old);
-        rc_live_add_async(-(int64_t)old);
-      }
+      rc_count_free_async(x->stack, old);
+      rc_live_add_async(-(int64_t)old);
       rc_set_bits(x, rc_hdr_pack(old, rc_hdr_pad16(x), 0, RC_FREED));
     }
     return q;
@@ -113,17 +111,19 @@ static void *do_realloc(void *p, size_t n, const struct rc_at *at)
     size_t cap = block_cap(h);
     if (n <= cap && n >= cap / 2) {
       unsigned flags = rc_hdr_flags(h) & ~(unsigned)RC_F_REPORTED;
+      /* counted as a free and an allocation (stack/counters.h); the
+       * runtime's own block keeps stack 0 */
+      rc_in_critical++;
+      rc_count_free(h->stack, old, h->slot);
+      rc_in_critical--;
       if (!rc_in_runtime) {
         rc_in_runtime++;
-        rc_in_critical++;   /* counted as a free and an allocation (stack/counters.h) */
-        if (h->stack) rc_count_free(h->stack, old, h->slot);
-        rc_in_critical--;
         h->stack = rc_depot_capture(at);
-        rc_in_critical++;
-        if (h->stack) rc_count_alloc(h->stack, n, h->slot);
-        rc_in_critical--;
         rc_in_runtime--;
       }
+      rc_in_critical++;
+      rc_count_alloc(h->stack, n, h->slot);
+      rc_in_critical--;
       note_epoch(h->slot);
       note_bounds((uintptr_t)p, (uintptr_t)p + n);
       if (n < old) scrub((uintptr_t)p + n, (uintptr_t)p + old);   /* the cut-off tail */

@@ -12,7 +12,8 @@
  * count takes the slow path, which gives the thread a table of its own. */
 static struct rc_count_tab empty_tab;
 RC_TLS struct rc_count_me rc_me = {.tab = &empty_tab, .up = RC_LIVE_FLUSH_MIN, .down = RC_LIVE_FLUSH_MIN,
-                                    .span = RC_LIVE_FLUSH_MIN, .last_guard = UINT32_MAX};
+                                    .span = RC_LIVE_FLUSH_MIN, .cstack = RC_COUNT_NO_CELL_ID,
+                                    .last_guard = UINT32_MAX};
 
 static struct rc_count_tab *tabs[MAX_TABS];
 static uint8_t tab_used[MAX_TABS];   /* 1: owned by a live thread */
@@ -86,7 +87,7 @@ static void shared_add(uint32_t stack, uint64_t size, int kind)
  * live delta. */
 void rc_count_slow(uint32_t stack, uint64_t size, int kind)
 {
-  if (!stack || stack >= RC_COUNT_MAX_IDS) return;
+  if (stack >= RC_COUNT_MAX_IDS) return;
   bool is_free = kind != RC_COUNT_ALLOC;
   struct rc_count_tab *t = rc_me.tab;
   if (t == &empty_tab) {
@@ -114,7 +115,7 @@ void rc_count_slow(uint32_t stack, uint64_t size, int kind)
 
 void rc_count_free_async(uint32_t stack, uint64_t size)
 {
-  if (!stack || stack >= RC_COUNT_MAX_IDS) return;
+  if (stack >= RC_COUNT_MAX_IDS) return;
   shared_add(stack, size, RC_COUNT_FREE);
 }
 
@@ -182,7 +183,7 @@ void rc_counts_thread_exit(void)
   struct rc_count_tab *t = rc_me.tab;
   if (t == &empty_tab) return;
   rc_me.tab = &empty_tab;
-  rc_me.cstack = 0;   /* its cell is in the table that goes */
+  rc_me.cstack = RC_COUNT_NO_CELL_ID;   /* its cell is in the table that goes */
   rc_spin_lock(&tabs_lock);
   for (uint32_t i = 0; i < ntabs; i++)
     if (tabs[i] == t) tab_used[i] = 0;

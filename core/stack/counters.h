@@ -30,6 +30,7 @@ struct rc_count {
 #define RC_COUNT_LEAF (1u << RC_COUNT_LEAF_BITS)
 #define RC_COUNT_MAX_IDS (1u << 24)   /* the depot's limit */
 #define RC_LIVE_FLUSH_MIN ((int64_t)1 << 10)   /* the smallest flush_at (stack/timeline.c) */
+#define RC_COUNT_NO_CELL_ID UINT32_MAX   /* rc_me.cstack before a thread's first count: no stack id */
 /* What a leaf holds per stack: the four sums malloc and free add to (32
  * bytes, so an entry is found with a shift), then, after the leaf's
  * RC_COUNT_LEAF cells, one temporaries count per stack (only a temporary
@@ -45,9 +46,10 @@ struct rc_count_tab {
  * GOT load per variable). */
 struct rc_count_me {
   struct rc_count_tab *tab;   /* this thread's table (starts at an empty one) */
-  /* The cell of the stack this thread counted last (cstack 0: none):
-   * allocation loops and a free right after its malloc count the same
-   * stack, and a compare replaces the two-level lookup. */
+  /* The cell of the stack this thread counted last (cstack
+   * RC_COUNT_NO_CELL_ID: none): allocation loops and a free right after
+   * its malloc count the same stack, and a compare replaces the two-level
+   * lookup. */
   uint32_t cstack;
   struct rc_count_cell *ccell;
   /* Live bytes over time (stack/timeline.h): what this thread allocated
@@ -114,31 +116,36 @@ static inline struct rc_count_cell *rc_count_at(uint32_t stack)
 static inline void rc_count_add(uint64_t *f, uint64_t v)
 { __asm__("addq %1, %0" : "+m"(*f) : "er"(v)); }
 
-/* Called by the allocator (core/heap) for every tracked block (stack id
- * != 0) with its slot id, in the thread's critical section: a signal
- * handler that mallocs meanwhile is served from the arena, untracked and
- * uncounted. The _fast forms make no call (free's fast path, alloc.c,
- * calls rc_count_free_fast): RC_COUNTED, or RC_COUNT_FLUSH (counted; the
- * caller calls rc_live_flush() last, when nothing of its own lives across
- * the call, so the count puts no value of the caller in a callee-saved
- * register), or RC_COUNT_NO_CELL (nothing done: the caller calls
- * rc_count_alloc/free, the full forms, which may call). */
-enum { RC_COUNTED, RC_COUNT_FLUSH, RC_COUNT_NO_CELL };
+/* Called by the allocator (core/heap) for every block with its slot id,
+ * in the thread's critical section (a signal handler that mallocs
+ * meanwhile is served from the arena, untracked and uncounted). A block
+ * without a stack (stack id 0: the runtime's own, or allocated under
+ * reachcheck_disable()) counts in cell 0, which no profile, site list,
+ * peak or point reads: the allocator tests nothing (2 instructions a
+ * malloc and a free, bench/RESULTS.md, "Counters cost"), and the live
+ * delta is every block's (the recorder allows for cell 0's bytes,
+ * stack/timeline.c).
+ *
+ * rc_count_alloc and rc_count_free are the whole count. free's fast path
+ * (alloc.c) calls no function for it: rc_count_free_cell adds to the
+ * stack's cell (false: the thread has no cell for it yet, nothing done,
+ * and the caller calls rc_count_slow), and at its end rc_count_free_rest
+ * updates the live delta's rooms (RC_COUNT_FLUSH: the caller calls
+ * rc_live_flush() last, when nothing of its own lives across the call). */
+enum { RC_COUNTED, RC_COUNT_FLUSH };
 #ifdef RC_PROFILE_NO_COUNTERS
 /* Only to measure what counting costs (bench/RESULTS.md): a build with
  * -DRC_PROFILE_NO_COUNTERS counts nothing (no profile counts, peak,
  * temporaries nor timeline). */
-static inline int rc_count_alloc_fast(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; return RC_COUNTED; }
-static inline int rc_count_free_fast(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; return RC_COUNTED; }
+static inline bool rc_count_free_cell(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; return true; }
+static inline int rc_count_free_rest(uint64_t size) { (void)size; return RC_COUNTED; }
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
 static inline void rc_count_free(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
 #else
-/* The thread's side of an allocation once its stack's counts are added:
- * the last allocation and the live delta's two rooms (RC_COUNT_FLUSH when
- * the delta is due to be handed on). */
-static inline int rc_count_alloc_rest(uint64_t size, uint32_t slot)
+/* The live delta's two rooms after an allocation or a free of size bytes
+ * (RC_COUNT_FLUSH when the delta is due to be handed on). */
+static inline int rc_count_alloc_rest(uint64_t size)
 {
-  rc_me.last = slot;
   rc_count_add((uint64_t *)&rc_me.down, size);   /* one add to memory, as below */
   return RC_UNLIKELY(rc_sub_below_zero(&rc_me.up, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
 }
@@ -147,45 +154,35 @@ static inline int rc_count_free_rest(uint64_t size)
   rc_count_add((uint64_t *)&rc_me.up, size);
   return RC_UNLIKELY(rc_sub_below_zero(&rc_me.down, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
 }
-static inline int rc_count_alloc_fast(uint32_t stack, uint64_t size, uint32_t slot)
+static inline bool rc_count_free_cell(uint32_t stack, uint64_t size, uint32_t slot)
 {
   struct rc_count_cell *c = rc_count_at(stack);
-  if (RC_UNLIKELY(c == NULL)) return RC_COUNT_NO_CELL;
-  rc_count_add(&c->allocs, 1);
-  rc_count_add(&c->alloc_bytes, size);
-  return rc_count_alloc_rest(size, slot);
-}
-static inline int rc_count_free_fast(uint32_t stack, uint64_t size, uint32_t slot)
-{
-  struct rc_count_cell *c = rc_count_at(stack);
-  if (RC_UNLIKELY(c == NULL)) return RC_COUNT_NO_CELL;
+  if (RC_UNLIKELY(c == NULL)) return false;
   rc_count_add(&c->frees, 1);
   rc_count_add(&c->free_bytes, size);
   if (RC_UNLIKELY(slot == rc_me.last)) {   /* temporary: the leaf's temporaries follow its cells */
     uint32_t i = stack & (RC_COUNT_LEAF - 1);
     rc_count_add(&rc_count_temps(c - i)[i], 1);
   }
-  return rc_count_free_rest(size);
+  return true;
 }
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot)
 {
-  int r = rc_count_alloc_fast(stack, size, slot);
-  if (RC_LIKELY(r == RC_COUNTED)) return;
-  if (r == RC_COUNT_NO_CELL) {
+  struct rc_count_cell *c = rc_count_at(stack);
+  if (RC_LIKELY(c != NULL)) {
+    rc_count_add(&c->allocs, 1);
+    rc_count_add(&c->alloc_bytes, size);
+  } else {
     rc_count_slow(stack, size, RC_COUNT_ALLOC);
-    if (rc_count_alloc_rest(size, slot) == RC_COUNTED) return;
   }
-  rc_live_flush();
+  rc_me.last = slot;
+  if (RC_UNLIKELY(rc_count_alloc_rest(size) == RC_COUNT_FLUSH)) rc_live_flush();
 }
 static inline void rc_count_free(uint32_t stack, uint64_t size, uint32_t slot)
 {
-  int r = rc_count_free_fast(stack, size, slot);
-  if (RC_LIKELY(r == RC_COUNTED)) return;
-  if (r == RC_COUNT_NO_CELL) {
+  if (RC_UNLIKELY(!rc_count_free_cell(stack, size, slot)))
     rc_count_slow(stack, size, slot == rc_me.last ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
-    if (rc_count_free_rest(size) == RC_COUNTED) return;
-  }
-  rc_live_flush();
+  if (RC_UNLIKELY(rc_count_free_rest(size) == RC_COUNT_FLUSH)) rc_live_flush();
 }
 #endif
 /* A free from a signal handler that interrupted this thread inside the

@@ -159,10 +159,14 @@ static void record(bool point, double now)
   if (!n) return;
   uint64_t bytes, blocks;
   totals(n, &bytes, &blocks);
+  /* live_total has the blocks without a stack too (cell 0, which the
+   * totals leave out): the next sum is due when the total passes the peak
+   * by its slack plus what cell 0 holds now */
+  int64_t none = (int64_t)cur.bytes_at[0];
   double t = now - t0;
   const uint64_t *live = cur.bytes_at;
   consider_peak(n, bytes, blocks, t);
-  __atomic_store_n(&copy_above, (int64_t)(peak.bytes + peak.bytes / RC_PEAK_SLACK), __ATOMIC_RELAXED);
+  __atomic_store_n(&copy_above, (int64_t)(peak.bytes + peak.bytes / RC_PEAK_SLACK) + none, __ATOMIC_RELAXED);
   if (point) {
     add_point(live, n, bytes, blocks, t);
     double cost = rc_now_ms() - now;

@@ -31,9 +31,15 @@
 #define CLEAR_FROM (128u << 10)
 
 RC_TLS int rc_in_critical;
-static RC_TLS void *cache_head[NCLS];
-static RC_TLS uint16_t cache_n[NCLS];
-static RC_TLS uint32_t cache_pages;   /* pages in this thread's large classes */
+/* The thread's cache, one TLS object: a shared library's initial-exec TLS
+ * costs a GOT load and a register per variable, and free's common path
+ * had too few registers left for three. */
+static RC_TLS struct {
+  void *head[NCLS];    /* each class's list, linked through the first word */
+  uint16_t n[NCLS];    /* its length */
+  uint16_t pages;      /* pages in the large classes (at most LARGE_CACHE_PAGES) */
+} cache;
+_Static_assert(LARGE_CACHE_PAGES <= UINT16_MAX, "cache.pages is 16 bits");
 
 /* Cache class of a block of eff user bytes (eff > 0), NCLS if not cached;
  * *bytes: what to ask Boehm for. Boehm serves objects above 2 KiB as whole
@@ -58,8 +64,8 @@ static inline long cache_max(void) { return rc_opt.thread_cache > 1 ? rc_opt.thr
  * start at NSMALL + 1 page. */
 static inline bool cache_room(size_t cls)
 {
-  if (cache_n[cls] >= rc_opt.thread_cache) return false;
-  return cls <= NSMALL || cache_pages + (cls - NSMALL) <= LARGE_CACHE_PAGES;
+  if (cache.n[cls] >= rc_opt.thread_cache) return false;
+  return cls <= NSMALL || cache.pages + (cls - NSMALL) <= LARGE_CACHE_PAGES;
 }
 
 /* How many objects a refill takes: about 4 KiB worth, at most 32, never
@@ -75,10 +81,10 @@ static inline unsigned refill_count(size_t cls)
 /* A small class with an empty cache refills it from its slab. */
 static unsigned cache_refill(size_t cls)
 {
-  RC_DCHECK(!cache_head[cls] && cache_n[cls] == 0);
-  unsigned n = rc_slab_refill(cls, refill_count(cls), &cache_head[cls]);
-  cache_n[cls] += (uint16_t)n;
-  RC_DCHECK(cache_n[cls] <= cache_max());
+  RC_DCHECK(!cache.head[cls] && cache.n[cls] == 0);
+  unsigned n = rc_slab_refill(cls, refill_count(cls), &cache.head[cls]);
+  cache.n[cls] += (uint16_t)n;
+  RC_DCHECK(cache.n[cls] <= cache_max());
   return n;
 }
 
@@ -105,18 +111,18 @@ void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fr
   if (align <= RC_GRANULE) {
     size_t want = 0;
     size_t cls = cache_class(eff, &want);
-    if (cls < NCLS && (cache_head[cls] || (cls < NSMALL && cache_refill(cls)))) {
-      char *user = cache_head[cls];
-      cache_head[cls] = *(void **)user;
+    if (cls < NCLS && (cache.head[cls] || (cls < NSMALL && cache_refill(cls)))) {
+      char *user = cache.head[cls];
+      cache.head[cls] = *(void **)user;
       /* The cache's link must not survive in the new block: malloc does not
        * clear memory, and a stale raw pointer to another cached block (which
        * may become a leak later) would keep it reachable. glibc mangles its
        * tcache links for the same reason (safe-linking). */
       *(void **)user = NULL;
-      RC_DCHECK(cache_n[cls] > 0);
-      cache_n[cls]--;
-      if (cls > NSMALL) cache_pages -= (uint32_t)(cls - NSMALL);
-      RC_DCHECK(cache_pages <= LARGE_CACHE_PAGES);
+      RC_DCHECK(cache.n[cls] > 0);
+      cache.n[cls]--;
+      if (cls > NSMALL) cache.pages -= (uint16_t)(cls - NSMALL);
+      RC_DCHECK(cache.pages <= LARGE_CACHE_PAGES);
       base = user - RC_HDR_SIZE;
       struct rc_hdr *h = (struct rc_hdr *)base;
       slot = h->slot;
@@ -222,11 +228,11 @@ static void give_back(struct rc_hdr *h)
  * cache, linked through its first word. */
 static inline void cache_push(size_t cls, char *user)
 {
-  *(void **)user = cache_head[cls];
-  cache_head[cls] = user;
-  cache_n[cls]++;
-  if (cls > NSMALL) cache_pages += (uint32_t)(cls - NSMALL);
-  RC_DCHECK(cache_n[cls] <= cache_max() && cache_pages <= LARGE_CACHE_PAGES);
+  *(void **)user = cache.head[cls];
+  cache.head[cls] = user;
+  cache.n[cls]++;
+  if (cls > NSMALL) cache.pages += (uint16_t)(cls - NSMALL);
+  RC_DCHECK(cache.n[cls] <= cache_max() && cache.pages <= LARGE_CACHE_PAGES);
 }
 
 /* Every path of a free but the common one: the block's size and slot, its
@@ -256,12 +262,12 @@ static void release_other(struct rc_hdr *h, uint64_t size, const struct rc_slab 
   }
   /* The class's cache is full: this object and the newer half of the cache
    * go to the class's list under one lock. */
-  unsigned k = cache_n[cls] / 2;
+  unsigned k = cache.n[cls] / 2;
   void *last = user;
-  *(void **)user = cache_head[cls];
+  *(void **)user = cache.head[cls];
   for (unsigned i = 0; i < k; i++) last = *(void **)last;
-  cache_head[cls] = *(void **)last;
-  cache_n[cls] -= (uint16_t)k;
+  cache.head[cls] = *(void **)last;
+  cache.n[cls] -= (uint16_t)k;
   rc_slab_put(cls, user, last);
 }
 
@@ -309,13 +315,14 @@ static inline __attribute__((always_inline)) void release_rest(struct rc_hdr *h,
   scrub(lo, hi);
 }
 
-/* The free's own copy when the live delta is due (out of line: inlined
- * twice, the compiler merged both copies and kept the flag in a register
- * through the whole common case). */
-static __attribute__((noinline)) void release_flushing(struct rc_hdr *h, uint64_t size, unsigned pad16,
-                                                        uint32_t stack, uint32_t slot)
+/* The free's own copy for an aligned block or when the live delta is due
+ * (out of line: inlined twice, the compiler merged both copies and kept
+ * the flag in a register through the whole common case, and with pad16
+ * known to be 1 there the common case needs no callee-saved register). */
+static __attribute__((noinline)) void release_general(struct rc_hdr *h, uint64_t size, unsigned pad16,
+                                                       uint32_t stack, uint32_t slot, bool flush)
 {
-  release_rest(h, size, pad16, stack, slot, true);
+  release_rest(h, size, pad16, stack, slot, flush);
 }
 
 /* The first free of a stack in a new range of this thread's counters. */
@@ -338,25 +345,26 @@ void rc_release_block(struct rc_hdr *h)
     release_count_slow(h, size, pad16, stack, slot);
     return;
   }
-  if (RC_UNLIKELY(rc_count_free_rest(size) == RC_COUNT_FLUSH)) {
-    release_flushing(h, size, pad16, stack, slot);
+  bool flush = rc_count_free_rest(size) == RC_COUNT_FLUSH;
+  if (RC_UNLIKELY(flush || pad16 != 1)) {
+    release_general(h, size, pad16, stack, slot, flush);
     return;
   }
-  release_rest(h, size, pad16, stack, slot, false);
+  release_rest(h, size, 1, stack, slot, false);
 }
 
 void rc_heap_thread_exit(void)
 {
   rc_in_critical++;   /* a handler that mallocs now must not wait for slab_lock or pool_lock */
   for (int c = 0; c < NCLS; c++) {
-    while (cache_head[c]) {
-      char *user = cache_head[c];
-      cache_head[c] = *(void **)user;
+    while (cache.head[c]) {
+      char *user = cache.head[c];
+      cache.head[c] = *(void **)user;
       give_back((struct rc_hdr *)(user - RC_HDR_SIZE));
     }
-    cache_n[c] = 0;
+    cache.n[c] = 0;
   }
-  cache_pages = 0;
+  cache.pages = 0;
   rc_slab_thread_exit();
   rc_slots_thread_exit();
   rc_in_critical--;

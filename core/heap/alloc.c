@@ -297,9 +297,9 @@ static __attribute__((noinline)) void scrub_then_flush(uintptr_t lo, uintptr_t h
 static inline __attribute__((always_inline)) void release_rest(struct rc_hdr *h, uint64_t size, unsigned pad16,
                                                                 uint32_t stack, uint32_t slot, bool flush)
 {
-  rc_set_hdr(h, slot, stack, rc_hdr_pack(size, pad16, 0, RC_FREED));
-  /* A slab object's class is its slab's (realloc may have shrunk it). */
   const struct rc_slab *sl = rc_slab_of_slot(slot);
+  rc_set_hdr_in(h, slot, stack, rc_hdr_pack(size, pad16, 0, RC_FREED), sl);
+  /* A slab object's class is its slab's (realloc may have shrunk it). */
   size_t want, cls = sl ? slab_class(sl) : pad16 == 1 ? cache_class(size ? size : 1, &want) : NCLS;
   if (RC_UNLIKELY(size >= CLEAR_FROM || pad16 != 1 || cls >= NCLS || rc_opt.thread_cache <= 0 || !cache_room(cls))) {
     release_slow(h, size, sl, cls, flush);
@@ -315,14 +315,21 @@ static inline __attribute__((always_inline)) void release_rest(struct rc_hdr *h,
   scrub(lo, hi);
 }
 
-/* The free's own copy for an aligned block or when the live delta is due
- * (out of line: inlined twice, the compiler merged both copies and kept
- * the flag in a register through the whole common case, and with pad16
- * known to be 1 there the common case needs no callee-saved register). */
+/* The free's own copies for an aligned block and for when the live delta
+ * is due, out of line: inlined, the compiler merged them with the common
+ * case and kept the flag in a register through it; and with pad16 known
+ * to be 1 the common case needs one callee-saved register, not three.
+ * Two functions, not one with the flag as an argument: the two calls then
+ * shared their tail and the flag's register again. */
 static __attribute__((noinline)) void release_general(struct rc_hdr *h, uint64_t size, unsigned pad16,
-                                                       uint32_t stack, uint32_t slot, bool flush)
+                                                       uint32_t stack, uint32_t slot)
 {
-  release_rest(h, size, pad16, stack, slot, flush);
+  release_rest(h, size, pad16, stack, slot, false);
+}
+static __attribute__((noinline)) void release_flushing(struct rc_hdr *h, uint64_t size, unsigned pad16,
+                                                        uint32_t stack, uint32_t slot)
+{
+  release_rest(h, size, pad16, stack, slot, true);
 }
 
 /* The first free of a stack in a new range of this thread's counters. */
@@ -345,9 +352,12 @@ void rc_release_block(struct rc_hdr *h)
     release_count_slow(h, size, pad16, stack, slot);
     return;
   }
-  bool flush = rc_count_free_rest(size) == RC_COUNT_FLUSH;
-  if (RC_UNLIKELY(flush || pad16 != 1)) {
-    release_general(h, size, pad16, stack, slot, flush);
+  if (RC_UNLIKELY(rc_count_free_rest(size) == RC_COUNT_FLUSH)) {
+    release_flushing(h, size, pad16, stack, slot);
+    return;
+  }
+  if (RC_UNLIKELY(pad16 != 1)) {
+    release_general(h, size, pad16, stack, slot);
     return;
   }
   release_rest(h, size, 1, stack, slot, false);

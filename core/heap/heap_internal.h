@@ -80,7 +80,8 @@ static inline uint32_t rc_slot_entry(const struct rc_hdr *h)
  * a call on malloc's and free's fast path it made every value the caller
  * kept across it take a callee-saved register (bench/RESULTS.md, "Counters
  * cost"). */
-static inline void rc_set_hdr(struct rc_hdr *h, uint32_t slot, uint32_t stack, uint64_t bits)
+static inline __attribute__((always_inline)) void set_hdr(struct rc_hdr *h, uint32_t slot, uint32_t stack,
+                                                           uint64_t bits, bool known, const struct rc_slab *sl)
 {
   /* From rc_hdr_pack, tag 0: said so, the compiler drops the mask
    * rc_hdr_tag would apply (one instruction of every malloc and free). */
@@ -101,12 +102,21 @@ static inline void rc_set_hdr(struct rc_hdr *h, uint32_t slot, uint32_t stack, u
     if (root) __atomic_fetch_or(w, b, __ATOMIC_RELEASE);
     else __atomic_fetch_and(w, ~b, __ATOMIC_RELEASE);
   }
-  if (!rc_slab_of_slot(slot)) __atomic_store_n(&rc_slots[slot], rc_slot_entry(h), __ATOMIC_RELEASE);
+  if (known) RC_DCHECK(sl == rc_slab_of_slot(slot));
+  if (!(known ? sl : rc_slab_of_slot(slot))) __atomic_store_n(&rc_slots[slot], rc_slot_entry(h), __ATOMIC_RELEASE);
   /* The slot leads back to the header: its entry, or for a slab object its
    * position in the slab; and the header matches its tag. */
   RC_DCHECK(rc_slot_hdr(slot) == h);
   RC_DCHECK(rc_hdr_intact(h, bits));
 }
+static inline void rc_set_hdr(struct rc_hdr *h, uint32_t slot, uint32_t stack, uint64_t bits)
+{ set_hdr(h, slot, stack, bits, false, NULL); }
+/* The same, with the slot's slab (rc_slab_of_slot) known: free has it
+ * already, and two acquire loads are never merged into one (looked up
+ * first in rc_set_hdr, it cost malloc 7 instructions). */
+static inline void rc_set_hdr_in(struct rc_hdr *h, uint32_t slot, uint32_t stack, uint64_t bits,
+                                 const struct rc_slab *sl)
+{ set_hdr(h, slot, stack, bits, true, sl); }
 /* Store a header's bits, its slot and stack unchanged. */
 static inline void rc_set_bits(struct rc_hdr *h, uint64_t bits) { rc_set_hdr(h, h->slot, h->stack, bits); }
 

@@ -1,8 +1,10 @@
 /* Peak and timeline of live bytes over the allocation counters (see
  * timeline.h for the design and docs/over-time.md for its bounds). */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <pthread.h>
 #include <string.h>
+#include <x86intrin.h>
 #include "base/spinlock.h"
 #include "stack/counters.h"
 #include "stack/stack.h"
@@ -44,6 +46,17 @@ static uint32_t npts;
 static uint64_t taken;               /* points ever taken */
 static double interval_ms = FIRST_INTERVAL_MS;
 static int64_t next_us;              /* CLOCK_MONOTONIC microseconds when a point is due */
+/* A point is due by CLOCK_MONOTONIC, read through the vDSO (~25
+ * instructions a read: as much as the rest of a flush). A flush first
+ * compares the TSC with tsc_next, a lower bound of the TSC when the next
+ * point is due, and reads the clock only past it (or at a new peak). The
+ * TSC serves only where the CPU says it runs at one rate in every state
+ * (invariant TSC: cpuid 0x80000007, EDX bit 8), and only as that bound,
+ * set 10% early: the clock decides, so a bound off by as much costs a
+ * clock read, never a point. 0: read the clock at every flush (no
+ * invariant TSC, or the first millisecond, before the rate is known). */
+static uint64_t tsc_next;
+static uint64_t tsc0;                /* the TSC when t0 was read; 0: not used */
 
 double rc_time_start_ms(void) { return t0; }
 
@@ -169,9 +182,15 @@ static void record(bool point, double now)
   __atomic_store_n(&copy_above, (int64_t)(peak.bytes + peak.bytes / RC_PEAK_SLACK) + none, __ATOMIC_RELAXED);
   if (point) {
     add_point(live, n, bytes, blocks, t);
-    double cost = rc_now_ms() - now;
+    uint64_t tsc = tsc0 ? __rdtsc() : 0;
+    double done = rc_now_ms(), cost = done - now;
     double gap = interval_ms > cost * SAMPLE_COST_FACTOR ? interval_ms : cost * SAMPLE_COST_FACTOR;
     __atomic_store_n(&next_us, (int64_t)((now + gap) * 1e3), __ATOMIC_RELAXED);
+    double since = done - t0;
+    if (tsc0 && tsc > tsc0 && since >= 1.0) {   /* TSC ticks a ms, measured over the whole run so far */
+      double per_ms = (double)(tsc - tsc0) / since, ahead = now + gap - done;
+      __atomic_store_n(&tsc_next, ahead > 0 ? tsc + (uint64_t)(ahead * per_ms * 0.9) : 0, __ATOMIC_RELAXED);
+    }
   }
 }
 
@@ -181,6 +200,10 @@ void rc_live_flush(void)
   rc_me.span = rc_me.up = rc_me.down = span;
   int64_t total = __atomic_add_fetch(&live_total, d, __ATOMIC_RELAXED);
   bool new_peak = total > __atomic_load_n(&copy_above, __ATOMIC_RELAXED);
+  if (!new_peak) {
+    uint64_t tn = __atomic_load_n(&tsc_next, __ATOMIC_RELAXED);
+    if (tn && __rdtsc() < tn) return;   /* no point due yet */
+  }
   double now = rc_now_ms();   /* vDSO, ~20 ns; the coarse clock ticks every 4 ms, too slow for the first points */
   bool due = (int64_t)(now * 1e3) >= __atomic_load_n(&next_us, __ATOMIC_RELAXED);
   if (!new_peak && !due) return;
@@ -233,9 +256,21 @@ uint64_t rc_timeline_memory(void)
 /* A forked child: the thread that held busy is gone. */
 static void fork_child(void) { rc_spin_reset(&busy); }
 
+/* Whether the TSC runs at one rate in every CPU state (see tsc_next). */
+static bool invariant_tsc(void)
+{
+  unsigned a, b, c, d;
+  if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u) return false;
+  if (!__get_cpuid(0x80000007u, &a, &b, &c, &d)) return false;
+  return (d >> 8) & 1;
+}
+
 __attribute__((constructor(102))) static void timeline_init(void)
 {
   if (t0 == 0) t0 = rc_now_ms();
+  /* read after t0 (here or at an earlier library's first malloc): ticks
+   * over the run are then undercounted, if anything, and the bound early */
+  if (invariant_tsc()) tsc0 = __rdtsc();
   rc_in_runtime++;
   pthread_atfork(NULL, NULL, fork_child);
   rc_in_runtime--;

@@ -31,22 +31,22 @@ struct rc_count {
 #define RC_COUNT_MAX_IDS (1u << 24)   /* the depot's limit */
 #define RC_LIVE_FLUSH_MIN ((int64_t)1 << 10)   /* the smallest flush_at (stack/timeline.c) */
 #define RC_COUNT_NO_CELL_ID UINT32_MAX   /* rc_me.cstack before a thread's first count: no stack id */
-/* What a leaf holds per stack: the four sums malloc and free add to, and
- * the temporaries (only a temporary free adds to it). 40 bytes: an entry
- * takes a multiply to find, but only the lookup past the thread's last
- * stack does that, and a temporary free adds to a field of the cell it
- * has (with the temporaries in an array after the cells, as before, it
- * needed the index too, and the register for it cost free's common path
- * a push and a pop). */
-struct rc_count_cell { uint64_t allocs, alloc_bytes, frees, free_bytes, temps; };
-#define RC_COUNT_LEAF_BYTES (RC_COUNT_LEAF * sizeof(struct rc_count_cell))
+/* What a leaf holds per stack: the four sums malloc and free add to (32
+ * bytes: an entry is found with a shift, and never straddles two cache
+ * lines), then, after the leaf's RC_COUNT_LEAF cells, one temporaries
+ * count per stack (only a temporary free adds to it). */
+struct rc_count_cell { uint64_t allocs, alloc_bytes, frees, free_bytes; };
+#define RC_COUNT_LEAF_BYTES (RC_COUNT_LEAF * (sizeof(struct rc_count_cell) + sizeof(uint64_t)))
+static inline uint64_t *rc_count_temps(struct rc_count_cell *leaf) { return (uint64_t *)(leaf + RC_COUNT_LEAF); }
 struct rc_count_tab {
   struct rc_count_cell *leaf[RC_COUNT_MAX_IDS >> RC_COUNT_LEAF_BITS];
 };
 /* A thread's counting state, one TLS object: the fast path finds all of
  * it through one TLS offset (a shared library's initial-exec TLS costs a
- * GOT load per variable). */
-struct rc_count_me {
+ * GOT load per variable), in one cache line (aligned: at the TLS block's
+ * 16-byte alignment its 56 bytes straddled two lines three times in four,
+ * and the churn's freed-bytes clearing evicts both from L1 between calls). */
+struct __attribute__((aligned(64))) rc_count_me {
   struct rc_count_tab *tab;   /* this thread's table (starts at an empty one) */
   /* The cell of the stack this thread counted last (cstack
    * RC_COUNT_NO_CELL_ID: none): allocation loops and a free right after
@@ -162,7 +162,10 @@ static inline bool rc_count_free_cell(uint32_t stack, uint64_t size, uint32_t sl
   if (RC_UNLIKELY(c == NULL)) return false;
   rc_count_add(&c->frees, 1);
   rc_count_add(&c->free_bytes, size);
-  if (RC_UNLIKELY(slot == rc_me.last)) rc_count_add(&c->temps, 1);   /* temporary */
+  if (RC_UNLIKELY(slot == rc_me.last)) {   /* temporary: the leaf's temporaries follow its cells */
+    uint32_t i = stack & (RC_COUNT_LEAF - 1);
+    rc_count_add(&rc_count_temps(c - i)[i], 1);
+  }
   return true;
 }
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot)

@@ -53,6 +53,7 @@ struct __attribute__((aligned(64))) rc_count_me {
    * its malloc count the same stack, and a compare replaces the two-level
    * lookup. */
   uint32_t cstack;
+  uint32_t tsc_skips;   /* flushes since this thread last read the clock (stack/timeline.c) */
   struct rc_count_cell *ccell;
   /* Live bytes over time (stack/timeline.h): what this thread allocated
    * minus what it freed since it last handed that delta to the global

@@ -19,17 +19,19 @@
  * many times what the last sum took (1%). */
 #define SAMPLE_COST_FACTOR 100
 #define FIRST_INTERVAL_MS 1.0
+/* A thread reads the clock at least every this many flushes, whatever the
+ * TSC says (see tsc0). */
+#define TSC_TRUST 64
 
-
-/* What every flush reads, in one cache line: between two flushes a
- * thread's own work (the churn's clearing of freed bytes) evicts them, and
- * as separate variables they cost a miss each (perf: ~50 ns a flush). */
+/* What every flush reads, kept in one cache line: on the churn the
+ * clearing of freed bytes evicts them between two flushes (perf put a
+ * flush at ~50 ns there). */
 static struct __attribute__((aligned(64))) {
   int64_t live_total;   /* sum of flushed deltas */
   int64_t flush_at;     /* each thread copies it into rc_me.span when it flushes */
   int64_t copy_above;   /* sum the counters again when live_total passes this */
   int64_t next_us;      /* CLOCK_MONOTONIC microseconds when a point is due */
-  uint64_t tsc_next;    /* see below */
+  uint64_t tsc_next;    /* see tsc0 */
 } hot = {.flush_at = FLUSH_MIN};
 static rc_spinlock busy = RC_SPINLOCK_INIT;   /* the scratch, the peak and the points */
 static double t0;
@@ -60,7 +62,10 @@ static double interval_ms = FIRST_INTERVAL_MS;
  * (invariant TSC: cpuid 0x80000007, EDX bit 8), and only as that bound,
  * set 10% early: the clock decides, so a bound off by as much costs a
  * clock read, never a point. 0: read the clock at every flush (no
- * invariant TSC, or the first millisecond, before the rate is known). */
+ * invariant TSC, or the first millisecond, before the rate is known).
+ * Should the TSCs of two CPUs disagree by more (a hypervisor that does not
+ * keep them in step), a thread still reads the clock at every TSC_TRUST-th
+ * flush: a point is late by at most that many flushes. */
 static uint64_t tsc0;                /* the TSC when t0 was read; 0: not used */
 
 double rc_time_start_ms(void) { return t0; }
@@ -205,10 +210,11 @@ void rc_live_flush(void)
   rc_me.span = rc_me.up = rc_me.down = span;
   int64_t total = __atomic_add_fetch(&hot.live_total, d, __ATOMIC_RELAXED);
   bool new_peak = total > __atomic_load_n(&hot.copy_above, __ATOMIC_RELAXED);
-  if (!new_peak) {
+  if (!new_peak && ++rc_me.tsc_skips < TSC_TRUST) {
     uint64_t tn = __atomic_load_n(&hot.tsc_next, __ATOMIC_RELAXED);
     if (tn && __rdtsc() < tn) return;   /* no point due yet */
   }
+  rc_me.tsc_skips = 0;
   double now = rc_now_ms();   /* vDSO, ~20 ns; the coarse clock ticks every 4 ms, too slow for the first points */
   bool due = (int64_t)(now * 1e3) >= __atomic_load_n(&hot.next_us, __ATOMIC_RELAXED);
   if (!new_peak && !due) return;

@@ -5,6 +5,7 @@
  * stored, leaks exactly one block of 33 bytes, and exits.
  * Expect direct 24 blocks / 792 bytes, indirect 0. */
 #include "rc_test.h"
+#include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
 
@@ -46,6 +47,18 @@ void *worker(void *arg)
   return arg;
 }
 
+/* Threads of this process the kernel still lists. */
+static int tasks(void)
+{
+  DIR *d = opendir("/proc/self/task");
+  if (!d) rc_fail("opendir /proc/self/task");
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
 int main(int argc, char **argv)
 {
   RC_CHECK(argc == 2);
@@ -65,7 +78,11 @@ int main(int argc, char **argv)
     RC_CHECK(pthread_create(&d, &attr, worker, NULL) == 0);
   }
   while (__atomic_load_n(&g_done, __ATOMIC_SEQ_CST) < 24) usleep(1000);
-  usleep(200000);   /* let the detached threads finish exiting */
+  /* Let the detached threads finish exiting: until the kernel lists this
+   * thread alone (a fixed 200 ms sleep was once too short under a loaded
+   * parallel ctest, and a thread still exiting is stopped and scanned as
+   * live), at most 20 s. */
+  for (int i = 0; i < 20000 && tasks() > 1; i++) usleep(1000);
   rc_scrub();
   return 0;
 }

@@ -132,9 +132,9 @@ static inline void rc_count_add(uint64_t *f, uint64_t v)
  * rc_count_alloc and rc_count_free are the whole count. free's fast path
  * (alloc.c) calls no function for it: rc_count_free_cell adds to the
  * stack's cell (false: the thread has no cell for it yet, nothing done,
- * and the caller calls rc_count_slow), and at its end rc_count_free_rest
- * updates the live delta's rooms (RC_COUNT_FLUSH: the caller calls
- * rc_live_flush() last, when nothing of its own lives across the call). */
+ * and the caller calls rc_count_slow), then rc_count_free_rest updates the
+ * live delta's rooms (RC_COUNT_FLUSH: the caller calls rc_live_flush() at
+ * its very end, when nothing of its own lives across the call). */
 enum { RC_COUNTED, RC_COUNT_FLUSH };
 #ifdef RC_PROFILE_NO_COUNTERS
 /* Only to measure what counting costs (bench/RESULTS.md): a build with

@@ -332,12 +332,13 @@ static __attribute__((noinline)) void release_flushing(struct rc_hdr *h, uint64_
   release_rest(h, size, pad16, stack, slot, true);
 }
 
-/* The first free of a stack in a new range of this thread's counters. */
+/* The first free of a stack in a new range of this thread's counters:
+ * the whole count (its flush too, if due) before the rest. */
 static __attribute__((noinline)) void release_count_slow(struct rc_hdr *h, uint64_t size, unsigned pad16,
                                                           uint32_t stack, uint32_t slot)
 {
-  rc_count_slow(stack, size, slot == rc_me.last ? RC_COUNT_FREE_TEMP : RC_COUNT_FREE);
-  release_rest(h, size, pad16, stack, slot, rc_count_free_rest(size) == RC_COUNT_FLUSH);
+  rc_count_free(stack, size, slot);
+  release_rest(h, size, pad16, stack, slot, false);
 }
 
 void rc_release_block(struct rc_hdr *h)

@@ -87,10 +87,12 @@ static void write_timeline(struct rc_buf *b, enum rc_stack_style style, uint64_t
   const struct rc_tl_point *p;
   double interval;
   uint32_t np = rc_timeline_get(&p, &interval);
+  uint64_t sums, stale;
+  rc_timeline_peak_sums(&sums, &stale);
   rc_buf_printf(b, ",\"timeline\":{\"start_ms\":%.3f,\"interval_ms\":%.3f,\"points\":%u,\"max_points\":%u,"
-                   "\"samples\":%llu,\"memory_bytes\":%llu,\"t_ms\":[",
+                   "\"samples\":%llu,\"peak_sums\":%llu,\"peak_sums_stale\":%llu,\"memory_bytes\":%llu,\"t_ms\":[",
                 rc_time_start_ms(), interval, np, RC_TL_POINTS, (unsigned long long)rc_timeline_samples(),
-                (unsigned long long)rc_timeline_memory());
+                (unsigned long long)sums, (unsigned long long)stale, (unsigned long long)rc_timeline_memory());
   for (uint32_t i = 0; i < np; i++) rc_buf_printf(b, "%s%.3f", i ? "," : "", p[i].t_ms);
   rc_buf_put(b, "],\"bytes\":[", 11);
   for (uint32_t i = 0; i < np; i++) rc_buf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)p[i].bytes);

@@ -30,6 +30,11 @@ struct rc_count {
 #define RC_COUNT_LEAF (1u << RC_COUNT_LEAF_BITS)
 #define RC_COUNT_MAX_IDS (1u << 24)   /* the depot's limit */
 #define RC_LIVE_FLUSH_MIN ((int64_t)1 << 10)   /* the smallest flush_at (stack/timeline.c) */
+/* The delta's room below zero, in spans (docs/over-time.md): an
+ * unflushed negative delta only makes the total read high, which costs at
+ * most a sum that finds no new peak, never a missed one, so that side is
+ * wider and a churn hands its delta on RC_LIVE_DOWN_SPANS times less often. */
+#define RC_LIVE_DOWN_SPANS 4
 #define RC_COUNT_NO_CELL_ID UINT32_MAX   /* rc_me.cstack before a thread's first count: no stack id */
 /* What a leaf holds per stack: the four sums malloc and free add to (32
  * bytes: an entry is found with a shift, and never straddles two cache
@@ -57,10 +62,11 @@ struct __attribute__((aligned(64))) rc_count_me {
   struct rc_count_cell *ccell;
   /* Live bytes over time (stack/timeline.h): what this thread allocated
    * minus what it freed since it last handed that delta to the global
-   * total, which it does when the delta leaves [-span, span] (span: a
-   * fraction of the peak so far, copied at each flush: docs/over-time.md),
-   * so malloc and free touch no shared cache line. Kept as the room left
-   * on each side, up = span - delta and down = span + delta: a malloc
+   * total, which it does when the delta leaves [-RC_LIVE_DOWN_SPANS x
+   * span, span] (span: a fraction of the peak so far, copied at each
+   * flush: docs/over-time.md), so malloc and free touch no shared cache
+   * line. Kept as the room left on each side, up = span - delta and
+   * down = RC_LIVE_DOWN_SPANS x span + delta: a malloc
    * subtracts its size from up (negative: flush) and adds it to down, a
    * free the other way round, each a subtract and an add to memory and
    * the sign flag of the first (rc_live_delta gives the delta). */

@@ -53,6 +53,9 @@ static struct {
 static struct rc_tl_point pts[RC_TL_POINTS];
 static uint32_t npts;
 static uint64_t taken;               /* points ever taken */
+/* Sums taken because the total passed copy_above, and of those the ones
+ * that found no new peak (the total read high: see record). */
+static uint64_t peak_sums, peak_sums_stale;
 static double interval_ms = FIRST_INTERVAL_MS;
 /* A point is due by CLOCK_MONOTONIC, read through the vDSO (~25
  * instructions a read: as much as the rest of a flush). A flush first
@@ -108,11 +111,11 @@ static uint32_t take_sum(void)
   return n;
 }
 
-/* The current sum becomes the peak if it is above it: the arrays change
- * places (the old peak's become the next sum's scratch). */
-static void consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
+/* The current sum becomes the peak if it is above it (true): the arrays
+ * change places (the old peak's become the next sum's scratch). */
+static bool consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_ms)
 {
-  if (peak.t_ms >= 0 && bytes <= peak.bytes) return;
+  if (peak.t_ms >= 0 && bytes <= peak.bytes) return false;
   uint64_t *b = peak.bytes_at, *k = peak.blocks_at;
   peak.bytes_at = cur.bytes_at;
   peak.blocks_at = cur.blocks_at;
@@ -124,6 +127,7 @@ static void consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_
   peak.t_ms = t_ms;
   int64_t step = (int64_t)(bytes / FLUSH_DIV);
   __atomic_store_n(&hot.flush_at, step > FLUSH_MIN ? step : FLUSH_MIN, __ATOMIC_RELAXED);
+  return true;
 }
 
 /* Totals of the current sum (stack id 0 is no stack). */
@@ -175,8 +179,9 @@ static void add_point(const uint64_t *live, uint32_t n, uint64_t bytes, uint64_t
   }
 }
 
-/* With busy held: one sum, a point if due (or forced), the peak if above. */
-static void record(bool point, double now)
+/* With busy held: one sum, a point if due (or forced), the peak if above.
+ * total: live_total as the caller read it; over: it passed copy_above. */
+static void record(bool point, bool over, double now, int64_t total)
 {
   uint32_t n = take_sum();
   if (!n) return;
@@ -188,8 +193,17 @@ static void record(bool point, double now)
   int64_t none = (int64_t)cur.bytes_at[0];
   double t = now - t0;
   const uint64_t *live = cur.bytes_at;
-  consider_peak(n, bytes, blocks, t);
-  __atomic_store_n(&hot.copy_above, (int64_t)(peak.bytes + peak.bytes / RC_PEAK_SLACK) + none, __ATOMIC_RELAXED);
+  bool higher = consider_peak(n, bytes, blocks, t);
+  peak_sums += over;
+  peak_sums_stale += over && !higher;
+  int64_t slack = (int64_t)(peak.bytes / RC_PEAK_SLACK), above = (int64_t)peak.bytes + slack + none;
+  /* The total read above that bound, yet the sum found no new peak: other
+   * threads hold frees not handed on (negative deltas of up to
+   * RC_LIVE_DOWN_SPANS spans each). Until the next sum the bound is then
+   * the slack above this reading, so that such a total costs one sum, not
+   * one at every flush while it lasts (docs/over-time.md). */
+  if (!higher && total > above) above = total + slack;
+  __atomic_store_n(&hot.copy_above, above, __ATOMIC_RELAXED);
   if (point) {
     add_point(live, n, bytes, blocks, t);
     uint64_t tsc = tsc0 ? __rdtsc() : 0;
@@ -207,7 +221,8 @@ static void record(bool point, double now)
 void rc_live_flush(void)
 {
   int64_t d = rc_live_delta(), span = __atomic_load_n(&hot.flush_at, __ATOMIC_RELAXED);
-  rc_me.span = rc_me.up = rc_me.down = span;
+  rc_me.span = rc_me.up = span;
+  rc_me.down = RC_LIVE_DOWN_SPANS * span;
   int64_t total = __atomic_add_fetch(&hot.live_total, d, __ATOMIC_RELAXED);
   bool new_peak = total > __atomic_load_n(&hot.copy_above, __ATOMIC_RELAXED);
   if (!new_peak && ++rc_me.tsc_skips < TSC_TRUST) {
@@ -219,17 +234,18 @@ void rc_live_flush(void)
   bool due = (int64_t)(now * 1e3) >= __atomic_load_n(&hot.next_us, __ATOMIC_RELAXED);
   if (!new_peak && !due) return;
   if (!rc_spin_trylock(&busy)) return;   /* another thread records: the next flush retries */
-  record(due, now);
+  record(due, new_peak, now, total);
   rc_spin_unlock(&busy);
 }
 
 void rc_timeline_mark(void)
 {
   int64_t d = rc_live_delta();
-  rc_me.up = rc_me.down = rc_me.span;
-  __atomic_add_fetch(&hot.live_total, d, __ATOMIC_RELAXED);
+  rc_me.up = rc_me.span;
+  rc_me.down = RC_LIVE_DOWN_SPANS * rc_me.span;
+  int64_t total = __atomic_add_fetch(&hot.live_total, d, __ATOMIC_RELAXED);
   if (rc_spin_lock_bounded(&busy, 1 << 20)) {
-    record(true, rc_now_ms());
+    record(true, false, rc_now_ms(), total);
     rc_spin_unlock(&busy);
   }
 }
@@ -258,6 +274,12 @@ uint32_t rc_timeline_get(const struct rc_tl_point **p, double *interval)
 }
 
 uint64_t rc_timeline_samples(void) { return taken; }
+
+void rc_timeline_peak_sums(uint64_t *sums, uint64_t *stale)
+{
+  *sums = peak_sums;
+  *stale = peak_sums_stale;
+}
 
 uint64_t rc_timeline_memory(void)
 {

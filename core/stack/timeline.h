@@ -53,6 +53,10 @@ void rc_timeline_mark(void);
 void rc_live_add_async(int64_t delta);
 /* Points ever taken (more than are kept once coarsened). */
 uint64_t rc_timeline_samples(void);
+/* Sums of the counters taken because the total passed the last peak by its
+ * slack (*sums), and of those the ones that found no new peak (*stale: the
+ * total read high, from frees other threads had not handed on yet). */
+void rc_timeline_peak_sums(uint64_t *sums, uint64_t *stale);
 /* Memory the recorder holds now (docs/over-time.md). */
 uint64_t rc_timeline_memory(void);
 /* Thread exit (scanners/threads.c): the thread's delta joins the total. */

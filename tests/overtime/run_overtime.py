@@ -21,6 +21,9 @@ scenarios:
              peak_space with exact values per function
   threads    two threads, 5 MiB each at once: the peak is 10 MiB of big_alloc,
              500 temporaries counted per thread
+  parked     idle threads' frees not handed on make the total read high near
+             the peak: the sums that find no new peak stay at most one a
+             point, and the next real peak is found exactly
   long       a sawtooth for 6 s: thousands of points taken, at most
              max_points kept, the recorder's memory as docs/over-time.md says
 
@@ -272,6 +275,24 @@ def threads():
     check(ba and ba["calls"] == 10 and ba["live_bytes"] == 0 and ba["peak_bytes"] == 10 * MIB, "big_alloc: 10 calls, none live, 10 MiB at the peak")
 
 
+def parked():
+    d, err = report("parked")
+    m = re.search(r"^fill (\d+)$", err, re.M)
+    check(m is not None, "the program ran to its end")
+    fill = int(m.group(1)) * 4096 if m else -1
+    tl, pk = d["timeline"], d["peak"]
+    print("samples %d, peak sums %d (stale %d)" % (tl["samples"], tl["peak_sums"], tl["peak_sums_stale"]))
+    check(tl["peak_sums_stale"] >= 1, "the idle threads' frees made the total read high: a sum found no new peak (%d)"
+          % tl["peak_sums_stale"])
+    check(tl["peak_sums_stale"] <= tl["samples"] + 5, "at most one such sum a point, not one a flush "
+          "(40000 flushes read the total high): %d stale, %d points" % (tl["peak_sums_stale"], tl["samples"]))
+    by = {fn(s["stack"]): s for s in pk["sites"]}
+    check("top_alloc" in by and by["top_alloc"]["bytes"] == MIB, "the new peak after the stale sums has top_alloc's 1 MiB")
+    check("fill_alloc" in by and by["fill_alloc"]["bytes"] == fill, "and fill_alloc's %d B: %s" % (fill, by.get("fill_alloc")))
+    check(not any(k in by for k in ("peak_alloc", "park_alloc", "churn_alloc")), "and nothing freed before it: %s" % sorted(by))
+    check(pk["bytes"] == sum(s["bytes"] for s in pk["sites"]), "peak bytes = the sum of its stacks (%d)" % pk["bytes"])
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
@@ -279,7 +300,7 @@ def main():
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--prog", required=True)
     A = ap.parse_args()
-    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph, "threads": threads}[A.scenario]()
+    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph, "threads": threads, "parked": parked}[A.scenario]()
     shutil.rmtree(TMP, ignore_errors=True)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))

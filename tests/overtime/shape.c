@@ -14,7 +14,17 @@
  * blocks, wait for each other (10 MiB live at once: the peak), free theirs.
  * "long MS": instead, a sawtooth for MS milliseconds of CPU time: saw_alloc takes 64
  * blocks of 1 KiB and frees them, 1 to 64 at a time, over and over (the
- * timeline takes a point every few milliseconds and coarsens). */
+ * timeline takes a point every few milliseconds and coarsens).
+ * "parked": instead, frees that idle threads have not handed on make the
+ * total read high near the peak (docs/over-time.md, "How the peak is
+ * found"): peak_alloc's 8 MiB, freed; 8 threads each take 60 blocks of
+ * 1 KiB from park_alloc, free them and wait (each thread's delta stays
+ * below zero, inside its room of 4 spans of 8 MiB / 512: 64 KiB);
+ * fill_alloc's 4 KiB blocks up to 8 MiB - 256 KiB; churn_alloc takes and
+ * frees 100 KiB 20000 times (each take and each free passes the main
+ * thread's room: a flush, whose total reads 0.35-0.47 MiB high, above the
+ * peak's bound); top_alloc's 1 MiB (a new peak: fill + top + what was live
+ * before). */
 #include "rc_test.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +110,65 @@ static void two_threads(void)
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
 }
 
+RC_NOINLINE void *peak_alloc(void)
+{
+  void *p = malloc(8 << 20);
+  memset(p, 3, 8 << 20);
+  return p;
+}
+RC_NOINLINE void *park_alloc(void) { return malloc(1024); }
+RC_NOINLINE void *fill_alloc(void) { return malloc(4096); }
+RC_NOINLINE void *churn_alloc(void) { return malloc(100 << 10); }
+RC_NOINLINE void *top_alloc(void) { return malloc(1 << 20); }
+
+#define PARKERS 8
+#define FILL (((8 << 20) - (256 << 10)) / 4096)
+static pthread_barrier_t parked, release;
+static void *parker(void *arg)
+{
+  (void)arg;
+  void *b[60];
+  for (int i = 0; i < 60; i++) b[i] = park_alloc();
+  for (int i = 0; i < 60; i++) free(b[i]);
+  memset(b, 0, sizeof b);
+  pthread_barrier_wait(&parked);
+  pthread_barrier_wait(&release);   /* idle, its delta not handed on, until main is done */
+  return NULL;
+}
+
+static void **fill;
+static void park(void)
+{
+  void *p = peak_alloc();
+  free(p);
+  p = NULL;
+  pthread_t t[PARKERS];
+  pthread_barrier_init(&parked, NULL, PARKERS + 1);
+  pthread_barrier_init(&release, NULL, PARKERS + 1);
+  for (int i = 0; i < PARKERS; i++) RC_CHECK(pthread_create(&t[i], NULL, parker, NULL) == 0);
+  pthread_barrier_wait(&parked);
+  fill = calloc(FILL, sizeof *fill);   /* 16 KiB, live until exit */
+  for (int i = 0; i < FILL; i++) fill[i] = fill_alloc();
+  for (int i = 0; i < 20000; i++) {
+    sink = churn_alloc();
+    sink[0] = 1;
+    free(sink);
+  }
+  sink = NULL;
+  g_hold = top_alloc();
+  fprintf(stderr, "fill %d\n", FILL);
+  pthread_barrier_wait(&release);
+  for (int i = 0; i < PARKERS; i++) pthread_join(t[i], NULL);
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "parked")) {
+    park();
+    rc_leak_known();
+    rc_scrub();
+    return 0;
+  }
   if (argc > 1 && !strcmp(argv[1], "threads")) {
     two_threads();
     rc_leak_known();

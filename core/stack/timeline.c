@@ -57,6 +57,12 @@ static uint64_t taken;               /* points ever taken */
  * that found no new peak (the total read high: see record). */
 static uint64_t peak_sums, peak_sums_stale;
 static double interval_ms = FIRST_INTERVAL_MS;
+/* What a sum costs, as the spacing of points sees it: the last sum's wall
+ * time, but at most twice the previous estimate. A sum whose thread was
+ * preempted (a loaded machine) took 100 times longer once and would have
+ * spaced the points 100 times wider; a sum that is slower because the
+ * program has more stacks catches up by doubling. */
+static double cost_ms;
 /* A point is due by CLOCK_MONOTONIC, read through the vDSO (~25
  * instructions a read: as much as the rest of a flush). A flush first
  * compares the TSC with hot.tsc_next, a lower bound of the TSC when the next
@@ -208,7 +214,8 @@ static void record(bool point, bool over, double now, int64_t total)
     add_point(live, n, bytes, blocks, t);
     uint64_t tsc = tsc0 ? __rdtsc() : 0;
     double done = rc_now_ms(), cost = done - now;
-    double gap = interval_ms > cost * SAMPLE_COST_FACTOR ? interval_ms : cost * SAMPLE_COST_FACTOR;
+    cost_ms = cost_ms > 0 && cost > 2 * cost_ms ? 2 * cost_ms : cost;
+    double gap = interval_ms > cost_ms * SAMPLE_COST_FACTOR ? interval_ms : cost_ms * SAMPLE_COST_FACTOR;
     __atomic_store_n(&hot.next_us, (int64_t)((now + gap) * 1e3), __ATOMIC_RELAXED);
     double since = done - t0;
     if (tsc0 && tsc > tsc0 && since >= 1.0) {   /* TSC ticks a ms, measured over the whole run so far */

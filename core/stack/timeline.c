@@ -16,7 +16,7 @@
 #define FLUSH_MIN RC_LIVE_FLUSH_MIN
 #define FLUSH_DIV 512
 /* A point costs one sum of every counter: the interval is at least this
- * many times what the last sum took (1%). */
+ * many times what a sum takes (cost_ms: 1%). */
 #define SAMPLE_COST_FACTOR 100
 #define FIRST_INTERVAL_MS 1.0
 /* A thread reads the clock at least every this many flushes, whatever the

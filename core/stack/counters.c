@@ -80,7 +80,7 @@ static void shared_add(uint32_t stack, uint64_t size, int kind)
   bool is_free = kind != RC_COUNT_ALLOC;
   __atomic_fetch_add(is_free ? &l[i].frees : &l[i].allocs, 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(is_free ? &l[i].free_bytes : &l[i].alloc_bytes, size, __ATOMIC_RELAXED);
-  if (kind == RC_COUNT_FREE_TEMP) __atomic_fetch_add(&rc_count_temps(l)[i], 1, __ATOMIC_RELAXED);
+  if (kind == RC_COUNT_FREE_TEMP) __atomic_fetch_add(rc_count_temps(&l[i]), 1, __ATOMIC_RELAXED);
 }
 
 /* The allocation counted here; the caller (rc_count_alloc/free) adds the
@@ -110,7 +110,7 @@ void rc_count_slow(uint32_t stack, uint64_t size, int kind)
   uint32_t i = stack & (RC_COUNT_LEAF - 1);
   rc_count_add(is_free ? &l[i].frees : &l[i].allocs, 1);
   rc_count_add(is_free ? &l[i].free_bytes : &l[i].alloc_bytes, size);
-  if (kind == RC_COUNT_FREE_TEMP) rc_count_add(&rc_count_temps(l)[i], 1);
+  if (kind == RC_COUNT_FREE_TEMP) rc_count_add(rc_count_temps(&l[i]), 1);
 }
 
 void rc_count_free_async(uint32_t stack, uint64_t size)
@@ -124,7 +124,6 @@ static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab 
   for (uint32_t li = 0; li < (n + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS; li++) {
     struct rc_count_cell *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
     if (!l) continue;
-    const uint64_t *temps = rc_count_temps(l);
     uint32_t base = li << RC_COUNT_LEAF_BITS;
     uint32_t k = n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
     for (uint32_t i = 0; i < k; i++) {
@@ -132,7 +131,7 @@ static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab 
       out[base + i].alloc_bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED);
       out[base + i].frees += __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
       out[base + i].free_bytes += __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
-      out[base + i].temps += __atomic_load_n(&temps[i], __ATOMIC_RELAXED);
+      out[base + i].temps += __atomic_load_n(rc_count_temps(&l[i]), __ATOMIC_RELAXED);
     }
   }
 }

@@ -6,8 +6,8 @@
  * Cost model: malloc and free add to a table owned by the calling thread
  * (no lock, no atomic read-modify-write, no cache line shared with another
  * thread); a profile sums every table. A table is two-level (stack id >> 10
- * picks a 32 KiB leaf of 1024 entries, mapped on a thread's first count in
- * that range), so a thread pays memory only for the stacks it used. Tables
+ * picks a leaf of 1024 entries, mapped on a thread's first count in that
+ * range), so a thread pays memory only for the stacks it used. Tables
  * are never unmapped: an exited thread's table goes back to a free list and
  * the next new thread adds to it, so its counts stay in every sum.
  *
@@ -38,11 +38,17 @@ struct rc_count {
 #define RC_COUNT_NO_CELL_ID UINT32_MAX   /* rc_me.cstack before a thread's first count: no stack id */
 /* What a leaf holds per stack: the four sums malloc and free add to (32
  * bytes: an entry is found with a shift, and never straddles two cache
- * lines), then, after the leaf's RC_COUNT_LEAF cells, one temporaries
- * count per stack (only a temporary free adds to it). */
+ * lines), then, after the leaf's RC_COUNT_LEAF cells, a second row of as
+ * many cell-sized entries whose first word is the stack's temporaries
+ * count (only a temporary free adds to it). At a fixed distance from the
+ * cell, the count is one add away; packed 8 bytes apart it needed the
+ * stack's index in the leaf, and free saved and restored a register for
+ * that on every call (bench/RESULTS.md, "Counters cost"). The row's other
+ * words are never written: its pages cost memory only where temporaries
+ * were counted. */
 struct rc_count_cell { uint64_t allocs, alloc_bytes, frees, free_bytes; };
-#define RC_COUNT_LEAF_BYTES (RC_COUNT_LEAF * (sizeof(struct rc_count_cell) + sizeof(uint64_t)))
-static inline uint64_t *rc_count_temps(struct rc_count_cell *leaf) { return (uint64_t *)(leaf + RC_COUNT_LEAF); }
+#define RC_COUNT_LEAF_BYTES ((size_t)2 * RC_COUNT_LEAF * sizeof(struct rc_count_cell))
+static inline uint64_t *rc_count_temps(struct rc_count_cell *c) { return &c[RC_COUNT_LEAF].allocs; }
 struct rc_count_tab {
   struct rc_count_cell *leaf[RC_COUNT_MAX_IDS >> RC_COUNT_LEAF_BITS];
 };
@@ -169,10 +175,7 @@ static inline bool rc_count_free_cell(uint32_t stack, uint64_t size, uint32_t sl
   if (RC_UNLIKELY(c == NULL)) return false;
   rc_count_add(&c->frees, 1);
   rc_count_add(&c->free_bytes, size);
-  if (RC_UNLIKELY(slot == rc_me.last)) {   /* temporary: the leaf's temporaries follow its cells */
-    uint32_t i = stack & (RC_COUNT_LEAF - 1);
-    rc_count_add(&rc_count_temps(c - i)[i], 1);
-  }
+  if (RC_UNLIKELY(slot == rc_me.last)) rc_count_add(rc_count_temps(c), 1);   /* temporary */
   return true;
 }
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot)

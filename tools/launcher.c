@@ -143,6 +143,9 @@ static int run(char **prog, const char *opts)
   snprintf(preload, sizeof preload, "%s%s%s", rt, pre && *pre ? ":" : "", pre && *pre ? pre : "");
   setenv("LD_PRELOAD", preload, 1);
   setenv("REACHCHECK_OPTIONS", opts, 1);
+  /* a run of its own, even from inside a program whose endpoint this
+   * marker names (core/profile/http.c, owner_mark) */
+  unsetenv("REACHCHECK_HTTP_PID");
   execvp(prog[0], prog);
   fprintf(stderr, "reachcheck: cannot run '%s': %s\n", prog[0], strerror(errno));
   return 127;

@@ -523,29 +523,51 @@ static void *server(void *arg)
   return NULL;
 }
 
-/* The endpoint belongs to the process started with it: programs it execs
- * inherit REACHCHECK_OPTIONS, and must not try to listen on the same port. */
-static void drop_http_option(void)
+/* The endpoint belongs to a process, and a process keeps its pid across
+ * exec: a wrapper that ends in `exec ./server` (sh -c, entrypoint
+ * scripts) hands the endpoint to the server, whose runtime serves again on
+ * the same address (the old listening socket died with the old image: it
+ * is close-on-exec, and a unix socket's file is replaced, listen_on).
+ * Other programs it runs inherit REACHCHECK_OPTIONS too, and must not try
+ * to listen on the same port: the serving process's pid goes into
+ * REACHCHECK_HTTP_PID, and a runtime started in another pid serves
+ * nothing. The value is written with a fixed width, so that a forked child
+ * that serves its own endpoint (rc_http_after_fork_child) can put its pid
+ * there in place: setenv takes glibc's environment lock, which another
+ * thread of the parent may have held at fork. */
+#define OWNER_ENV "REACHCHECK_HTTP_PID"
+#define OWNER_DIGITS 10   /* a pid_t in decimal */
+
+static void owner_digits(char *d, pid_t pid)
 {
-  const char *env = getenv("REACHCHECK_OPTIONS");
-  if (!env) return;
-  char out[65536];
-  size_t o = 0;
-  for (const char *s = env; *s;) {
-    const char *e = strchr(s, ':');
-    if (!strncmp(s, "http=", 5))
-      while (e && e[1] && !memchr(e + 1, '=', strcspn(e + 1, ":"))) e = strchr(e + 1, ':');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
-    if (strncmp(s, "http=", 5) && n && o + n + 2 < sizeof out) {
-      if (o) out[o++] = ':';
-      memcpy(out + o, s, n);
-      o += n;
-    }
-    if (!e) break;
-    s = e + 1;
-  }
-  out[o] = 0;
-  setenv("REACHCHECK_OPTIONS", out, 1);
+  unsigned long v = (unsigned long)pid;
+  for (int i = OWNER_DIGITS; i-- > 0; v /= 10) d[i] = (char)('0' + v % 10);
+}
+
+static void owner_mark(void)
+{
+  char d[OWNER_DIGITS + 1];
+  owner_digits(d, getpid());
+  d[OWNER_DIGITS] = 0;
+  setenv(OWNER_ENV, d, 1);
+}
+
+/* In a forked child, async-signal-safe: the inherited value rewritten in
+ * place. */
+static void owner_mark_child(void)
+{
+  char *v = getenv(OWNER_ENV);
+  if (v && strlen(v) == OWNER_DIGITS) owner_digits(v, getpid());
+}
+
+/* Does a REACHCHECK_HTTP_PID inherited from another process forbid this
+ * one to serve? A value not of our making (not OWNER_DIGITS digits) is
+ * not a marker. */
+static bool owner_elsewhere(void)
+{
+  const char *v = getenv(OWNER_ENV);
+  if (!v || strlen(v) != OWNER_DIGITS || strspn(v, "0123456789") != OWNER_DIGITS) return false;
+  return strtol(v, NULL, 10) != (long)getpid();
 }
 
 /* Socket, bind, listen on S.addr; 0, or -1 with errno (the fd closed). */
@@ -640,6 +662,10 @@ static int parse(struct sockaddr_storage *sa, socklen_t *len, char *err, size_t 
 void rc_http_start(void)
 {
   if (!rc_opt.http[0]) return;
+  if (owner_elsewhere()) {   /* a program run by the serving process (see owner_mark) */
+    if (rc_opt.verbose) rc_log("no http endpoint in pid %d: %s is another process's", (int)getpid(), OWNER_ENV);
+    return;
+  }
   struct sockaddr_storage sa;
   socklen_t len;
   char err[512];
@@ -656,8 +682,8 @@ void rc_http_start(void)
     S.c[i].fd = -1;
     S.c[i].buf = rc_mmap(HEAD_MAX + BODY_MAX);
   }
-  drop_http_option();
   if (!serve(fd)) _exit(2);
+  owner_mark();
 }
 
 /* Is the address one per process? unix:/PATH with %p, or port 0. */
@@ -700,7 +726,7 @@ void rc_http_after_fork_child(void)
     rc_log("no http endpoint in pid %d: cannot serve %s: %s", (int)getpid(), S.addr, strerror(errno));
     return;
   }
-  serve(fd);
+  if (serve(fd)) owner_mark_child();
 }
 
 /* The socket file goes with the process that made it: at exit (rc_http_stop)

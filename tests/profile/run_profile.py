@@ -481,18 +481,32 @@ def s_live():
     c.close()
 
 
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
 def s_exec():
-    """An exec'd program does not inherit the endpoint: the option is dropped."""
-    p = subprocess.Popen([A.launcher, "--http=127.0.0.1:0", "--exitcode=0", "--", "sh", "-c",
-                          "sleep 0.2; exec %s 1 serve" % A.prog], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=ENV)
+    """A process keeps its endpoint across exec (same pid: `exec ./server` at the end of a
+    wrapper); a program it runs in another process does not serve its address."""
+    port = free_port()
+    p = subprocess.Popen([A.launcher, "--http=127.0.0.1:%d" % port, "--exitcode=0", "--", "sh", "-c",
+                          "%s 1 >/dev/null 2>&1 || exit 9; sleep 0.2; exec %s 1 serve" % (A.prog, A.prog)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     line = p.stderr.readline()
-    check("serving http://127.0.0.1:" in line, "sh serves")
+    check(("serving http://127.0.0.1:%d/debug/pprof/ (pid %d)" % (port, p.pid)) in line, "sh serves: " + line)
+    line = p.stderr.readline()
+    check(("serving http://127.0.0.1:%d/debug/pprof/ (pid %d)" % (port, p.pid)) in line,
+          "the program sh execs serves again on the same address, in the same pid: " + line)
     check(p.stdout.readline().strip() == "ready", "the exec'd program runs")
+    code, txt = curl("http://127.0.0.1:%d/debug/pprof/heap?debug=1" % port)
+    check(code == "200" and "rcp_known" in txt, "the exec'd program's profile is served: " + code + txt[:200])
     p.stdin.write("quit\n")
     p.stdin.flush()
     out, err = p.communicate(timeout=60)
-    check(p.returncode == 0 and "serving" not in err and "cannot serve" not in err, "no second server after exec: " + err[-200:])
+    check(p.returncode == 0 and "serving" not in err and "cannot serve" not in err,
+          "one server at a time, and the program sh ran first (another pid) tried none: " + err[-300:])
 
 
 def s_unix():

@@ -196,6 +196,8 @@ RC_EXPORT void *pvalloc(size_t n)
 }
 
 /* The requested size, not Boehm's rounded one: bytes past it are not scanned. */
+bool rc_heap_owns(const void *p) { return p && (in_arena(p) || rc_block_exact(p)); }
+
 RC_EXPORT size_t malloc_usable_size(void *p)
 {
   if (!p) return 0;

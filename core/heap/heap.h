@@ -189,6 +189,9 @@ extern uintptr_t rc_heap_lo, rc_heap_hi;  /* bounds of every block ever served *
 struct rc_hdr *rc_block_of(uintptr_t word);
 /* Header of a live block whose user pointer is exactly p, else NULL. */
 struct rc_hdr *rc_block_exact(const void *p);
+/* Did malloc return p, not freed since (a tracked block, or one the arena
+ * served: those are never freed)? */
+bool rc_heap_owns(const void *p);
 void rc_heap_init(void);
 bool rc_heap_ready(void);
 /* rc_in_runtime (base.h): while >0 this thread's allocations are served as

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "base/spinlock.h"
 #include "stack/counters.h"
+#include "stack/stack.h"
 
 #define MAX_TABS 16384   /* tables ever made: one per thread alive at once */
 
@@ -163,6 +164,33 @@ void rc_counts_live(uint64_t *bytes, uint64_t *blocks, uint32_t n)
     if (t) live_tab(bytes, blocks, n, t);
   }
   live_tab(bytes, blocks, n, &shared_tab);
+}
+
+static void total_tab(uint64_t *bytes, uint64_t *blocks, uint32_t n, const struct rc_count_tab *t)
+{
+  for (uint32_t li = 0; li < (n + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS; li++) {
+    struct rc_count_cell *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
+    if (!l) continue;
+    uint32_t base = li << RC_COUNT_LEAF_BITS;
+    uint32_t k = n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
+    for (uint32_t i = li ? 0 : 1; i < k; i++) {   /* not stack id 0 */
+      *bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED) - __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
+      *blocks += __atomic_load_n(&l[i].allocs, __ATOMIC_RELAXED) - __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
+    }
+  }
+}
+
+void rc_counts_live_total(uint64_t *bytes, uint64_t *blocks)
+{
+  *bytes = *blocks = 0;
+  uint32_t n = rc_depot_count() + 1;
+  if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
+  uint32_t k = __atomic_load_n(&ntabs, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < k; i++) {
+    const struct rc_count_tab *t = __atomic_load_n(&tabs[i], __ATOMIC_ACQUIRE);
+    if (t) total_tab(bytes, blocks, n, t);
+  }
+  total_tab(bytes, blocks, n, &shared_tab);
 }
 
 void rc_counts_sum(struct rc_count *out, uint32_t n)

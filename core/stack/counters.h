@@ -211,6 +211,10 @@ void rc_counts_sum(struct rc_count *out, uint32_t n);
  * bytes), summed over every table: the peak's and the timeline's only
  * need, at 16 bytes a stack id instead of rc_counts_sum's 40. */
 void rc_counts_live(uint64_t *bytes, uint64_t *blocks, uint32_t n);
+/* Live bytes and blocks of every stack id but 0 (the blocks without a
+ * stack), summed over every table without per-stack arrays: what
+ * __sanitizer_get_current_allocated_bytes answers. */
+void rc_counts_live_total(uint64_t *bytes, uint64_t *blocks);
 /* Thread exit (scanners/threads.c): the table goes to the free list. */
 void rc_counts_thread_exit(void);
 /* fork: the child's other threads are gone, their tables free. */

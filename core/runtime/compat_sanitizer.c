@@ -48,13 +48,15 @@ RC_EXPORT size_t __sanitizer_get_heap_size(void) { return rc_heap_ready() ? GC_g
 RC_EXPORT size_t __sanitizer_get_free_bytes(void) { return rc_heap_ready() ? GC_get_free_bytes() : 0; }
 RC_EXPORT size_t __sanitizer_get_unmapped_bytes(void) { return rc_heap_ready() ? GC_get_unmapped_bytes() : 0; }
 
-/* Reports to PATH.PID from now on ("stderr" and "stdout" as themselves),
- * as the log_path option (LSAN_OPTIONS log_path) does from the start. */
+/* Reports to PATH.PID from now on ("stderr", or empty, and "stdout" as
+ * themselves), as the log_path option (LSAN_OPTIONS log_path) does from
+ * the start. */
 RC_EXPORT void __sanitizer_set_report_path(const char *path)
 {
   if (!path) return;
   rc_in_runtime++;
   rc_log_path_done();   /* the previous file goes if nothing was written to it */
+  if (!path[0]) path = "stderr";
   if (!strcmp(path, "stderr") && rc_err_fd != STDERR_FILENO) dup2(STDERR_FILENO, rc_err_fd);
   rc_opt.log_path = rc_strdup_internal(path);
   rc_log_path_open();

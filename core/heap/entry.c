@@ -7,8 +7,11 @@
  * stopped, from a signal handler inside the allocator). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <unistd.h>
 #include "heap/heap_internal.h"
+#include "stack/counters.h"
 #include "stack/timeline.h"
 
 static inline void *alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fresh)
@@ -204,4 +207,33 @@ RC_EXPORT size_t malloc_usable_size(void *p)
   if (in_arena(p)) return rc_arena_size(p);
   struct rc_hdr *h = rc_block_exact(p);
   return h ? rc_hdr_size(h) : 0;
+}
+
+/* glibc's heap statistics, of the heap reachcheck owns (glibc's arenas
+ * hold next to nothing while it runs): arena, what Boehm has mapped;
+ * uordblks, the live bytes of the program's blocks (the allocation
+ * counters': blocks made while the checker was disabled, which have no
+ * stack, are not in it); fordblks, Boehm's free bytes. The counts of
+ * chunks and mmapped regions have no equivalent and read 0. */
+RC_EXPORT struct mallinfo2 mallinfo2(void)
+{
+  struct mallinfo2 m = {0};
+  if (!heap_ready()) return m;
+  uint64_t bytes, blocks;
+  rc_counts_live_total(&bytes, &blocks);
+  m.arena = GC_get_heap_size();
+  m.uordblks = (size_t)bytes;
+  m.fordblks = GC_get_free_bytes();
+  return m;
+}
+
+/* The same in int fields (glibc's deprecated form), each at most INT_MAX. */
+RC_EXPORT struct mallinfo mallinfo(void)
+{
+  struct mallinfo2 m2 = mallinfo2();
+  struct mallinfo m = {0};
+  m.arena = m2.arena > INT_MAX ? INT_MAX : (int)m2.arena;
+  m.uordblks = m2.uordblks > INT_MAX ? INT_MAX : (int)m2.uordblks;
+  m.fordblks = m2.fordblks > INT_MAX ? INT_MAX : (int)m2.fordblks;
+  return m;
 }

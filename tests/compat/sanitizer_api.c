@@ -1,11 +1,12 @@
 /* The sanitizers' allocator and report interface (allocator_interface.h,
- * common_interface_defs.h) under reachcheck: exact answers for known
- * blocks, the caller's stack on stderr, and __sanitizer_set_report_path
+ * common_interface_defs.h), and glibc's mallinfo2/mallinfo, under
+ * reachcheck: exact answers for known blocks, the caller's stack on stderr, and __sanitizer_set_report_path
  * taking the report off stderr. Leaks one 48-byte block on purpose.
  * Declared here as the headers declare them (gcc 12 ships no
  * allocator_interface.h); weak in the preloaded build (WEAK), whose
  * program links with no library that defines them.
  * usage: sanitizer_api [REPORT_PATH] */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,15 @@ int main(int argc, char **argv)
   int local = 0;
   setvbuf(stdout, NULL, _IONBF, 0);   /* stdio makes no buffer between the two readings */
   size_t before = __sanitizer_get_current_allocated_bytes();
+  struct mallinfo2 m0 = mallinfo2();
+  struct mallinfo i0 = mallinfo();
   char *a = malloc(1000), *b = calloc(10, 30), *c = malloc(0);
   size_t during = __sanitizer_get_current_allocated_bytes();
+  struct mallinfo2 m1 = mallinfo2();
+  struct mallinfo i1 = mallinfo();
   printf("allocated %zu\n", during - before);
+  printf("mallinfo2 %zu, mallinfo %d, arena %s\n", m1.uordblks - m0.uordblks, i1.uordblks - i0.uordblks,
+         m1.arena >= m1.uordblks && m1.arena == (size_t)i1.arena ? "covers them" : "does not cover them");
   printf("ownership %d %d %d %d %d %d\n", __sanitizer_get_ownership(a), __sanitizer_get_ownership(b),
          __sanitizer_get_ownership(c), __sanitizer_get_ownership(a + 1), __sanitizer_get_ownership(&local),
          __sanitizer_get_ownership(NULL));

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The sanitizers' allocator and report interface, linked and preloaded:
+"""The sanitizers' allocator and report interface and glibc's mallinfo2, linked and preloaded:
 exact values for known blocks, the caller's stack on stderr, and
 __sanitizer_set_report_path moving the leak report to PREFIX.PID.
 usage: sanitizer_api_test.py LAUNCHER LINKED_PROGRAM PRELOADED_PROGRAM"""
@@ -12,7 +12,7 @@ import tempfile
 
 launcher, linked, weak = sys.argv[1:4]
 fail = []
-WANT_STDOUT = ["allocated 1300", "ownership 1 1 1 0 0 0", "sizes 1000 300 0 0", "estimated 123",
+WANT_STDOUT = ["allocated 1300", "mallinfo2 1300, mallinfo 1300, arena covers them", "ownership 1 1 1 0 0 0", "sizes 1000 300 0 0", "estimated 123",
                "after free: allocated 0, ownership 0", "heap consistent"]
 env = dict(os.environ)
 for k in ("REACHCHECK_OPTIONS", "LSAN_OPTIONS", "LD_PRELOAD"):

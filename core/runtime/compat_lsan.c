@@ -22,7 +22,7 @@
 /* The program's hooks: undefined weak references, so that a program linked
  * with -lreachcheck exports its definitions (the linker sees a shared
  * library refer to them); a preloaded runtime finds them in the
- * executable's symbol table instead (exe_symbol). */
+ * executable's symbol table instead (exe_hooks). */
 extern const char *__lsan_default_options(void) __attribute__((weak));
 extern const char *__lsan_default_suppressions(void) __attribute__((weak));
 extern int __lsan_is_turned_off(void) __attribute__((weak));
@@ -35,55 +35,97 @@ static int main_bias_cb(struct dl_phdr_info *info, size_t size, void *arg)
   return 1;   /* the first object is the main program */
 }
 
-/* Address of a defined symbol of the main program that its dynamic symbol
- * table does not export (a program run under LD_PRELOAD, not linked with
- * -lreachcheck), read from .symtab of /proc/self/exe; NULL if absent or
- * stripped. */
-static void *exe_symbol(const char *name)
+/* The hooks a preloaded runtime looks for in the executable's .symtab. */
+enum { HOOK_OPTIONS, HOOK_SUPPRESSIONS, HOOK_TURNED_OFF, NHOOKS };
+static const char *const hook_names[NHOOKS] = {"__lsan_default_options", "__lsan_default_suppressions",
+                                               "__lsan_is_turned_off"};
+static void *hook_found[NHOOKS];
+static bool hooks_read;
+
+/* A file range mapped with its pages populated in one call: a symbol
+ * table is read once, front to back, where a fault a page costs more
+ * than the scan. NULL on failure; *base and *maplen are what to unmap. */
+static const char *map_range(int fd, uint64_t off, uint64_t size, void **base, size_t *maplen)
 {
-  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NULL;
-  struct stat st;
-  void *found = NULL;
-  if (fstat(fd, &st) || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
-    close(fd);
-    return NULL;
-  }
-  size_t len = (size_t)st.st_size;
-  const char *f = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (f == MAP_FAILED) return NULL;
-  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)f;
-  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_shoff == 0 || eh->e_shoff > len ||
-      eh->e_shnum > (len - eh->e_shoff) / sizeof(ElfW(Shdr)))
-    goto out;
-  const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(f + eh->e_shoff);
-  for (int i = 0; i < eh->e_shnum && !found; i++) {
-    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
-    const ElfW(Shdr) *strs = &sh[sh[i].sh_link];
-    if (sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset || strs->sh_offset > len ||
-        strs->sh_size > len - strs->sh_offset)
-      continue;
-    const ElfW(Sym) *sym = (const ElfW(Sym) *)(f + sh[i].sh_offset);
-    size_t n = sh[i].sh_size / sizeof *sym;
-    for (size_t k = 0; k < n; k++) {
-      if (sym[k].st_name >= strs->sh_size || sym[k].st_shndx == SHN_UNDEF || !sym[k].st_value) continue;
-      const char *s = f + strs->sh_offset + sym[k].st_name;
-      if (strnlen(s, strs->sh_size - sym[k].st_name) == strs->sh_size - sym[k].st_name || strcmp(s, name)) continue;
-      uintptr_t bias = 0;
-      dl_iterate_phdr(main_bias_cb, &bias);
-      found = (void *)(bias + sym[k].st_value);
-      break;
-    }
-  }
-out:
-  munmap((void *)f, len);
-  return found;
+  uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), lo = off & ~(pg - 1);
+  *maplen = (size_t)(off - lo + size);
+  void *m = mmap(NULL, *maplen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)lo);
+  if (m == MAP_FAILED) return NULL;
+  *base = m;
+  return (const char *)m + (off - lo);
 }
 
-static void *hook(void *weak_ref, const char *name)
+/* Fills hook_found with the defined functions of those names in the main
+ * program's .symtab (a program run under LD_PRELOAD, not linked with
+ * -lreachcheck, exports none of them), in one pass over the table and
+ * only over it and its strings: an unstripped C++ program's tables run to
+ * tens of MiB. On a program of 100k functions (6.4 MiB of tables) one
+ * lookup a hook, each mapping the whole file and faulting its pages in
+ * one at a time, made a run with the exit check take 20.6 ms instead of
+ * 12.5 (plain: 3.0). Nothing is found when the program is stripped. */
+static void exe_hooks(void)
 {
-  return weak_ref ? weak_ref : exe_symbol(name);
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  ElfW(Ehdr) eh;
+  if (fstat(fd, &st) || pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+      eh.e_shoff == 0 || eh.e_shentsize != sizeof(ElfW(Shdr)) || eh.e_shnum == 0) {
+    close(fd);
+    return;
+  }
+  uint64_t len = (uint64_t)st.st_size;
+  size_t shbytes = (size_t)eh.e_shnum * sizeof(ElfW(Shdr));
+  ElfW(Shdr) *sh = rc_mmap(shbytes);
+  if (!sh || eh.e_shoff > len || shbytes > len - eh.e_shoff || pread(fd, sh, shbytes, (off_t)eh.e_shoff) != (ssize_t)shbytes) {
+    if (sh) rc_munmap(sh, shbytes);
+    close(fd);
+    return;
+  }
+  uintptr_t bias = 0;
+  dl_iterate_phdr(main_bias_cb, &bias);
+  int left = NHOOKS;
+  for (int i = 0; i < eh.e_shnum && left; i++) {
+    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh.e_shnum) continue;
+    const ElfW(Shdr) *strs = &sh[sh[i].sh_link];
+    if (sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset || strs->sh_offset > len ||
+        strs->sh_size > len - strs->sh_offset || !sh[i].sh_size || !strs->sh_size)
+      continue;
+    void *b1 = NULL, *b2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    const ElfW(Sym) *sym = (const ElfW(Sym) *)map_range(fd, sh[i].sh_offset, sh[i].sh_size, &b1, &l1);
+    const char *str = map_range(fd, strs->sh_offset, strs->sh_size, &b2, &l2);
+    size_t n = sh[i].sh_size / sizeof *sym, strn = strs->sh_size;
+    for (size_t k = 0; sym && str && k < n && left; k++) {
+      if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC || sym[k].st_shndx == SHN_UNDEF || !sym[k].st_value ||
+          sym[k].st_name >= strn || strn - sym[k].st_name < sizeof "__lsan_" ||
+          memcmp(str + sym[k].st_name, "__lsan_", sizeof "__lsan_" - 1))
+        continue;
+      const char *name = str + sym[k].st_name;
+      if (strnlen(name, strn - sym[k].st_name) == strn - sym[k].st_name) continue;   /* not terminated */
+      for (int h = 0; h < NHOOKS; h++)
+        if (!hook_found[h] && !strcmp(name, hook_names[h])) {
+          hook_found[h] = (void *)(bias + sym[k].st_value);
+          left--;
+        }
+    }
+    if (b1) munmap(b1, l1);
+    if (b2) munmap(b2, l2);
+  }
+  rc_munmap(sh, shbytes);
+  close(fd);
+}
+
+/* The program's hook: its weak reference when the dynamic linker bound it,
+ * else what the executable's .symtab has (read once, at the first need). */
+static void *hook(void *weak_ref, int which)
+{
+  if (weak_ref) return weak_ref;
+  if (!hooks_read) {
+    hooks_read = true;
+    exe_hooks();
+  }
+  return hook_found[which];
 }
 
 /* ---- LSAN_OPTIONS ----
@@ -273,13 +315,13 @@ static int lsan_parse(const char *s, const char *origin, int depth, char *err, s
  * the executable's symbol table). */
 static int turned_off(void)
 {
-  int (*off)(void) = (int (*)(void))hook((void *)__lsan_is_turned_off, "__lsan_is_turned_off");
+  int (*off)(void) = (int (*)(void))hook((void *)__lsan_is_turned_off, HOOK_TURNED_OFF);
   return off && off();
 }
 
 int rc_compat_options(char *err, size_t errlen)
 {
-  const char *(*defaults)(void) = (const char *(*)(void))hook((void *)__lsan_default_options, "__lsan_default_options");
+  const char *(*defaults)(void) = (const char *(*)(void))hook((void *)__lsan_default_options, HOOK_OPTIONS);
   if (defaults && lsan_parse(defaults(), "__lsan_default_options()", 0, err, errlen)) return -1;
   if (lsan_parse(getenv("LSAN_OPTIONS"), "LSAN_OPTIONS", 0, err, errlen)) return -1;
   rc_regions_enable(lsan_root_regions);
@@ -291,7 +333,7 @@ int rc_compat_after_options(char *err, size_t errlen)
 {
   rc_log_path_open();
   const char *(*supp)(void) =
-      (const char *(*)(void))hook((void *)__lsan_default_suppressions, "__lsan_default_suppressions");
+      (const char *(*)(void))hook((void *)__lsan_default_suppressions, HOOK_SUPPRESSIONS);
   const char *text = supp ? supp() : NULL;
   if (text && rc_suppress_add_text(text, "__lsan_default_suppressions()", err, errlen)) return -1;
   return 0;

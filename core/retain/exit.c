@@ -209,12 +209,14 @@ void rc_retain_exit_text(int fd)
   if (X.failed) rc_buf_printf(&b, "reachcheck: warning: out of memory in the retention analysis; results are incomplete\n");
   if (X.want_ret && X.ret.len) {
     rc_buf_printf(&b, "\n==%d== reachcheck: retained memory, top %zu of %u root%s (dominator tree: what freeing the root "
-                      "would free); %llu reachable byte%s in %llu block%s, of which %llu in %llu block%s reachable from "
-                      "several roots and retained by none\n",
+                      "would free); %llu reachable byte%s in %llu block%s",
                   (int)getpid(), X.ret.len, X.nretaining, X.nretaining == 1 ? "" : "s",
                   (unsigned long long)X.graph_bytes, plural(X.graph_bytes), (unsigned long long)X.graph_blocks,
-                  plural(X.graph_blocks), (unsigned long long)X.shared_bytes, (unsigned long long)X.shared_blocks,
-                  plural(X.shared_blocks));
+                  plural(X.graph_blocks));
+    if (X.shared_blocks)   /* the super-root's own: no single root retains them (docs/retention.md) */
+      rc_buf_printf(&b, ", of which %llu in %llu block%s reachable from several roots and retained by none",
+                    (unsigned long long)X.shared_bytes, (unsigned long long)X.shared_blocks, plural(X.shared_blocks));
+    rc_buf_printf(&b, "\n");
     const struct retainer *rt = (const struct retainer *)X.ret.data;
     for (size_t i = 0; i < X.ret.len; i++) {
       rc_buf_printf(&b, "  #%zu ", i + 1);

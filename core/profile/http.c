@@ -529,12 +529,17 @@ static void *server(void *arg)
  * the same address (the old listening socket died with the old image: it
  * is close-on-exec, and a unix socket's file is replaced, listen_on).
  * Other programs it runs inherit REACHCHECK_OPTIONS too, and must not try
- * to listen on the same port: the serving process's pid goes into
- * REACHCHECK_HTTP_PID, and a runtime started in another pid serves
- * nothing. The value is written with a fixed width, so that a forked child
- * that serves its own endpoint (rc_http_after_fork_child) can put its pid
- * there in place: setenv takes glibc's environment lock, which another
- * thread of the parent may have held at fork. */
+ * to listen on the same port: once listening, the runtime removes http=
+ * from REACHCHECK_OPTIONS and puts "PID:ADDRESS" (the option as given,
+ * %p unexpanded) in REACHCHECK_HTTP_PID; a runtime started in that pid
+ * takes the address from there, one in another pid serves nothing. A
+ * program that passes its children REACHCHECK_OPTIONS but not the marker
+ * (a filtered environment) thus never starts a second server on the
+ * address, and one that drops both only loses the endpoint. The pid has a
+ * fixed width, so that a forked child that serves its own endpoint
+ * (rc_http_after_fork_child) can write its pid there in place: setenv
+ * takes glibc's environment lock, which another thread of the parent may
+ * have held at fork. */
 #define OWNER_ENV "REACHCHECK_HTTP_PID"
 #define OWNER_DIGITS 10   /* a pid_t in decimal */
 
@@ -544,30 +549,56 @@ static void owner_digits(char *d, pid_t pid)
   for (int i = OWNER_DIGITS; i-- > 0; v /= 10) d[i] = (char)('0' + v % 10);
 }
 
-static void owner_mark(void)
+static void drop_http_option(void)
 {
-  char d[OWNER_DIGITS + 1];
-  owner_digits(d, getpid());
-  d[OWNER_DIGITS] = 0;
-  setenv(OWNER_ENV, d, 1);
+  const char *env = getenv("REACHCHECK_OPTIONS");
+  if (!env) return;
+  char out[65536];
+  size_t o = 0;
+  for (const char *s = env; *s;) {
+    const char *e = strchr(s, ':');
+    if (!strncmp(s, "http=", 5))
+      while (e && e[1] && !memchr(e + 1, '=', strcspn(e + 1, ":"))) e = strchr(e + 1, ':');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (strncmp(s, "http=", 5) && n && o + n + 2 < sizeof out) {
+      if (o) out[o++] = ':';
+      memcpy(out + o, s, n);
+      o += n;
+    }
+    if (!e) break;
+    s = e + 1;
+  }
+  out[o] = 0;
+  setenv("REACHCHECK_OPTIONS", out, 1);
 }
 
-/* In a forked child, async-signal-safe: the inherited value rewritten in
+static void owner_mark(void)
+{
+  char v[OWNER_DIGITS + 1 + sizeof S.addr];
+  owner_digits(v, getpid());
+  v[OWNER_DIGITS] = ':';
+  snprintf(v + OWNER_DIGITS + 1, sizeof v - OWNER_DIGITS - 1, "%s", rc_opt.http);
+  drop_http_option();
+  setenv(OWNER_ENV, v, 1);
+}
+
+/* In a forked child, async-signal-safe: the inherited pid rewritten in
  * place. */
 static void owner_mark_child(void)
 {
   char *v = getenv(OWNER_ENV);
-  if (v && strlen(v) == OWNER_DIGITS) owner_digits(v, getpid());
+  if (v && strlen(v) > OWNER_DIGITS && v[OWNER_DIGITS] == ':') owner_digits(v, getpid());
 }
 
-/* Does a REACHCHECK_HTTP_PID inherited from another process forbid this
- * one to serve? A value not of our making (not OWNER_DIGITS digits) is
- * not a marker. */
-static bool owner_elsewhere(void)
+/* The address REACHCHECK_HTTP_PID hands to this pid (an exec in the
+ * serving process), or NULL. */
+static const char *owner_address(void)
 {
   const char *v = getenv(OWNER_ENV);
-  if (!v || strlen(v) != OWNER_DIGITS || strspn(v, "0123456789") != OWNER_DIGITS) return false;
-  return strtol(v, NULL, 10) != (long)getpid();
+  if (!v || strlen(v) <= OWNER_DIGITS + 1 || v[OWNER_DIGITS] != ':' ||
+      strspn(v, "0123456789") != OWNER_DIGITS || strtol(v, NULL, 10) != (long)getpid())
+    return NULL;
+  return v + OWNER_DIGITS + 1;
 }
 
 /* Socket, bind, listen on S.addr; 0, or -1 with errno (the fd closed). */
@@ -661,10 +692,10 @@ static int parse(struct sockaddr_storage *sa, socklen_t *len, char *err, size_t 
 
 void rc_http_start(void)
 {
-  if (!rc_opt.http[0]) return;
-  if (owner_elsewhere()) {   /* a program run by the serving process (see owner_mark) */
-    if (rc_opt.verbose) rc_log("no http endpoint in pid %d: %s is another process's", (int)getpid(), OWNER_ENV);
-    return;
+  if (!rc_opt.http[0]) {   /* dropped by the serving process, or never set (see owner_mark) */
+    const char *mine = owner_address();
+    if (!mine) return;
+    rc_opt.http = rc_strdup_internal(mine);
   }
   struct sockaddr_storage sa;
   socklen_t len;

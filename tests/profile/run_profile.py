@@ -489,10 +489,14 @@ def free_port():
 
 def s_exec():
     """A process keeps its endpoint across exec (same pid: `exec ./server` at the end of a
-    wrapper); a program it runs in another process does not serve its address."""
+    wrapper); a program it runs in another process does not serve its address, even when
+    it gets the options without the owner's marker (a filtered environment)."""
     port = free_port()
     p = subprocess.Popen([A.launcher, "--http=127.0.0.1:%d" % port, "--exitcode=0", "--", "sh", "-c",
-                          "%s 1 >/dev/null 2>&1 || exit 9; sleep 0.2; exec %s 1 serve" % (A.prog, A.prog)],
+                          "%s 1 >/dev/null 2>&1 || exit 9; "
+                          # a filtered environment: the options without the owner's marker
+                          "env -i LD_PRELOAD=\"$LD_PRELOAD\" REACHCHECK_OPTIONS=\"$REACHCHECK_OPTIONS\" %s 1 >/dev/null 2>&1 "
+                          "|| exit 8; sleep 0.2; exec %s 1 serve" % (A.prog, A.prog, A.prog)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     line = p.stderr.readline()
     check(("serving http://127.0.0.1:%d/debug/pprof/ (pid %d)" % (port, p.pid)) in line, "sh serves: " + line)

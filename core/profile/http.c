@@ -577,7 +577,9 @@ static void owner_mark(void)
   char v[OWNER_DIGITS + 1 + sizeof S.addr];
   owner_digits(v, getpid());
   v[OWNER_DIGITS] = ':';
-  snprintf(v + OWNER_DIGITS + 1, sizeof v - OWNER_DIGITS - 1, "%s", rc_opt.http);
+  size_t room = sizeof v - OWNER_DIGITS - 1;
+  if ((size_t)snprintf(v + OWNER_DIGITS + 1, room, "%s", rc_opt.http) >= room)
+    v[OWNER_DIGITS + 1] = 0;   /* no address rather than a cut one: the exec'd program serves nothing */
   drop_http_option();
   setenv(OWNER_ENV, v, 1);
 }

@@ -715,8 +715,8 @@ void rc_http_start(void)
     S.c[i].fd = -1;
     S.c[i].buf = rc_mmap(HEAD_MAX + BODY_MAX);
   }
+  owner_mark();   /* the environment, before the server thread starts */
   if (!serve(fd)) _exit(2);
-  owner_mark();
 }
 
 /* Is the address one per process? unix:/PATH with %p, or port 0. */

@@ -120,35 +120,65 @@ void rc_count_free_async(uint32_t stack, uint64_t size)
   shared_add(stack, size, RC_COUNT_FREE);
 }
 
-static void add_tab(struct rc_count *out, uint32_t n, const struct rc_count_tab *t)
+/* What a sum reads: every thread's table, then the shared one, each
+ * handed to fn (lock-free, as the tables are never unmapped). */
+static void each_tab(void (*fn)(const struct rc_count_tab *t, void *ctx), void *ctx)
 {
-  for (uint32_t li = 0; li < (n + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS; li++) {
-    struct rc_count_cell *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
-    if (!l) continue;
-    uint32_t base = li << RC_COUNT_LEAF_BITS;
-    uint32_t k = n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
-    for (uint32_t i = 0; i < k; i++) {
-      out[base + i].allocs += __atomic_load_n(&l[i].allocs, __ATOMIC_RELAXED);
-      out[base + i].alloc_bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED);
-      out[base + i].frees += __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
-      out[base + i].free_bytes += __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
-      out[base + i].temps += __atomic_load_n(rc_count_temps(&l[i]), __ATOMIC_RELAXED);
+  uint32_t k = __atomic_load_n(&ntabs, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < k; i++) {
+    const struct rc_count_tab *t = __atomic_load_n(&tabs[i], __ATOMIC_ACQUIRE);
+    if (t) fn(t, ctx);
+  }
+  fn(&shared_tab, ctx);
+}
+
+#define NLEAVES(n) (((n) + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS)
+/* Leaf li of t (*l) and how many of its cells are below stack id n: 0 for
+ * a leaf not mapped. */
+static inline uint32_t leaf_cells(const struct rc_count_tab *t, uint32_t n, uint32_t li, struct rc_count_cell **l)
+{
+  *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
+  uint32_t base = li << RC_COUNT_LEAF_BITS;
+  return !*l ? 0 : n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
+}
+
+struct sum_ctx { struct rc_count *out; uint64_t *bytes, *blocks; uint32_t n; };
+
+static void add_tab(const struct rc_count_tab *t, void *arg)
+{
+  const struct sum_ctx *c = arg;
+  struct rc_count_cell *l;
+  for (uint32_t li = 0; li < NLEAVES(c->n); li++) {
+    struct rc_count *out = c->out + (li << RC_COUNT_LEAF_BITS);
+    for (uint32_t i = 0, k = leaf_cells(t, c->n, li, &l); i < k; i++) {
+      out[i].allocs += __atomic_load_n(&l[i].allocs, __ATOMIC_RELAXED);
+      out[i].alloc_bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED);
+      out[i].frees += __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
+      out[i].free_bytes += __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
+      out[i].temps += __atomic_load_n(rc_count_temps(&l[i]), __ATOMIC_RELAXED);
     }
   }
 }
 
-static void live_tab(uint64_t *bytes, uint64_t *blocks, uint32_t n, const struct rc_count_tab *t)
+/* Live bytes and blocks of a cell. */
+static inline uint64_t cell_live_bytes(const struct rc_count_cell *c)
 {
-  for (uint32_t li = 0; li < (n + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS; li++) {
-    struct rc_count_cell *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
-    if (!l) continue;
-    uint32_t base = li << RC_COUNT_LEAF_BITS;
-    uint32_t k = n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
-    for (uint32_t i = 0; i < k; i++) {
-      bytes[base + i] += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED) -
-                         __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
-      blocks[base + i] += __atomic_load_n(&l[i].allocs, __ATOMIC_RELAXED) -
-                          __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
+  return __atomic_load_n(&c->alloc_bytes, __ATOMIC_RELAXED) - __atomic_load_n(&c->free_bytes, __ATOMIC_RELAXED);
+}
+static inline uint64_t cell_live_blocks(const struct rc_count_cell *c)
+{
+  return __atomic_load_n(&c->allocs, __ATOMIC_RELAXED) - __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
+}
+
+static void live_tab(const struct rc_count_tab *t, void *arg)
+{
+  const struct sum_ctx *c = arg;
+  struct rc_count_cell *l;
+  for (uint32_t li = 0; li < NLEAVES(c->n); li++) {
+    uint64_t *bytes = c->bytes + (li << RC_COUNT_LEAF_BITS), *blocks = c->blocks + (li << RC_COUNT_LEAF_BITS);
+    for (uint32_t i = 0, k = leaf_cells(t, c->n, li, &l); i < k; i++) {
+      bytes[i] += cell_live_bytes(&l[i]);
+      blocks[i] += cell_live_blocks(&l[i]);
     }
   }
 }
@@ -158,51 +188,36 @@ void rc_counts_live(uint64_t *bytes, uint64_t *blocks, uint32_t n)
   if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
   memset(bytes, 0, sizeof *bytes * n);
   memset(blocks, 0, sizeof *blocks * n);
-  uint32_t k = __atomic_load_n(&ntabs, __ATOMIC_ACQUIRE);
-  for (uint32_t i = 0; i < k; i++) {
-    const struct rc_count_tab *t = __atomic_load_n(&tabs[i], __ATOMIC_ACQUIRE);
-    if (t) live_tab(bytes, blocks, n, t);
-  }
-  live_tab(bytes, blocks, n, &shared_tab);
+  struct sum_ctx c = {.bytes = bytes, .blocks = blocks, .n = n};
+  each_tab(live_tab, &c);
 }
 
-static void total_tab(uint64_t *bytes, uint64_t *blocks, uint32_t n, const struct rc_count_tab *t)
+/* The totals in bytes[0] and blocks[0], every stack id but 0. */
+static void total_tab(const struct rc_count_tab *t, void *arg)
 {
-  for (uint32_t li = 0; li < (n + RC_COUNT_LEAF - 1) >> RC_COUNT_LEAF_BITS; li++) {
-    struct rc_count_cell *l = __atomic_load_n(&t->leaf[li], __ATOMIC_ACQUIRE);
-    if (!l) continue;
-    uint32_t base = li << RC_COUNT_LEAF_BITS;
-    uint32_t k = n - base < RC_COUNT_LEAF ? n - base : RC_COUNT_LEAF;
-    for (uint32_t i = li ? 0 : 1; i < k; i++) {   /* not stack id 0 */
-      *bytes += __atomic_load_n(&l[i].alloc_bytes, __ATOMIC_RELAXED) - __atomic_load_n(&l[i].free_bytes, __ATOMIC_RELAXED);
-      *blocks += __atomic_load_n(&l[i].allocs, __ATOMIC_RELAXED) - __atomic_load_n(&l[i].frees, __ATOMIC_RELAXED);
+  const struct sum_ctx *c = arg;
+  struct rc_count_cell *l;
+  for (uint32_t li = 0; li < NLEAVES(c->n); li++)
+    for (uint32_t i = li ? 0 : 1, k = leaf_cells(t, c->n, li, &l); i < k; i++) {   /* not stack id 0 */
+      *c->bytes += cell_live_bytes(&l[i]);
+      *c->blocks += cell_live_blocks(&l[i]);
     }
-  }
 }
 
 void rc_counts_live_total(uint64_t *bytes, uint64_t *blocks)
 {
   *bytes = *blocks = 0;
   uint32_t n = rc_depot_count() + 1;
-  if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
-  uint32_t k = __atomic_load_n(&ntabs, __ATOMIC_ACQUIRE);
-  for (uint32_t i = 0; i < k; i++) {
-    const struct rc_count_tab *t = __atomic_load_n(&tabs[i], __ATOMIC_ACQUIRE);
-    if (t) total_tab(bytes, blocks, n, t);
-  }
-  total_tab(bytes, blocks, n, &shared_tab);
+  struct sum_ctx c = {.bytes = bytes, .blocks = blocks, .n = n > RC_COUNT_MAX_IDS ? RC_COUNT_MAX_IDS : n};
+  each_tab(total_tab, &c);
 }
 
 void rc_counts_sum(struct rc_count *out, uint32_t n)
 {
   if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
   memset(out, 0, sizeof *out * n);
-  uint32_t k = __atomic_load_n(&ntabs, __ATOMIC_ACQUIRE);
-  for (uint32_t i = 0; i < k; i++) {
-    const struct rc_count_tab *t = __atomic_load_n(&tabs[i], __ATOMIC_ACQUIRE);
-    if (t) add_tab(out, n, t);
-  }
-  add_tab(out, n, &shared_tab);
+  struct sum_ctx c = {.out = out, .n = n};
+  each_tab(add_tab, &c);
 }
 
 void rc_counts_thread_exit(void)

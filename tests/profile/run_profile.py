@@ -353,7 +353,8 @@ class Service:
             raise SystemExit("no serving line: " + line)
         self.url, self.port = m.group(1), int(m.group(2))
         self.err = []
-        threading.Thread(target=lambda: self.err.extend(self.p.stderr), daemon=True).start()
+        self.reader = threading.Thread(target=lambda: self.err.extend(self.p.stderr), daemon=True)
+        self.reader.start()
         assert self.p.stdout.readline().strip() == "ready"
         # the first fgets allocates stdin's buffer: have it done before any profile
         assert self.cmd("grow 0") == "ok"
@@ -367,6 +368,9 @@ class Service:
         self.p.stdin.write("quit\n")
         self.p.stdin.flush()
         self.p.wait(timeout=60)
+        # the exit report may still sit in the pipe: self.err is whole only
+        # once the reader has seen end of file (a loaded machine lost it)
+        self.reader.join(timeout=60)
         return self.p.returncode
 
 

@@ -198,9 +198,9 @@ RC_EXPORT void *pvalloc(size_t n)
   return do_alloc(r ? r : pg, pg, &at);
 }
 
-/* The requested size, not Boehm's rounded one: bytes past it are not scanned. */
 bool rc_heap_owns(const void *p) { return p && (in_arena(p) || rc_block_exact(p)); }
 
+/* The requested size, not Boehm's rounded one: bytes past it are not scanned. */
 RC_EXPORT size_t malloc_usable_size(void *p)
 {
   if (!p) return 0;

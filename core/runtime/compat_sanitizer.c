@@ -23,13 +23,10 @@ RC_EXPORT size_t __sanitizer_get_estimated_allocated_size(size_t size) { return 
 
 RC_EXPORT int __sanitizer_get_ownership(const volatile void *p) { return rc_heap_owns((const void *)p); }
 
-/* The size the block was asked with (malloc_usable_size's answer); 0 for
- * NULL and for a pointer that is not a live block, where LeakSanitizer
- * would stop the program. */
-RC_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p)
-{
-  return rc_heap_owns((const void *)p) ? malloc_usable_size((void *)p) : 0;
-}
+/* The size the block was asked with: malloc_usable_size's answer, which
+ * is already 0 for NULL and for a pointer that is not a live block (where
+ * LeakSanitizer would stop the program). */
+RC_EXPORT size_t __sanitizer_get_allocated_size(const volatile void *p) { return malloc_usable_size((void *)p); }
 
 /* Bytes of the live blocks the program allocated, as the allocation
  * counters have them (exact; the blocks made while reachcheck_disable() or

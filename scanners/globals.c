@@ -2,7 +2,10 @@
  * .got, relro) enumerated with dl_iterate_phdr at check time, never cached,
  * so a dlclose'd library stops being a root. reachcheck's own module and the
  * libraries it uses for bookkeeping (Boehm GC, libunwind, libdw) are skipped:
- * their state must never keep a user block alive. */
+ * their state must never keep a user block alive. libdw is no dependency
+ * (the symbolizer loads it on first use, symbols/dw.h), so it is known by
+ * its soname; a program that uses libdw itself shares that copy, as it did
+ * when libdw was linked. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
@@ -14,7 +17,6 @@
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
-#include <elfutils/libdwfl.h>
 
 struct scan_ctx { const struct rc_vec *maps; rc_root_fn fn; void *ctx; };
 
@@ -29,14 +31,21 @@ static bool contains(struct dl_phdr_info *info, uintptr_t a)
   return false;
 }
 
+static bool is_libdw(const char *path)
+{
+  if (!path) return false;
+  const char *b = strrchr(path, '/');
+  return strcmp(b ? b + 1 : path, "libdw.so.1") == 0;
+}
+
 static int excluded_module(struct dl_phdr_info *info)
 {
-  static const void *probes[5];
+  if (is_libdw(info->dlpi_name)) return 1;
+  static const void *probes[4];
   if (!probes[0]) {
     probes[1] = (const void *)(uintptr_t)&GC_base;
     probes[2] = (const void *)(uintptr_t)&unw_backtrace;
-    probes[3] = (const void *)(uintptr_t)&dwfl_begin;
-    probes[4] = (const void *)(uintptr_t)&rc_now_ms;
+    probes[3] = (const void *)(uintptr_t)&rc_now_ms;
     probes[0] = (const void *)&rc_opt;
   }
   for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)

@@ -4,8 +4,9 @@
  * interposed to keep a table of the anonymous mappings the program made,
  * with their allocation stacks, in internal memory; a check scans the parts
  * that are readable and writable then, as valgrind scans client memory.
- * Not recorded: mappings made while inside reachcheck (rc_in_runtime) or
- * from Boehm GC, libunwind, libdw or reachcheck's own code (caller pc),
+ * Not recorded: mappings made while inside reachcheck (rc_in_runtime: libdw,
+ * which the symbolizer loads and calls only there) or from Boehm GC,
+ * libunwind or reachcheck's own code (caller pc),
  * mappings flagged MAP_STACK or MAP_GROWSDOWN, and, at check time, any that
  * holds a registered thread's stack (a stack is scanned from its stack
  * pointer, never whole). ld.so and glibc map through their internal
@@ -26,7 +27,6 @@
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
-#include <elfutils/libdwfl.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define CAP (1u << 18)
@@ -204,7 +204,7 @@ static int excl_cb(struct dl_phdr_info *info, size_t size, void *arg)
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     if (ph->p_type != PT_LOAD) continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 3; k++)
       if (probes[k] >= lo && probes[k] < lo + ph->p_memsz) hit = true;
   }
   if (!hit) return 0;
@@ -227,8 +227,7 @@ static void fork_release(void) { rc_spin_unlock(&tab_lock); }
  * (from Boehm growing its heap for an early malloc) are dropped. */
 void rc_mappings_init(void)
 {
-  uintptr_t probes[4] = {(uintptr_t)&GC_base, (uintptr_t)&unw_backtrace, (uintptr_t)&dwfl_begin,
-                         (uintptr_t)&rc_now_ms};
+  uintptr_t probes[3] = {(uintptr_t)&GC_base, (uintptr_t)&unw_backtrace, (uintptr_t)&rc_now_ms};
   dl_iterate_phdr(excl_cb, probes);
   sigset_t old;
   table_lock(&old);

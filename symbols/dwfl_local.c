@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "symbols/dw.h"
 #include "symbols/dwfl_local.h"
 
 /* __cxa_demangle, if some C++ runtime is loaded. A C host that dlopen'ed a
@@ -63,7 +64,8 @@ static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mod
                               Dwarf_Addr base, const char *file, const char *debuglink,
                               GElf_Word crc, char **debuginfo_file)
 {
-  int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
+  if (!rc_dw_load()) return -1;   /* a tool that links libdw calls these without having loaded the table */
+  int fd = rc_dw.dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
                                         debuginfo_file);
   const char *slash = file ? strrchr(file, '/') : NULL;
   if (fd >= 0 || !debuglink || !slash) return fd;
@@ -89,9 +91,17 @@ static int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
   return -1;
 }
 
+/* libdwfl's own, through the loaded table (symbols/dw.h). */
+static int sym_section_address(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                               const char *secname, GElf_Word shndx, const GElf_Shdr *shdr, Dwarf_Addr *addr)
+{
+  if (!rc_dw_load()) return -1;
+  return rc_dw.dwfl_offline_section_address(mod, userdata, modname, base, secname, shndx, shdr, addr);
+}
+
 const Dwfl_Callbacks rc_dwfl_local_callbacks = {
   .find_elf = sym_find_elf,
   .find_debuginfo = sym_find_debuginfo,
-  .section_address = dwfl_offline_section_address,
+  .section_address = sym_section_address,
   .debuginfo_path = NULL,  /* default ":.debug:/usr/lib/debug" */
 };

@@ -3,6 +3,8 @@
 #define RC_DWFL_LOCAL_H
 #include <stdbool.h>
 #include <elfutils/libdwfl.h>
+/* Their own calls into libdw go through rc_dw (symbols/dw.h), which they
+ * load if nobody did. */
 extern const Dwfl_Callbacks rc_dwfl_local_callbacks;
 
 /* __cxa_demangle's signature; each binary finds it its own way. */

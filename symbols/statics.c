@@ -8,6 +8,7 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include "symbols/symbols.h"
+#include "symbols/dw.h"
 #include "symbols/dwfl_local.h"
 
 /* gcc names a static local `name.N` in the symbol table; the function it
@@ -19,28 +20,28 @@ static bool die_addr_is(Dwarf_Die *die, Dwarf_Addr want, Dwarf_Addr bias)
   Dwarf_Attribute attr;
   Dwarf_Op *ops;
   size_t nops;
-  if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &ops, &nops) || nops != 1) return false;
+  if (!rc_dw.dwarf_attr(die, DW_AT_location, &attr) || rc_dw.dwarf_getlocation(&attr, &ops, &nops) || nops != 1) return false;
   return ops[0].atom == DW_OP_addr && ops[0].number + bias == want;
 }
 
 static bool find_local(Dwarf_Die *die, Dwarf_Addr want, Dwarf_Addr bias, Dwarf_Die *fn, int depth, char *out, size_t n)
 {
   Dwarf_Die child;
-  if (depth > 64 || dwarf_child(die, &child)) return false;
+  if (depth > 64 || rc_dw.dwarf_child(die, &child)) return false;
   do {
-    int tag = dwarf_tag(&child);
+    int tag = rc_dw.dwarf_tag(&child);
     if (tag == DW_TAG_variable && fn && die_addr_is(&child, want, bias)) {
       const char *fname = NULL;
       Dwarf_Attribute a;
-      const char *link = dwarf_formstring(dwarf_attr_integrate(fn, DW_AT_linkage_name, &a));
+      const char *link = rc_dw.dwarf_formstring(rc_dw.dwarf_attr_integrate(fn, DW_AT_linkage_name, &a));
       char buf[256];
       if (link) {
         rc_demangle(link, buf, sizeof buf);
         fname = buf;
       } else {
-        fname = dwarf_diename(fn);
+        fname = rc_dw.dwarf_diename(fn);
       }
-      const char *vname = dwarf_diename(&child);
+      const char *vname = rc_dw.dwarf_diename(&child);
       if (!fname || !vname) return false;
       snprintf(out, n, "%s::%s", fname, vname);
       return true;
@@ -55,7 +56,7 @@ static bool find_local(Dwarf_Die *die, Dwarf_Addr want, Dwarf_Addr bias, Dwarf_D
         return true;
       }
     }
-  } while (!dwarf_siblingof(&child, &child));
+  } while (!rc_dw.dwarf_siblingof(&child, &child));
   return false;
 }
 
@@ -80,16 +81,16 @@ bool rc_static_local_name(const char *path, const char *sym, uintptr_t vaddr, ch
     }
   struct local_name tmp = {path, vaddr, "", false};
   rc_in_runtime++;
-  Dwfl *dwfl = dwfl_begin(&rc_dwfl_local_callbacks);
+  Dwfl *dwfl = rc_dw_load() ? rc_dw.dwfl_begin(&rc_dwfl_local_callbacks) : NULL;
   if (dwfl) {
-    dwfl_report_begin(dwfl);
-    Dwfl_Module *mod = dwfl_report_elf(dwfl, path, path, -1, 0, true);
-    dwfl_report_end(dwfl, NULL, NULL);
+    rc_dw.dwfl_report_begin(dwfl);
+    Dwfl_Module *mod = rc_dw.dwfl_report_elf(dwfl, path, path, -1, 0, true);
+    rc_dw.dwfl_report_end(dwfl, NULL, NULL);
     Dwarf_Die *cu = NULL;
     Dwarf_Addr bias = 0;
-    while (mod && !tmp.found && (cu = dwfl_module_nextcu(mod, cu, &bias)))
+    while (mod && !tmp.found && (cu = rc_dw.dwfl_module_nextcu(mod, cu, &bias)))
       tmp.found = find_local(cu, vaddr, bias, NULL, 0, tmp.name, sizeof tmp.name);
-    dwfl_end(dwfl);
+    rc_dw.dwfl_end(dwfl);
   }
   rc_in_runtime--;
   if (local_n < 64) local_cache[local_n++] = tmp;

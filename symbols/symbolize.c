@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "symbols/symbols.h"
+#include "symbols/dw.h"
 #include "symbols/dwfl_local.h"
 
 /* A function symbol: [lo, hi) in the process (hi == lo: size unknown,
@@ -61,13 +62,14 @@ static struct sym_mod *sym_module_locked(const char *path, uintptr_t bias)
   if (!m) return NULL;
   m->path = path;
   m->bias = bias;
-  if (path[0] != '/' || !(m->dwfl = dwfl_begin(&rc_dwfl_local_callbacks))) return m;  /* [vdso], ? */
-  dwfl_report_begin(m->dwfl);
+  if (path[0] != '/' || !rc_dw_load() || !(m->dwfl = rc_dw.dwfl_begin(&rc_dwfl_local_callbacks)))
+    return m;  /* [vdso], ?, or no libdw */
+  rc_dw.dwfl_report_begin(m->dwfl);
   /* add_p_vaddr: `base` is the load bias (l_addr), as ld.so applied it. */
-  m->mod = dwfl_report_elf(m->dwfl, path, path, -1, bias, true);
-  dwfl_report_end(m->dwfl, NULL, NULL);
+  m->mod = rc_dw.dwfl_report_elf(m->dwfl, path, path, -1, bias, true);
+  rc_dw.dwfl_report_end(m->dwfl, NULL, NULL);
   if (!m->mod) {
-    dwfl_end(m->dwfl);
+    rc_dw.dwfl_end(m->dwfl);
     m->dwfl = NULL;
   }
   return m;
@@ -83,14 +85,14 @@ static int msym_cmp(const void *a, const void *b)
 static void sym_read_locked(struct sym_mod *m)
 {
   m->syms_read = true;
-  int n = dwfl_module_getsymtab(m->mod);
+  int n = rc_dw.dwfl_module_getsymtab(m->mod);
   if (n <= 1) return;
   m->syms = malloc(sizeof *m->syms * (size_t)n);   /* under rc_in_runtime: internal */
   if (!m->syms) return;
   for (int i = 1; i < n; i++) {
     GElf_Sym sym;
     GElf_Addr addr;
-    const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, NULL, NULL, NULL);
+    const char *name = rc_dw.dwfl_module_getsym_info(m->mod, i, &sym, &addr, NULL, NULL, NULL);
     int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
     /* NOTYPE: assembler labels such as ld.so's _dl_start_user */
     if (!name || !*name || sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS ||
@@ -183,9 +185,9 @@ void rc_symbolize(uintptr_t pc, uint32_t gen, struct rc_frame_info *out)
     Dwarf_Addr a = pc ? pc - 1 : pc;
     const char *name = sym_lookup_locked(m, a);
     if (name) sym_function_locked(name, out->function, sizeof out->function);
-    Dwfl_Line *line = rc_opt.libc_lines || !sym_glibc_module(path) ? dwfl_module_getsrc(m->mod, a) : NULL;
+    Dwfl_Line *line = rc_opt.libc_lines || !sym_glibc_module(path) ? rc_dw.dwfl_module_getsrc(m->mod, a) : NULL;
     int lineno = 0;
-    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    const char *file = line ? rc_dw.dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
     if (file) {
       out->file = file;
       out->line = lineno;
@@ -215,9 +217,9 @@ static bool die_name_locked(Dwarf_Die *die, char *out, size_t cap)
 {
   Dwarf_Attribute attr;
   const char *name = NULL;
-  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) || dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
-    name = dwarf_formstring(&attr);
-  if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr)) name = dwarf_formstring(&attr);
+  if (rc_dw.dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) || rc_dw.dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+    name = rc_dw.dwarf_formstring(&attr);
+  if (!name && rc_dw.dwarf_attr_integrate(die, DW_AT_name, &attr)) name = rc_dw.dwarf_formstring(&attr);
   if (!name) return false;
   sym_function_locked(name, out, cap);
   return true;
@@ -230,9 +232,9 @@ static void call_site_locked(Dwarf_Die *inl, Dwarf_Files *files, size_t nfiles, 
   Dwarf_Word w;
   f->file = NULL;
   f->line = 0;
-  if (files && dwarf_attr(inl, DW_AT_call_file, &attr) && !dwarf_formudata(&attr, &w) && w < nfiles)
-    f->file = dwarf_filesrc(files, w, NULL, NULL);
-  if (dwarf_attr(inl, DW_AT_call_line, &attr) && !dwarf_formudata(&attr, &w)) f->line = (int)w;
+  if (files && rc_dw.dwarf_attr(inl, DW_AT_call_file, &attr) && !rc_dw.dwarf_formudata(&attr, &w) && w < nfiles)
+    f->file = rc_dw.dwarf_filesrc(files, w, NULL, NULL);
+  if (rc_dw.dwarf_attr(inl, DW_AT_call_line, &attr) && !rc_dw.dwarf_formudata(&attr, &w)) f->line = (int)w;
 }
 
 int rc_symbolize_inline(uintptr_t pc, uint32_t gen, struct rc_frame_info *out, int max)
@@ -247,25 +249,25 @@ int rc_symbolize_inline(uintptr_t pc, uint32_t gen, struct rc_frame_info *out, i
   pthread_mutex_lock(&sym_lock);
   struct sym_mod *m = sym_module_locked(path, bias);
   Dwarf_Addr dbias = 0, a = pc ? pc - 1 : pc;
-  Dwarf_Die *cu = m && m->mod ? dwfl_module_addrdie(m->mod, a, &dbias) : NULL;
+  Dwarf_Die *cu = m && m->mod ? rc_dw.dwfl_module_addrdie(m->mod, a, &dbias) : NULL;
   Dwarf_Die *scopes = NULL, *chain = NULL;
-  int ns = cu ? dwarf_getscopes(cu, a - dbias, &scopes) : 0;
+  int ns = cu ? rc_dw.dwarf_getscopes(cu, a - dbias, &scopes) : 0;
   Dwarf_Files *files = NULL;
   size_t nfiles = 0;
-  if (ns > 0 && dwarf_getsrcfiles(cu, &files, &nfiles)) files = NULL;
+  if (ns > 0 && rc_dw.dwarf_getsrcfiles(cu, &files, &nfiles)) files = NULL;
   /* the innermost function scope; when it is an inlined subroutine, its
    * concrete nesting (dwarf_getscopes_die, as eu-addr2line -i walks it)
    * names each caller out to the physical function, and each inlined
    * DIE's call_file:call_line is the line in its caller */
   int i0 = 0;
-  while (i0 < ns && dwarf_tag(&scopes[i0]) != DW_TAG_inlined_subroutine && dwarf_tag(&scopes[i0]) != DW_TAG_subprogram) i0++;
-  if (i0 < ns && dwarf_tag(&scopes[i0]) == DW_TAG_inlined_subroutine && die_name_locked(&scopes[i0], out[0].function, sizeof out[0].function)) {
+  while (i0 < ns && rc_dw.dwarf_tag(&scopes[i0]) != DW_TAG_inlined_subroutine && rc_dw.dwarf_tag(&scopes[i0]) != DW_TAG_subprogram) i0++;
+  if (i0 < ns && rc_dw.dwarf_tag(&scopes[i0]) == DW_TAG_inlined_subroutine && die_name_locked(&scopes[i0], out[0].function, sizeof out[0].function)) {
     char phys[sizeof out[0].function];
     snprintf(phys, sizeof phys, "%s", "");
-    int nc = dwarf_getscopes_die(&scopes[i0], &chain);
+    int nc = rc_dw.dwarf_getscopes_die(&scopes[i0], &chain);
     Dwarf_Die *prev = &scopes[i0];
     for (int j = 1; j < nc && n < max; j++) {
-      int t = dwarf_tag(&chain[j]);
+      int t = rc_dw.dwarf_tag(&chain[j]);
       if (t != DW_TAG_inlined_subroutine && t != DW_TAG_subprogram) continue;
       struct rc_frame_info *f = &out[n++];
       *f = out[0];

@@ -3,7 +3,7 @@
 # then rc_tools_sources(VAR) sets VAR to the sources, the generated treemap
 # page (assets/, inlined by embed.cmake when one of its files changes)
 # included. They need core/base (with its profile.proto writer: zlib),
-# symbols/dwfl_local.c and libdw.
+# symbols/dw.c and dwfl_local.c (libdw's loader and callbacks) and libdw.
 set(RC_TOOLS_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 function(rc_tools_sources var)

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "check/mark.h"
+#include "symbols/dw.h"
 
 /* From this many slots on a check with a concurrent hook starts the helper
  * thread: below, the hook takes a few milliseconds and a thread's start
@@ -223,6 +224,7 @@ static int check_cb(struct dl_phdr_info *info, size_t size, void *arg)
     pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
       rc_in_runtime++;   /* the child never touches Boehm: stopped threads may hold its lock */
+      rc_dw_forbid_load();   /* nor loads libdw: a stopped thread may hold ld.so's lock (symbols/dw.h) */
       analyse(c);
       if (c->hooks && c->hooks->in_child) c->hooks->in_child(c->hooks->ctx, r);
       _exit(c->err ? 1 : 0);

@@ -93,7 +93,7 @@ out:
 static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_root_range *r)
 {
   (void)ctx;
-  rc_rootset_range(&X.rs, lo, hi, r);
+  rc_rootset_defer(&X.rs, lo, hi, r);   /* named in exit_after_mark, if the report is not silent */
 }
 
 /* Will the at-exit report print nothing? It prints retention only next to
@@ -152,6 +152,7 @@ static void exit_after_mark(void *ctx, struct rc_mark *m)
   double t0 = rc_now_ms();
   X.ran = true;
   X.beside = rc_helper_self();
+  rc_rootset_replay(&X.rs);
   if (X.want_ret) {   /* ownership: the dominator tree's answer without the tree (owner.c) */
     if (rc_own_compute(m, &X.rs, &X.own, true)) {
       X.failed = true;

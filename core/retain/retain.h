@@ -75,12 +75,22 @@ struct rc_rootset {
   long stack_thread;     /* the thread whose stack edges start at stack_edges_from */
   size_t stack_edges_from;
   bool blocks_added;     /* rc_rootset_blocks ran */
+  struct rc_vec deferred; /* ranges kept by rc_rootset_defer (elem 0: none yet) */
 };
 void rc_rootnames_init(void);   /* constructor: TLS layout constants */
 void rc_rootset_init(struct rc_rootset *s);
 void rc_rootset_free(struct rc_rootset *s);
 /* A root range from the check's root hook. */
 void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range);
+/* The same, in two steps: the check's root hook only keeps the range (and
+ * reads what only the checking thread can), and rc_rootset_replay, in the
+ * after-mark hook while the world is still stopped, names its roots then,
+ * once it knows they are wanted: a clean program's exit names none
+ * (retain/exit.c). The memory is the same at both times, but for the
+ * checking thread's own frames below its outermost reachcheck frame, which
+ * neither step reads (docs/design.md). */
+void rc_rootset_defer(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range);
+void rc_rootset_replay(struct rc_rootset *s);
 /* A live block that is a root itself (RC_F_LDSO or RC_F_IGNORED). */
 void rc_rootset_block(struct rc_rootset *s, struct rc_hdr *h);
 /* Every marked block that is a root itself, in slot order; once per root

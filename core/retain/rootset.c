@@ -383,13 +383,9 @@ static void retag_stack_words(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, 
   s->edges.len = w;
 }
 
-void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range)
+/* checking: the range is the checking thread's own stack. */
+static void range_of(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range, bool checking)
 {
-  /* Here, on the checking thread, not later: ensure_tls needs this
-   * thread's pthread_self, and its dl_iterate_phdr would wait forever on
-   * the helper thread (check.c runs a concurrent after-mark hook there
-   * while this thread holds ld.so's lock). */
-  ensure_tls(s);
   enum rc_root_kind kind = range->kind;
   long thread = range->thread;
   if (range->part == RC_PART_REGISTER && range->reg == REG_RIP && hi - lo >= 8) {
@@ -399,7 +395,6 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const st
       r->pc = *(const uintptr_t *)lo;
     }
   }
-  bool checking = kind == RC_ROOT_STACK && thread == (long)syscall(SYS_gettid);
   if (s->rename_from && thread == s->rename_from) thread = s->rename_to;
   bool self = s->skip_tid && thread == s->skip_tid;
   if (self && kind == RC_ROOT_REGISTER) return;
@@ -471,6 +466,37 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const st
   }
 }
 
+void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range)
+{
+  /* Here, on the checking thread, not later: ensure_tls needs this
+   * thread's pthread_self, and its dl_iterate_phdr would wait forever on
+   * the helper thread (check.c runs a concurrent after-mark hook there
+   * while this thread holds ld.so's lock). */
+  ensure_tls(s);
+  range_of(s, lo, hi, range, range->kind == RC_ROOT_STACK && range->thread == (long)syscall(SYS_gettid));
+}
+
+struct deferred { uintptr_t lo, hi; struct rc_root_range range; bool checking; };
+
+void rc_rootset_defer(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range)
+{
+  ensure_tls(s);   /* on the checking thread, as rc_rootset_range */
+  if (!s->deferred.elem) rc_vec_init(&s->deferred, sizeof(struct deferred));
+  struct deferred *d = rc_vec_push(&s->deferred);
+  if (!d) {
+    s->failed = true;
+    return;
+  }
+  *d = (struct deferred){lo, hi, *range, range->kind == RC_ROOT_STACK && range->thread == (long)syscall(SYS_gettid)};
+}
+
+void rc_rootset_replay(struct rc_rootset *s)
+{
+  const struct deferred *d = (const struct deferred *)s->deferred.data;
+  for (size_t i = 0; i < s->deferred.len; i++) range_of(s, d[i].lo, d[i].hi, &d[i].range, d[i].checking);
+  rc_vec_free(&s->deferred);
+}
+
 void rc_rootset_block(struct rc_rootset *s, struct rc_hdr *h)
 {
   uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
@@ -531,6 +557,7 @@ void rc_rootset_free(struct rc_rootset *s)
   rc_vec_free(&s->tlsmods);
   rc_vec_free(&s->dyntls);
   rc_vec_free(&s->rips);
+  rc_vec_free(&s->deferred);
   rc_munmap(s->hash, s->hcap * sizeof *s->hash);
   s->hash = NULL;
   s->hcap = 0;

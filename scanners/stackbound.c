@@ -12,6 +12,7 @@
  * (rc_api_sp, set by rc_check_run in check/check.c). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <string.h>
 #include "scanners/scanners.h"
 
@@ -27,13 +28,22 @@ static struct {
   uintptr_t regs[6];   /* its rbx, rbp, r12, r13, r14, r15 there */
 } bound;
 
-static uintptr_t libc_exit;
+static uintptr_t libc_exit, libc_exit_end;
 
 void rc_stackbound_init(void)
 {
   /* libc's exit, not a copy in the executable's PLT (a non-PIE program that
    * takes exit's address makes its PLT entry the canonical address). */
   libc_exit = (uintptr_t)dlsym(RTLD_NEXT, "exit");
+  /* and its end, from its symbol's size: a frame is exit()'s when its pc
+   * lies inside, which needs no unw_get_proc_info per frame (libunwind
+   * looks the function up with all signals blocked around ld.so's module
+   * list: 2 system calls a frame, most of the at-exit unwind's cost) */
+  Dl_info info;
+  const ElfW(Sym) *sym = NULL;
+  if (libc_exit && dladdr1((void *)libc_exit, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size &&
+      (uintptr_t)info.dli_saddr == libc_exit)
+    libc_exit_end = libc_exit + sym->st_size;
 }
 
 /* Called by the at-exit check on the thread that runs it, before the world
@@ -56,10 +66,15 @@ __attribute__((noinline)) static int find_exit_frame(long tid)
   unw_cursor_t cur;
   if (unw_getcontext(&uc) || unw_init_local(&cur, &uc)) return 0;
   for (int depth = 0; depth < 256; depth++) {
-    unw_proc_info_t pi;
     unw_word_t ip = 0;
     unw_get_reg(&cur, UNW_REG_IP, &ip);
-    bool in_exit = !unw_get_proc_info(&cur, &pi) ? pi.start_ip == libc_exit : ip > libc_exit && ip - libc_exit < 64;
+    bool in_exit;
+    if (libc_exit_end) {
+      in_exit = ip > libc_exit && ip <= libc_exit_end;   /* a return address: up to the end */
+    } else {
+      unw_proc_info_t pi;
+      in_exit = !unw_get_proc_info(&cur, &pi) ? pi.start_ip == libc_exit : ip > libc_exit && ip - libc_exit < 64;
+    }
     if (unw_step(&cur) <= 0) return 0;
     if (!in_exit) continue;
     /* cur is exit()'s caller now: its SP is exit's CFA, its callee-saved

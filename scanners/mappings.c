@@ -253,7 +253,7 @@ void rc_mappings_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
       if (m[k].hi <= lo) continue;
       if (m[k].lo >= hi) break;
       uintptr_t a = lo > m[k].lo ? lo : m[k].lo, b = hi < m[k].hi ? hi : m[k].hi;
-      if ((m[k].prot & 3) == 3 && a < b) fn(ctx, a, b, &range);
+      if ((m[k].prot & 3) == 3 && a < b) rc_root_piece(&m[k], fn, ctx, a, b, &range);
     }
   }
 }

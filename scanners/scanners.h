@@ -34,10 +34,15 @@ typedef void (*rc_root_fn)(void *ctx, uintptr_t lo, uintptr_t hi, const struct r
 /* "rip", "r12", ...: a register's name, for the reader. */
 const char *rc_reg_name(int reg);
 /* Readable memory mappings at check time, from /proc/self/maps. */
-struct rc_map { uintptr_t lo, hi; int prot; /* 1 r, 2 w, 4 x */ char name[64]; };
+struct rc_map { uintptr_t lo, hi; int prot; /* 1 r, 2 w, 4 x, RC_MAP_SHARED */ char name[64]; };
+#define RC_MAP_SHARED 8   /* 's' in the permissions: a shared mapping */
 int rc_maps_read(struct rc_vec *out);      /* sorted by address */
 const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t addr);
-/* Clip [lo, hi) to readable mappings and report each piece. */
+/* Report [a, b), a readable part of mapping m, as roots, skipping the pages
+ * of a private mapping that were never populated (scanners/maps.c). */
+void rc_root_piece(const struct rc_map *m, rc_root_fn fn, void *ctx, uintptr_t a, uintptr_t b,
+                   const struct rc_root_range *r);
+/* Clip [lo, hi) to readable mappings and report each piece (rc_root_piece). */
 void rc_root_clipped(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t lo, uintptr_t hi,
                      const struct rc_root_range *r);
 

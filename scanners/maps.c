@@ -97,7 +97,8 @@ const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t a)
 #define SPARSE_MIN_PAGES 32   /* smaller pieces are read whole: the open and read cost more */
 #define PM_CHUNK 512           /* pagemap entries read at a time (4 KiB) */
 
-static void populated_runs(int fd, rc_root_fn fn, void *ctx, uintptr_t a, uintptr_t b, const struct rc_root_range *r)
+static void populated_runs(int fd, void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx, uintptr_t a,
+                           uintptr_t b)
 {
   uint64_t ent[PM_CHUNK];
   uintptr_t run = 0;   /* start of the populated run being gathered, 0: none */
@@ -107,7 +108,7 @@ static void populated_runs(int fd, rc_root_fn fn, void *ctx, uintptr_t a, uintpt
     ssize_t got = pread(fd, ent, n * sizeof ent[0], (off_t)(pg / RC_PAGE * sizeof ent[0]));
     if (got != (ssize_t)(n * sizeof ent[0])) {   /* cannot tell: the rest whole */
       uintptr_t from = run ? run : pg > a ? pg : a;
-      fn(ctx, from, b, r);
+      fn(ctx, from, b);
       return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -115,27 +116,39 @@ static void populated_runs(int fd, rc_root_fn fn, void *ctx, uintptr_t a, uintpt
       bool used = (ent[i] >> 62) != 0;
       if (used && !run) run = p > a ? p : a;
       if (!used && run) {
-        fn(ctx, run, p, r);
+        fn(ctx, run, p);
         run = 0;
       }
     }
     pg += n * RC_PAGE;
   }
-  if (run) fn(ctx, run, b, r);
+  if (run) fn(ctx, run, b);
+}
+
+bool rc_populated_runs(uintptr_t a, uintptr_t b, void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+  if (rc_opt.unaligned) return false;   /* a word may straddle into a skipped page */
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  populated_runs(fd, fn, ctx, a, b);
+  close(fd);
+  return true;
+}
+
+struct root_run { rc_root_fn fn; void *ctx; const struct rc_root_range *r; };
+static void root_run(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+  const struct root_run *c = ctx;
+  c->fn(c->ctx, lo, hi, c->r);
 }
 
 void rc_root_piece(const struct rc_map *m, rc_root_fn fn, void *ctx, uintptr_t a, uintptr_t b,
                    const struct rc_root_range *r)
 {
-  int fd = -1;
-  if (!(m->prot & RC_MAP_SHARED) && b - a >= (uintptr_t)SPARSE_MIN_PAGES * RC_PAGE)
-    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    fn(ctx, a, b, r);
+  struct root_run c = {fn, ctx, r};
+  if (!(m->prot & RC_MAP_SHARED) && b - a >= (uintptr_t)SPARSE_MIN_PAGES * RC_PAGE && rc_populated_runs(a, b, root_run, &c))
     return;
-  }
-  populated_runs(fd, fn, ctx, a, b, r);
-  close(fd);
+  fn(ctx, a, b, r);
 }
 
 void rc_root_clipped(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t lo, uintptr_t hi,

@@ -38,6 +38,11 @@ struct rc_map { uintptr_t lo, hi; int prot; /* 1 r, 2 w, 4 x, RC_MAP_SHARED */ c
 #define RC_MAP_SHARED 8   /* 's' in the permissions: a shared mapping */
 int rc_maps_read(struct rc_vec *out);      /* sorted by address */
 const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t addr);
+/* Calls fn on the runs of [a, b), a range of one private mapping, whose
+ * pages are present or swapped out, skipping the pages never populated
+ * (scanners/maps.c); false, with nothing called, when /proc/self/pagemap
+ * cannot be read or unaligned=1: the caller then reads the whole range. */
+bool rc_populated_runs(uintptr_t a, uintptr_t b, void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
 /* Report [a, b), a readable part of mapping m, as roots, skipping the pages
  * of a private mapping that were never populated (scanners/maps.c). */
 void rc_root_piece(const struct rc_map *m, rc_root_fn fn, void *ctx, uintptr_t a, uintptr_t b,

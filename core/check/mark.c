@@ -252,13 +252,34 @@ static void progress(struct rc_mark *m)
   rc_progress(m->tty, "marked", m->popped, m->nslots);
 }
 
+/* A block from this size on is read only where its pages were ever
+ * populated (scanners/maps.c, rc_populated_runs): a sparse table (calloc 1
+ * GiB, a few pages used; heap/entry.c keeps its other pages untouched) is
+ * not faulted in whole by the check. Below it, the open and read of
+ * /proc/self/pagemap cost more than reading the block. */
+#define SPARSE_BLOCK ((uintptr_t)2 << 20)
+
+struct block_runs { struct rc_mark *m; unsigned n; };
+static void scan_run(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+  struct block_runs *c = ctx;
+  c->n += scan(c->m, lo, hi);
+}
+
+static unsigned scan_block(struct rc_mark *m, uintptr_t u, uintptr_t e)
+{
+  struct block_runs c = {m, 0};
+  if (e - u >= SPARSE_BLOCK && rc_populated_runs(u, e, scan_run, &c)) return c.n;
+  return scan(m, u, e);
+}
+
 static void drain(struct rc_mark *m)
 {
   while (m->stack.len) {
     progress(m);
     struct rc_hdr *h = pop(m);
     uintptr_t u = (uintptr_t)rc_hdr_user(h);
-    if (!scan(m, u, u + rc_hdr_size(h)) && m->leaf) test_set(m->leaf, h->slot);
+    if (!scan_block(m, u, u + rc_hdr_size(h)) && m->leaf) test_set(m->leaf, h->slot);
   }
 }
 
@@ -323,23 +344,35 @@ bool rc_mark_corrupt(uint32_t i)
 /* Blocks the roots reach are done; flag every unmarked block that another
  * unmarked block points into as indirect (self-pointers do not count, so a
  * pure cycle of two or more is all indirect). */
+struct classify_run { struct rc_mark *m; const struct rc_hdr *h; };
+
+/* The unmarked blocks [u, e) of block h points into become indirect. */
+static void classify_range(void *ctx, uintptr_t u, uintptr_t e)
+{
+  const struct classify_run *c = ctx;
+  struct rc_mark *m = c->m;
+  uintptr_t step = rc_opt.unaligned ? 1 : 8;
+  uintptr_t p = rc_opt.unaligned ? u : (u + 7) & ~(uintptr_t)7;
+  for (; p + 8 <= e; p += step) {
+    uintptr_t w;
+    memcpy(&w, (const void *)p, sizeof w);
+    if (w < rc_heap_lo || w >= rc_heap_hi) continue;
+    struct rc_hdr *t = rc_block_of(w);
+    if (!t && (t = rc_block_of(w - sizeof(uintptr_t))) != NULL &&
+        !op_new0((uintptr_t)rc_hdr_user(t), rc_hdr_size(t), w))
+      t = NULL;
+    if (t && t != c->h && t->slot < m->nslots && !test(m->marked, t->slot)) test_set(m->indirect, t->slot);
+  }
+}
+
 void rc_mark_classify(struct rc_mark *m)
 {
   for (uint32_t i = rc_mark_next_unmarked(m, 1); i < m->nslots; i = rc_mark_next_unmarked(m, i + 1)) {
     struct rc_hdr *h = rc_mark_live(i);
     if (!h) continue;
     uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
-    uintptr_t step = rc_opt.unaligned ? 1 : 8;
-    uintptr_t p = rc_opt.unaligned ? u : (u + 7) & ~(uintptr_t)7;
-    for (; p + 8 <= e; p += step) {
-      uintptr_t w;
-      memcpy(&w, (const void *)p, sizeof w);
-      if (w < rc_heap_lo || w >= rc_heap_hi) continue;
-      struct rc_hdr *t = rc_block_of(w);
-      if (!t && (t = rc_block_of(w - sizeof(uintptr_t))) != NULL &&
-          !op_new0((uintptr_t)rc_hdr_user(t), rc_hdr_size(t), w))
-        t = NULL;
-      if (t && t != h && t->slot < m->nslots && !test(m->marked, t->slot)) test_set(m->indirect, t->slot);
-    }
+    struct classify_run c = {m, h};
+    if (e - u >= SPARSE_BLOCK && rc_populated_runs(u, e, classify_range, &c)) continue;
+    classify_range(&c, u, e);
   }
 }

@@ -90,7 +90,8 @@ static unsigned cache_refill(size_t cls)
 
 /* Plain malloc takes Boehm's atomic kind, which Boehm neither clears nor
  * scans (reachcheck scans blocks itself; docs/boehm.md: ~20% faster);
- * calloc takes the cleared kind, so fresh pages are not touched. */
+ * calloc takes the cleared kind up to 2 MiB (Boehm clears it; larger:
+ * entry.c, CALLOC_UNTOUCHED_FROM). */
 void *rc_alloc_block(size_t size, size_t align, const struct rc_at *at, bool *fresh)
 {
   RC_DCHECK(rc_in_critical > 0);

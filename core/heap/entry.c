@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "heap/heap_internal.h"
 #include "stack/counters.h"
@@ -68,16 +70,41 @@ RC_EXPORT void free(void *p)
   if (h) release_block(h);
 }
 
+/* From this size calloc zeroes a block without touching its pages. Boehm
+ * clears a large object of its cleared kind with a memset of the whole
+ * object, so a sparse table (calloc 1 GiB, use a few pages) cost its full
+ * size in RSS where glibc's calloc (fresh pages from mmap) costs what is
+ * used. Such a block is taken from the atomic kind instead, and its whole
+ * pages are given back to the kernel (MADV_DONTNEED: a private anonymous
+ * page then reads zero and costs nothing until written); only the partial
+ * pages at its ends are cleared. Large blocks freed back to Boehm already
+ * gave their pages back (alloc.c, RELEASE_PAGES_FROM), so on reuse this is
+ * a page-table walk. */
+#define CALLOC_UNTOUCHED_FROM ((size_t)2 << 20)
+
+static void zero_untouched(char *p, size_t t)
+{
+  uintptr_t lo = ((uintptr_t)p + RC_PAGE - 1) & ~(uintptr_t)(RC_PAGE - 1);
+  uintptr_t hi = ((uintptr_t)p + t) & ~(uintptr_t)(RC_PAGE - 1);
+  if (hi <= lo || madvise((void *)lo, hi - lo, MADV_DONTNEED)) {
+    memset(p, 0, t);
+    return;
+  }
+  memset(p, 0, lo - (uintptr_t)p);
+  memset((void *)hi, 0, (uintptr_t)p + t - hi);
+}
+
 RC_EXPORT void *calloc(size_t n, size_t m)
 {
   size_t t;
   if (__builtin_mul_overflow(n, m, &t)) { errno = ENOMEM; return NULL; }
   if (RC_UNLIKELY(rc_in_runtime | rc_in_critical) && (!heap_ready() || rc_world_stopped || rc_in_critical))
     return rc_arena_alloc(t, RC_GRANULE);  /* never reused: zero */
-  bool fresh = true;
+  bool big = t >= CALLOC_UNTOUCHED_FROM, fresh = !big;
   RC_AT_HERE(at);
   void *p = alloc_block(t, RC_GRANULE, &at, &fresh);
-  if (p && !fresh) memset(p, 0, t);
+  if (p && big) zero_untouched(p, t);
+  else if (p && !fresh) memset(p, 0, t);
   return p;
 }
 

@@ -125,6 +125,20 @@ static void populated_runs(int fd, void (*fn)(void *ctx, uintptr_t lo, uintptr_t
   if (run) fn(ctx, run, b);
 }
 
+int rc_pagemap_open(void) { return rc_opt.unaligned ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); }
+
+size_t rc_pagemap_populated(int fd, uintptr_t page, size_t n, uint64_t *bits)
+{
+  uint64_t ent[PM_CHUNK];
+  if (n > PM_CHUNK) n = PM_CHUNK;
+  if (pread(fd, ent, n * sizeof ent[0], (off_t)(page / RC_PAGE * sizeof ent[0])) != (ssize_t)(n * sizeof ent[0]))
+    return 0;
+  memset(bits, 0, (n + 63) / 64 * sizeof *bits);
+  for (size_t i = 0; i < n; i++)
+    if (ent[i] >> 62) bits[i / 64] |= (uint64_t)1 << (i % 64);
+  return n;
+}
+
 bool rc_populated_runs(uintptr_t a, uintptr_t b, void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
 {
   if (rc_opt.unaligned) return false;   /* a word may straddle into a skipped page */

@@ -43,6 +43,12 @@ const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t addr);
  * (scanners/maps.c); false, with nothing called, when /proc/self/pagemap
  * cannot be read or unaligned=1: the caller then reads the whole range. */
 bool rc_populated_runs(uintptr_t a, uintptr_t b, void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
+/* The same by hand, for a pass that walks memory its own way: an fd on
+ * /proc/self/pagemap (-1: none, or unaligned=1; the caller closes it), and
+ * for the n pages from page (at most 512) a bit each in bits, set when the
+ * page was ever populated; returns how many pages it read (0: cannot tell). */
+int rc_pagemap_open(void);
+size_t rc_pagemap_populated(int fd, uintptr_t page, size_t n, uint64_t *bits);
 /* Report [a, b), a readable part of mapping m, as roots, skipping the pages
  * of a private mapping that were never populated (scanners/maps.c). */
 void rc_root_piece(const struct rc_map *m, rc_root_fn fn, void *ctx, uintptr_t a, uintptr_t b,

@@ -12,6 +12,7 @@
  * rc_mmap. */
 #define _GNU_SOURCE
 #include <string.h>
+#include <unistd.h>
 #include "retain/retain.h"
 
 /* A block is scanned in chunks of this many bytes: the array of 16M
@@ -24,6 +25,12 @@
 #define SMALL_WORDS 4
 
 struct pending { struct rc_hdr *h; uint64_t chunk; };
+/* From this size a block's chunks whose pages were never populated are
+ * skipped, as the mark skips them (check/mark.c, SPARSE_BLOCK): a window of
+ * 512 pages' bits is read at a time from /proc/self/pagemap. */
+#define SPARSE_BLOCK ((uintptr_t)2 << 20)
+#define WINDOW_PAGES 512u
+struct pm_window { int fd; bool failed; uintptr_t base; size_t n; uint64_t bits[WINDOW_PAGES / 64]; };
 struct own_work {
   struct rc_own *o;
   const struct rc_mark *m;
@@ -33,7 +40,30 @@ struct own_work {
   const struct rc_slab *last_slab;   /* near_slot's last answer (mark.c's near) */
   bool tty;
   uint64_t popped, total;
+  struct pm_window pm;   /* fd -2: not opened yet */
 };
+
+/* Whether [lo, hi) has a page that was ever populated (true when that
+ * cannot be told). */
+static bool populated(struct own_work *w, uintptr_t lo, uintptr_t hi)
+{
+  struct pm_window *p = &w->pm;
+  if (p->fd == -2) p->fd = rc_pagemap_open();
+  if (p->fd < 0 || p->failed) return true;
+  for (uintptr_t pg = lo & ~(uintptr_t)(RC_PAGE - 1); pg < hi; pg += RC_PAGE) {
+    if (pg < p->base || pg >= p->base + p->n * RC_PAGE) {
+      p->base = pg;
+      p->n = rc_pagemap_populated(p->fd, pg, WINDOW_PAGES, p->bits);
+      if (!p->n) {
+        p->failed = true;
+        return true;
+      }
+    }
+    size_t i = (pg - p->base) / RC_PAGE;
+    if (p->bits[i / 64] >> (i % 64) & 1) return true;
+  }
+  return false;
+}
 
 /* The graph's node rule (graph.c): a marked, live block that is not itself
  * a root (ld.so's, ignored ones). */
@@ -215,8 +245,15 @@ static ALWAYS_INLINE bool drain_wd(struct own_work *w, unsigned wd)
     uintptr_t end = (uintptr_t)rc_hdr_user(h) + rc_hdr_size(h);
     uintptr_t lo = (uintptr_t)rc_hdr_user(h) + e.chunk * CHUNK;
     /* positions [lo, lo + CHUNK) now; the words after them once this
-     * chunk's children are done */
-    if (lo + CHUNK + 8 <= end && !push(w, h, e.chunk + 1)) return false;
+     * chunk's children are done (of a big block, the next chunk with a
+     * page ever populated: the others hold no word) */
+    uint64_t next = e.chunk + 1;
+    if (end - (uintptr_t)rc_hdr_user(h) >= SPARSE_BLOCK)
+      while (lo + (next - e.chunk) * CHUNK + 8 <= end &&
+             !populated(w, lo + (next - e.chunk) * CHUNK, lo + (next - e.chunk + 1) * CHUNK < end ?
+                                                            lo + (next - e.chunk + 1) * CHUNK : end))
+        next++;
+    if (lo + (next - e.chunk) * CHUNK + 8 <= end && !push(w, h, next)) return false;
     uintptr_t hi = lo + CHUNK + 7 < end ? lo + CHUNK + 7 : end;
     if (!scan(w, lo, hi, get(w->o, h->slot, wd), wd)) return false;
     if (!(++w->popped & 0xffff)) rc_progress(w->tty, "retention: owners of blocks", w->popped, w->total);
@@ -283,12 +320,14 @@ int rc_own_compute(struct rc_mark *m, struct rc_rootset *rs, struct rc_own *o, b
   }
   o->rbytes = rc_map_array((size_t)o->nroots + 1, 8);
   o->rblocks = rc_map_array((size_t)o->nroots + 1, 8);
-  struct own_work w = {o, m, NULL, sites, false, {0}, NULL, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks};
+  struct own_work w = {o, m, NULL, sites, false, {0}, NULL, rc_progress_tty(m->reach_blocks), 0, m->reach_blocks,
+                       {.fd = -2}};
   rc_vec_init(&w.stack, sizeof(struct pending));
   bool ok = (o->own8 || o->own16 || o->own32) && o->rbytes && o->rblocks &&
             (!sites || !rc_site_tab_init(&o->sites, 256)) && from_roots(&w, rs) && from_unreached(&w);   /* 1024 entries, then 4x */
   rc_progress(w.tty, "", 1, 1);
   rc_vec_free(&w.stack);
+  if (w.pm.fd >= 0) close(w.pm.fd);
   if (w.site_failed) ok = false;
   if (!ok) {
     rc_own_free(o);

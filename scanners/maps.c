@@ -99,7 +99,23 @@ const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t a)
 #define SPARSE_MIN_PAGES 32   /* smaller pieces are read whole: the open and read cost more */
 #define PM_CHUNK 512           /* pagemap entries read at a time (4 KiB) */
 
-int rc_pagemap_open(void) { return rc_opt.unaligned ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); }
+/* The page holding this frame is present: a pagemap that does not say so
+ * (a sandbox's emulation that reads zeros) would have every page skipped,
+ * and every block called leaked. Such a pagemap is not used. */
+int rc_pagemap_open(void)
+{
+  if (rc_opt.unaligned) return -1;
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  volatile char here = 0;
+  uint64_t ent = 0;
+  uintptr_t page = (uintptr_t)&here & ~(uintptr_t)(RC_PAGE - 1);
+  if (fd >= 0 && (pread(fd, &ent, sizeof ent, (off_t)(page / RC_PAGE * sizeof ent)) != (ssize_t)sizeof ent ||
+                  !(ent >> 63))) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
 
 size_t rc_pagemap_populated(int fd, uintptr_t page, size_t n, uint64_t *bits)
 {

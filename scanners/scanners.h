@@ -44,7 +44,8 @@ const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t addr);
  * cannot be read or unaligned=1: the caller then reads the whole range. */
 bool rc_populated_runs(uintptr_t a, uintptr_t b, void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
 /* The same by hand, for a pass that walks memory its own way: an fd on
- * /proc/self/pagemap (-1: none, or unaligned=1; the caller closes it), and
+ * /proc/self/pagemap (-1: none, unaligned=1, or a pagemap that does not
+ * show the caller's own stack page present; the caller closes it), and
  * for the n pages from page (at most 512) a bit each in bits, set when the
  * page was ever populated; returns how many pages it read (0: cannot tell). */
 int rc_pagemap_open(void);

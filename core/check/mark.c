@@ -252,13 +252,6 @@ static void progress(struct rc_mark *m)
   rc_progress(m->tty, "marked", m->popped, m->nslots);
 }
 
-/* A block from this size on is read only where its pages were ever
- * populated (scanners/maps.c, rc_populated_runs): a sparse table (calloc 1
- * GiB, a few pages used; heap/entry.c keeps its other pages untouched) is
- * not faulted in whole by the check. Below it, the open and read of
- * /proc/self/pagemap cost more than reading the block. */
-#define SPARSE_BLOCK ((uintptr_t)2 << 20)
-
 struct block_runs { struct rc_mark *m; unsigned n; };
 static void scan_run(void *ctx, uintptr_t lo, uintptr_t hi)
 {
@@ -269,7 +262,7 @@ static void scan_run(void *ctx, uintptr_t lo, uintptr_t hi)
 static unsigned scan_block(struct rc_mark *m, uintptr_t u, uintptr_t e)
 {
   struct block_runs c = {m, 0};
-  if (e - u >= SPARSE_BLOCK && rc_populated_runs(u, e, scan_run, &c)) return c.n;
+  if (rc_block_runs(u, e, scan_run, &c)) return c.n;
   return scan(m, u, e);
 }
 
@@ -372,7 +365,7 @@ void rc_mark_classify(struct rc_mark *m)
     if (!h) continue;
     uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
     struct classify_run c = {m, h};
-    if (e - u >= SPARSE_BLOCK && rc_populated_runs(u, e, classify_range, &c)) continue;
+    if (rc_block_runs(u, e, classify_range, &c)) continue;
     classify_range(&c, u, e);
   }
 }

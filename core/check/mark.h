@@ -67,6 +67,21 @@ struct rc_hdr *rc_mark_root_block(const struct rc_mark *m, uint32_t *i);
 static inline bool rc_mark_is_leaf(const struct rc_mark *m, uint32_t slot)
 { return m->leaf && slot < m->nslots && (m->leaf[slot >> 3] >> (slot & 7) & 1); }
 
+/* A block from this size on is read only by its runs of pages ever
+ * populated (scanners/maps.c, rc_populated_runs): a sparse table (calloc 1
+ * GiB, a few pages used; heap/entry.c keeps its other pages untouched) is
+ * not faulted in whole by the mark, the classification, the retention
+ * passes and the graph. Below it, the open and read of /proc/self/pagemap
+ * cost more than reading the block. */
+#define RC_SPARSE_BLOCK ((uintptr_t)2 << 20)
+/* Calls fn on the populated runs of block [u, e) and returns true if it is
+ * that big and its pages can be told apart; else the caller reads it whole. */
+static inline bool rc_block_runs(uintptr_t u, uintptr_t e, void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi),
+                                 void *ctx)
+{
+  return e - u >= RC_SPARSE_BLOCK && rc_populated_runs(u, e, fn, ctx);
+}
+
 /* The rule of what a pointer is, for the analyses that rescan memory after
  * the mark (the retention graph, the root set): every word of [lo, hi)
  * (8-aligned, or at every byte offset with unaligned=1) that points into a

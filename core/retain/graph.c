@@ -23,9 +23,8 @@ static bool add_edge(void *ctx, uintptr_t at, struct rc_hdr *t)
   return true;
 }
 
-/* A block from this size is read by its runs of pages ever populated, as
- * the mark reads it (check/mark.c, SPARSE_BLOCK). */
-#define SPARSE_BLOCK ((uintptr_t)2 << 20)
+/* A big block is read by its runs of pages ever populated (mark.h,
+ * rc_block_runs). */
 struct edge_runs { struct edges *e; bool ok; };
 static void scan_run(void *ctx, uintptr_t lo, uintptr_t hi)
 {
@@ -39,7 +38,7 @@ static bool scan_block(struct rc_graph *g, struct rc_vec *ev, uint32_t v)
   uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
   struct edges ed = {g, ev, v, 0};
   struct edge_runs r = {&ed, true};
-  if (e - u >= SPARSE_BLOCK && rc_populated_runs(u, e, scan_run, &r)) return r.ok;
+  if (rc_block_runs(u, e, scan_run, &r)) return r.ok;
   return rc_scan_pointers(u, e, add_edge, &ed);
 }
 

@@ -25,10 +25,9 @@
 #define SMALL_WORDS 4
 
 struct pending { struct rc_hdr *h; uint64_t chunk; };
-/* From this size a block's chunks whose pages were never populated are
- * skipped, as the mark skips them (check/mark.c, SPARSE_BLOCK): a window of
- * 512 pages' bits is read at a time from /proc/self/pagemap. */
-#define SPARSE_BLOCK ((uintptr_t)2 << 20)
+/* A big block's chunks whose pages were never populated are skipped, as
+ * the mark skips them (mark.h, RC_SPARSE_BLOCK): a window of 512 pages'
+ * bits is read at a time from /proc/self/pagemap. */
 #define WINDOW_PAGES 512u
 struct pm_window { int fd; bool failed; uintptr_t base; size_t n; uint64_t bits[WINDOW_PAGES / 64]; };
 struct own_work {
@@ -242,18 +241,17 @@ static ALWAYS_INLINE bool drain_wd(struct own_work *w, unsigned wd)
   while (w->stack.len) {
     struct pending e = ((struct pending *)w->stack.data)[--w->stack.len];
     struct rc_hdr *h = e.h;
-    uintptr_t end = (uintptr_t)rc_hdr_user(h) + rc_hdr_size(h);
-    uintptr_t lo = (uintptr_t)rc_hdr_user(h) + e.chunk * CHUNK;
+    uintptr_t user = (uintptr_t)rc_hdr_user(h), end = user + rc_hdr_size(h);
+    uintptr_t lo = user + e.chunk * CHUNK;
     /* positions [lo, lo + CHUNK) now; the words after them once this
      * chunk's children are done (of a big block, the next chunk with a
      * page ever populated: the others hold no word) */
     uint64_t next = e.chunk + 1;
-    if (end - (uintptr_t)rc_hdr_user(h) >= SPARSE_BLOCK)
-      while (lo + (next - e.chunk) * CHUNK + 8 <= end &&
-             !populated(w, lo + (next - e.chunk) * CHUNK, lo + (next - e.chunk + 1) * CHUNK < end ?
-                                                            lo + (next - e.chunk + 1) * CHUNK : end))
+    if (end - user >= RC_SPARSE_BLOCK)
+      while (user + next * CHUNK + 8 <= end &&
+             !populated(w, user + next * CHUNK, user + (next + 1) * CHUNK < end ? user + (next + 1) * CHUNK : end))
         next++;
-    if (lo + (next - e.chunk) * CHUNK + 8 <= end && !push(w, h, next)) return false;
+    if (user + next * CHUNK + 8 <= end && !push(w, h, next)) return false;
     uintptr_t hi = lo + CHUNK + 7 < end ? lo + CHUNK + 7 : end;
     if (!scan(w, lo, hi, get(w->o, h->slot, wd), wd)) return false;
     if (!(++w->popped & 0xffff)) rc_progress(w->tty, "retention: owners of blocks", w->popped, w->total);

@@ -466,6 +466,12 @@ static void range_of(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const str
   }
 }
 
+/* Is range the stack of the thread running this (the checking thread)? */
+static bool own_stack(const struct rc_root_range *range)
+{
+  return range->kind == RC_ROOT_STACK && range->thread == (long)syscall(SYS_gettid);
+}
+
 void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const struct rc_root_range *range)
 {
   /* Here, on the checking thread, not later: ensure_tls needs this
@@ -473,7 +479,7 @@ void rc_rootset_range(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const st
    * the helper thread (check.c runs a concurrent after-mark hook there
    * while this thread holds ld.so's lock). */
   ensure_tls(s);
-  range_of(s, lo, hi, range, range->kind == RC_ROOT_STACK && range->thread == (long)syscall(SYS_gettid));
+  range_of(s, lo, hi, range, own_stack(range));
 }
 
 struct deferred { uintptr_t lo, hi; struct rc_root_range range; bool checking; };
@@ -487,7 +493,7 @@ void rc_rootset_defer(struct rc_rootset *s, uintptr_t lo, uintptr_t hi, const st
     s->failed = true;
     return;
   }
-  *d = (struct deferred){lo, hi, *range, range->kind == RC_ROOT_STACK && range->thread == (long)syscall(SYS_gettid)};
+  *d = (struct deferred){lo, hi, *range, own_stack(range)};
 }
 
 void rc_rootset_replay(struct rc_rootset *s)

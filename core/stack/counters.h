@@ -71,12 +71,17 @@ struct __attribute__((aligned(64))) rc_count_me {
    * total, which it does when the delta leaves [-RC_LIVE_DOWN_SPANS x
    * span, span] (span: a fraction of the peak so far, copied at each
    * flush: docs/over-time.md), so malloc and free touch no shared cache
-   * line. Kept as the room left on each side, up = span - delta and
-   * down = RC_LIVE_DOWN_SPANS x span + delta: a malloc
-   * subtracts its size from up (negative: flush) and adds it to down, a
-   * free the other way round, each a subtract and an add to memory and
-   * the sign flag of the first (rc_live_delta gives the delta). */
-  int64_t up, down, span;
+   * line. Kept shifted up by RC_LIVE_DOWN_SPANS spans, as level = delta +
+   * RC_LIVE_DOWN_SPANS x span, which lies in [0, level_max] while no
+   * flush is due: a malloc adds its size, a free subtracts it, and one
+   * unsigned compare with level_max catches both sides (a level below
+   * zero wraps to above any bound). One store a call: two rooms, each
+   * updated by every call, took two, and on the churn, whose frees clear
+   * freed bytes and leave the store buffer full, the second store cost
+   * more than the compare it saved (bench/RESULTS.md, session 14).
+   * rc_live_delta gives the delta. */
+  uint64_t level, level_max;
+  int64_t span;
   /* Slot id (core/heap) of this thread's last allocation, for the
    * temporaries: a free of that slot before the thread allocates again is
    * a temporary. An id, not the block's address: TLS is a root, and the
@@ -97,14 +102,9 @@ void rc_count_slow(uint32_t stack, uint64_t size, int kind);
 /* Hands the thread's delta to the total (stack/timeline.c). */
 void rc_live_flush(void);
 /* The thread's live-byte delta not yet handed on. */
-static inline int64_t rc_live_delta(void) { return rc_me.span - rc_me.up; }
-/* *x -= v; true if the result is negative (one subtract to memory: its
- * sign flag is the test). */
-static inline bool rc_sub_below_zero(int64_t *x, int64_t v)
+static inline int64_t rc_live_delta(void)
 {
-  bool neg;
-  __asm__("subq %2, %0" : "+m"(*x), "=@ccs"(neg) : "er"(v));
-  return neg;
+  return (int64_t)(rc_me.level - (uint64_t)(RC_LIVE_DOWN_SPANS * rc_me.span));
 }
 
 /* The calling thread's entry for stack, NULL when not made yet. A thread
@@ -145,7 +145,7 @@ static inline void rc_count_add(uint64_t *f, uint64_t v)
  * (alloc.c) calls no function for it: rc_count_free_cell adds to the
  * stack's cell (false: the thread has no cell for it yet, nothing done,
  * and the caller calls rc_count_slow), then rc_count_free_rest updates the
- * live delta's rooms (RC_COUNT_FLUSH: the caller calls rc_live_flush() at
+ * live delta's level (RC_COUNT_FLUSH: the caller calls rc_live_flush() at
  * its very end, when nothing of its own lives across the call). */
 enum { RC_COUNTED, RC_COUNT_FLUSH };
 #ifdef RC_PROFILE_NO_COUNTERS
@@ -157,17 +157,24 @@ static inline int rc_count_free_rest(uint64_t size) { (void)size; return RC_COUN
 static inline void rc_count_alloc(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
 static inline void rc_count_free(uint32_t stack, uint64_t size, uint32_t slot) { (void)stack, (void)size, (void)slot; }
 #else
-/* The live delta's two rooms after an allocation or a free of size bytes
- * (RC_COUNT_FLUSH when the delta is due to be handed on). */
+/* The live delta's level after an allocation or a free of size bytes
+ * (RC_COUNT_FLUSH when the delta is due to be handed on). A level never
+ * wraps past 2^64 upwards: it is at most level_max before the add, and
+ * sizes are below 2^36 (core/heap's RC_MAX_SIZE). The add to memory and
+ * its reload, in asm, are one instruction fewer than the load, add and
+ * store the compiler makes of it (the output is written last, so it may
+ * share a register with the inputs). */
 static inline int rc_count_alloc_rest(uint64_t size)
 {
-  rc_count_add((uint64_t *)&rc_me.down, size);   /* one add to memory, as below */
-  return RC_UNLIKELY(rc_sub_below_zero(&rc_me.up, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
+  uint64_t l;
+  __asm__("addq %2, %0\n\tmovq %0, %1" : "+m"(rc_me.level), "=r"(l) : "er"(size));
+  return RC_UNLIKELY(l > rc_me.level_max) ? RC_COUNT_FLUSH : RC_COUNTED;
 }
 static inline int rc_count_free_rest(uint64_t size)
 {
-  rc_count_add((uint64_t *)&rc_me.up, size);
-  return RC_UNLIKELY(rc_sub_below_zero(&rc_me.down, (int64_t)size)) ? RC_COUNT_FLUSH : RC_COUNTED;
+  uint64_t l;
+  __asm__("subq %2, %0\n\tmovq %0, %1" : "+m"(rc_me.level), "=r"(l) : "er"(size));
+  return RC_UNLIKELY(l > rc_me.level_max) ? RC_COUNT_FLUSH : RC_COUNTED;
 }
 static inline bool rc_count_free_cell(uint32_t stack, uint64_t size, uint32_t slot)
 {

@@ -227,16 +227,17 @@ static void record(bool point, bool over, double now, int64_t total)
 
 /* The thread's delta starts again from zero with span above it and
  * RC_LIVE_DOWN_SPANS spans below (counters.h). */
-static void reset_rooms(int64_t span)
+static void reset_level(int64_t span)
 {
-  rc_me.span = rc_me.up = span;
-  rc_me.down = RC_LIVE_DOWN_SPANS * span;
+  rc_me.span = span;
+  rc_me.level = (uint64_t)(RC_LIVE_DOWN_SPANS * span);
+  rc_me.level_max = (uint64_t)((RC_LIVE_DOWN_SPANS + 1) * span);
 }
 
 void rc_live_flush(void)
 {
   int64_t d = rc_live_delta();
-  reset_rooms(__atomic_load_n(&hot.flush_at, __ATOMIC_RELAXED));
+  reset_level(__atomic_load_n(&hot.flush_at, __ATOMIC_RELAXED));
   int64_t total = __atomic_add_fetch(&hot.live_total, d, __ATOMIC_RELAXED);
   bool new_peak = total > __atomic_load_n(&hot.copy_above, __ATOMIC_RELAXED);
   if (!new_peak && ++rc_me.tsc_skips < TSC_TRUST) {
@@ -255,7 +256,7 @@ void rc_live_flush(void)
 void rc_timeline_mark(void)
 {
   int64_t d = rc_live_delta();
-  reset_rooms(rc_me.span);
+  reset_level(rc_me.span);
   int64_t total = __atomic_add_fetch(&hot.live_total, d, __ATOMIC_RELAXED);
   if (rc_spin_lock_bounded(&busy, 1 << 20)) {
     record(true, false, rc_now_ms(), total);

@@ -57,6 +57,7 @@ static int range_ok(const char *name, long v)
   if (!strcmp(name, "stack_depth")) return v >= 1 && v <= RC_MAX_FRAMES;
   if (!strcmp(name, "exitcode")) return v >= 0 && v <= 255;
   if (!strcmp(name, "stop_signal")) return v == 0 || (v >= 1 && v <= 64 && v != 9 && v != 19);
+  if (!strcmp(name, "huge_pages")) return v >= -1;   /* -1: decided by the machine (core/heap/hugepage.c) */
   return v >= 0;
 }
 

@@ -118,9 +118,10 @@ static void collect(struct check_ctx *c)
       }
       continue;
     }
-    struct rc_hdr *h = rc_mark_live(i);
+    bool corrupt;
+    struct rc_hdr *h = rc_mark_live_or_corrupt(i, &corrupt);
     if (!h) {
-      if (rc_mark_corrupt(i)) r->corrupt_blocks++;
+      r->corrupt_blocks += corrupt;
       continue;
     }
     if (c->min_epoch && rc_slot_epoch[i] < c->min_epoch) continue;

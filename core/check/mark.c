@@ -333,6 +333,19 @@ bool rc_mark_corrupt(uint32_t i)
   return x->slot != i || !rc_hdr_intact(x, bits);
 }
 
+struct rc_hdr *rc_mark_live_or_corrupt(uint32_t i, bool *corrupt)
+{
+  *corrupt = false;
+  struct rc_hdr *x = rc_slot_hdr(i);
+  if (!x) return NULL;
+  uint64_t bits = __atomic_load_n(&x->bits, __ATOMIC_ACQUIRE);
+  if (x->slot != i || !rc_hdr_intact(x, bits)) {
+    *corrupt = true;
+    return NULL;
+  }
+  return rc_bits_state(bits) == RC_LIVE && !(rc_bits_flags(bits) & RC_F_INTERNAL) ? x : NULL;
+}
+
 
 /* Blocks the roots reach are done; flag every unmarked block that another
  * unmarked block points into as indirect (self-pointers do not count, so a

@@ -37,6 +37,10 @@ void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi);
 void rc_mark_block(struct rc_mark *m, struct rc_hdr *h);
 struct rc_hdr *rc_mark_live(uint32_t slot);
 bool rc_mark_corrupt(uint32_t slot);
+/* Both at once, for the sweeps over every unmarked slot (most of them
+ * freed): the slot's live, visible block or NULL, and in *corrupt whether
+ * its header was overwritten; one lookup and one read of the header. */
+struct rc_hdr *rc_mark_live_or_corrupt(uint32_t slot, bool *corrupt);
 /* Inline: the retention passes ask once per candidate pointer. */
 static inline bool rc_mark_is_marked(const struct rc_mark *m, uint32_t slot)
 { return slot < m->nslots && (m->marked[slot >> 3] >> (slot & 7) & 1); }

@@ -106,8 +106,9 @@ static bool exit_report_silent(const struct rc_mark *m)
 {
   if (rc_opt.json[0] || rc_opt.verbose || rc_opt.show_reachable) return false;
   for (uint32_t i = rc_mark_next_unmarked(m, 1); i < m->nslots; i = rc_mark_next_unmarked(m, i + 1)) {
-    struct rc_hdr *h = rc_mark_live(i);
-    if (h ? !(rc_hdr_flags(h) & RC_F_IGNORED) : rc_mark_corrupt(i)) return false;   /* a leak, or an overwritten header */
+    bool corrupt;
+    struct rc_hdr *h = rc_mark_live_or_corrupt(i, &corrupt);
+    if (h ? !(rc_hdr_flags(h) & RC_F_IGNORED) : corrupt) return false;   /* a leak, or an overwritten header */
   }
   return true;
 }

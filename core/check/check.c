@@ -86,6 +86,22 @@ static struct rc_leak_group *group_of(struct check_ctx *c, uint32_t stack, int k
   return g;
 }
 
+/* The slots collect looks at, in order: every slot, the unmarked ones
+ * classify listed (list), or every unmarked one. */
+struct slot_iter {
+  const struct rc_mark *m;
+  bool every;
+  const uint32_t *list;
+  size_t n, k;
+};
+
+/* The slot after i (0: the first); m->nslots past the last. */
+static uint32_t slot_next(struct slot_iter *it, uint32_t i)
+{
+  if (it->list) return it->k < it->n ? it->list[it->k++] : it->m->nslots;
+  return it->every ? i + 1 : rc_mark_next_unmarked(it->m, i + 1);
+}
+
 static void collect(struct check_ctx *c)
 {
   struct rc_mark *m = &c->mark;
@@ -97,10 +113,14 @@ static void collect(struct check_ctx *c)
   r->ignored_blocks += m->ign_blocks;
   r->ignored_bytes += m->ign_bytes;
   rc_objects_reset();
-  /* only the unmarked slots matter unless reachable blocks are reported too */
+  /* only the unmarked slots matter unless reachable blocks are reported
+   * too, and of those the ones classify listed as live, when it did */
   bool every = rc_opt.show_reachable || (c->mode & RC_CHECK_ALL_LIVE);
-  for (uint32_t i = every ? 1 : rc_mark_next_unmarked(m, 1); i < m->nslots;
-       i = every ? i + 1 : rc_mark_next_unmarked(m, i + 1)) {
+  struct slot_iter it = {.m = m, .every = every};
+  uint64_t corrupt_listed = 0;
+  if (!every) it.list = rc_mark_unmarked_live(m, &it.n, &corrupt_listed);
+  r->corrupt_blocks += corrupt_listed;
+  for (uint32_t i = slot_next(&it, 0); i < m->nslots; i = slot_next(&it, i)) {
     /* HEAPCHECK=draconian: a reachable block is a leak too (not an ignored one, not ld.so's) */
     bool live_leak = (c->mode & RC_CHECK_ALL_LIVE) && rc_mark_is_marked(m, i) && rc_mark_live(i) &&
                      !(rc_hdr_flags(rc_mark_live(i)) & (RC_F_IGNORED | RC_F_LDSO));

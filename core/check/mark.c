@@ -33,6 +33,7 @@ int rc_mark_init(struct rc_mark *m, bool leaves)
   m->indirect = rc_mmap_dense(m->bytes);
   if (leaves) m->leaf = rc_mmap_dense(m->bytes);   /* optional: NULL only costs the retention passes time */
   rc_vec_init(&m->stack, sizeof(uint32_t));
+  rc_vec_init(&m->unl, sizeof(uint32_t));
   uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)(RC_PAGE - 1);
   uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);
   if (hi > lo && hi - lo <= MARK_SPAN_MAX) {   /* at most 512 MiB of bitmap, untouched pages free */
@@ -49,6 +50,7 @@ void rc_mark_reset(struct rc_mark *m)
   memset(m->marked, 0, ((size_t)m->nslots + 7) / 8);
   if (m->abits) memset(m->abits, 0, m->abytes);
   m->reach_blocks = m->reach_bytes = m->ign_blocks = m->ign_bytes = 0;
+  __atomic_store_n(&m->unl_ready, false, __ATOMIC_RELEASE);   /* the marks it was made from are gone */
 }
 
 void rc_mark_free(struct rc_mark *m)
@@ -59,6 +61,7 @@ void rc_mark_free(struct rc_mark *m)
   rc_munmap(m->leaf, m->bytes);
   rc_munmap(m->abits, m->abytes);
   rc_vec_free(&m->stack);
+  rc_vec_free(&m->unl);
 }
 
 /* The mark stack holds headers as 32-bit granule indexes from alo (the
@@ -371,14 +374,33 @@ static void classify_range(void *ctx, uintptr_t u, uintptr_t e)
   }
 }
 
+const uint32_t *rc_mark_unmarked_live(const struct rc_mark *m, size_t *n, uint64_t *corrupt)
+{
+  if (!__atomic_load_n(&m->unl_ready, __ATOMIC_ACQUIRE)) return NULL;
+  static const uint32_t none[1];
+  *n = m->unl.len;
+  *corrupt = m->unl_corrupt;
+  return m->unl.len ? (const uint32_t *)m->unl.data : none;
+}
+
 void rc_mark_classify(struct rc_mark *m)
 {
+  __atomic_store_n(&m->unl_ready, false, __ATOMIC_RELEASE);
+  m->unl.len = 0;
+  m->unl_corrupt = 0;
+  bool listed = true;
   for (uint32_t i = rc_mark_next_unmarked(m, 1); i < m->nslots; i = rc_mark_next_unmarked(m, i + 1)) {
-    struct rc_hdr *h = rc_mark_live(i);
+    bool corrupt;
+    struct rc_hdr *h = rc_mark_live_or_corrupt(i, &corrupt);
+    m->unl_corrupt += corrupt;
     if (!h) continue;
+    uint32_t *slot = listed ? rc_vec_push(&m->unl) : NULL;
+    if (slot) *slot = i;
+    else listed = false;   /* out of memory: the later passes sweep for themselves */
     uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
     struct classify_run c = {m, h};
     if (rc_block_runs(u, e, classify_range, &c)) continue;
     classify_range(&c, u, e);
   }
+  if (listed) __atomic_store_n(&m->unl_ready, true, __ATOMIC_RELEASE);
 }

@@ -105,6 +105,15 @@ static void exit_root(void *ctx, uintptr_t lo, uintptr_t hi, const struct rc_roo
 static bool exit_report_silent(const struct rc_mark *m)
 {
   if (rc_opt.json[0] || rc_opt.verbose || rc_opt.show_reachable) return false;
+  size_t n;
+  uint64_t corrupt_listed;
+  const uint32_t *list = rc_mark_unmarked_live(m, &n, &corrupt_listed);
+  if (list) {   /* classify's list (not when this runs beside it, on the helper) */
+    if (corrupt_listed) return false;
+    for (size_t k = 0; k < n; k++)
+      if (!(rc_hdr_flags(rc_slot_hdr(list[k])) & RC_F_IGNORED)) return false;
+    return true;
+  }
   for (uint32_t i = rc_mark_next_unmarked(m, 1); i < m->nslots; i = rc_mark_next_unmarked(m, i + 1)) {
     bool corrupt;
     struct rc_hdr *h = rc_mark_live_or_corrupt(i, &corrupt);

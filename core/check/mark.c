@@ -374,6 +374,12 @@ static void classify_range(void *ctx, uintptr_t u, uintptr_t e)
   }
 }
 
+/* The list's length at most (4 MiB): it pays where leaks are few beside
+ * many freed slots; with millions of leaks (bench/scale.c) their own work
+ * outweighs the sweeps it would save, and the list would only add to the
+ * check's peak memory. */
+#define UNL_MAX ((size_t)1 << 20)
+
 const uint32_t *rc_mark_unmarked_live(const struct rc_mark *m, size_t *n, uint64_t *corrupt)
 {
   if (!__atomic_load_n(&m->unl_ready, __ATOMIC_ACQUIRE)) return NULL;
@@ -394,9 +400,13 @@ void rc_mark_classify(struct rc_mark *m)
     struct rc_hdr *h = rc_mark_live_or_corrupt(i, &corrupt);
     m->unl_corrupt += corrupt;
     if (!h) continue;
-    uint32_t *slot = listed ? rc_vec_push(&m->unl) : NULL;
-    if (slot) *slot = i;
-    else listed = false;   /* out of memory: the later passes sweep for themselves */
+    uint32_t *slot = listed && m->unl.len < UNL_MAX ? rc_vec_push(&m->unl) : NULL;
+    if (slot) {
+      *slot = i;
+    } else if (listed) {   /* too many leaks, or out of memory: the later passes sweep for themselves */
+      listed = false;
+      rc_vec_free(&m->unl);
+    }
     uintptr_t u = (uintptr_t)rc_hdr_user(h), e = u + rc_hdr_size(h);
     struct classify_run c = {m, h};
     if (rc_block_runs(u, e, classify_range, &c)) continue;

@@ -32,8 +32,8 @@ struct rc_mark {
    * unmarked slot again. A program that freed most of what it allocated
    * has many more unmarked slots than leaks: python3 at exit, 3 sweeps
    * over its freed slots were 6% of its instructions. unl_ready (set with
-   * release once the list is whole): false before classify, when it ran
-   * out of memory, or after rc_mark_reset. */
+   * release once the list is whole): false before classify, past 1M
+   * listed slots (mark.c, UNL_MAX), out of memory, or after rc_mark_reset. */
   struct rc_vec unl;
   uint64_t unl_corrupt;
   bool unl_ready;

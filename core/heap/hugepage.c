@@ -25,7 +25,9 @@
  * such a block, so its first touch makes the host back all of it again:
  * 512 MiB took 1.25-1.37 s in huge pages against 0.22-0.31 s in 4 KiB
  * pages, which the guest serves from memory it kept. With huge_pages -1
- * (the default) the heap then keeps 4 KiB pages; elsewhere -1 means 8. */
+ * (the default) the heap then keeps 4 KiB pages; elsewhere -1 means 8.
+ * Only virtio's balloon is recognised: Hyper-V's (hv_balloon) can report
+ * free pages too and is not looked for; huge_pages=0 serves there. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>

@@ -326,16 +326,6 @@ struct rc_hdr *rc_mark_root_block(const struct rc_mark *m, uint32_t *i)
   return NULL;
 }
 
-/* Does slot i hold a header that was overwritten (not pointing back at
- * its slot, or not matching its tag)? */
-bool rc_mark_corrupt(uint32_t i)
-{
-  struct rc_hdr *x = rc_slot_hdr(i);
-  if (!x) return false;
-  uint64_t bits = __atomic_load_n(&x->bits, __ATOMIC_ACQUIRE);
-  return x->slot != i || !rc_hdr_intact(x, bits);
-}
-
 struct rc_hdr *rc_mark_live_or_corrupt(uint32_t i, bool *corrupt)
 {
   *corrupt = false;

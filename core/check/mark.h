@@ -48,10 +48,10 @@ void rc_mark_reset(struct rc_mark *m);
 void rc_mark_range(struct rc_mark *m, uintptr_t lo, uintptr_t hi);
 void rc_mark_block(struct rc_mark *m, struct rc_hdr *h);
 struct rc_hdr *rc_mark_live(uint32_t slot);
-bool rc_mark_corrupt(uint32_t slot);
-/* Both at once, for the sweeps over every unmarked slot (most of them
- * freed): the slot's live, visible block or NULL, and in *corrupt whether
- * its header was overwritten; one lookup and one read of the header. */
+/* For the sweeps over every unmarked slot (most of them freed): the
+ * slot's live, visible block as rc_mark_live gives it, or NULL, and in
+ * *corrupt whether its header was overwritten (not pointing back at its
+ * slot, or not matching its tag); one lookup and one read of the header. */
 struct rc_hdr *rc_mark_live_or_corrupt(uint32_t slot, bool *corrupt);
 /* The unmarked slots listed by rc_mark_classify (struct rc_mark's unl), or
  * NULL when there is no such list: sweep every unmarked slot instead. A

@@ -80,11 +80,17 @@ void rc_progress(bool tty, const char *what, uint64_t i, uint64_t n);
 /* ---- internal memory: mmap-backed, never the checked heap (base/imem.c) ---- */
 void *rc_mmap(size_t bytes);             /* zeroed; NULL on failure */
 /* rc_mmap for an array the caller fills densely (per-block arrays of a
- * check): from RC_DENSE_HUGE bytes on advised MADV_HUGEPAGE, so it faults
- * in 2 MiB at a time instead of 4 KiB (docs/boehm.md: a 4 KiB fault costs
- * 6-10 us on the benchmark VM). */
-#define RC_DENSE_HUGE ((size_t)4 << 20)
+ * check): from RC_DENSE_HUGE bytes on, where huge pages pay
+ * (rc_thp_pays), mapped 2 MiB-aligned and advised MADV_HUGEPAGE, so it
+ * faults in 2 MiB at a time instead of 4 KiB (docs/boehm.md: a 4 KiB fault
+ * costs 12-15 us on the PVM benchmark VM). rc_munmap frees it as usual. */
+#define RC_DENSE_HUGE ((size_t)2 << 20)
 void *rc_mmap_dense(size_t bytes);
+/* Whether transparent huge pages pay on this machine (base/thp.c): false
+ * only in a VM that gives free memory back to its host and serves 4 KiB
+ * faults cheaply. Decided once, with raw syscalls (callable under Boehm's
+ * lock). */
+bool rc_thp_pays(void);
 void rc_munmap(void *p, size_t bytes);
 /* A growable array in its own mapping (reserve once, commit lazily). */
 struct rc_vec { char *data; size_t len, cap, elem; };

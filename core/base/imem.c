@@ -27,6 +27,8 @@ static void *raw_mmap(size_t bytes)
   return p == MAP_FAILED ? NULL : p;
 }
 
+static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
 /* The guard that makes this thread's allocations internal (see base.h). */
 RC_TLS int rc_in_runtime;
 
@@ -43,11 +45,22 @@ void *rc_mmap(size_t bytes)
   return p;
 }
 
+/* Over-mapped by 2 MiB - 4 KiB and cut to a 2 MiB boundary: the kernel
+ * gives a huge page only to an aligned 2 MiB of the mapping, and mmap's
+ * addresses are 4 KiB-aligned, so an unaligned 3.5 MiB array (the mark
+ * bits of 28M slots) would hold no huge page at all. */
 void *rc_mmap_dense(size_t bytes)
 {
-  void *p = rc_mmap(bytes);
-  if (p && bytes >= RC_DENSE_HUGE) madvise(p, bytes, MADV_HUGEPAGE);
-  return p;
+  const size_t huge = (size_t)2 << 20;
+  if (bytes < RC_DENSE_HUGE || !rc_thp_pays()) return rc_mmap(bytes);
+  size_t len = page_round(bytes), span = len + huge - 4096;
+  char *p = rc_mmap(span);
+  if (!p) return rc_mmap(bytes);
+  char *a = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+  if (a > p) munmap(p, (size_t)(a - p));
+  if (p + span > a + len) munmap(a + len, (size_t)(p + span - (a + len)));
+  madvise(a, len, MADV_HUGEPAGE);
+  return a;
 }
 
 void rc_munmap(void *p, size_t bytes)
@@ -55,7 +68,6 @@ void rc_munmap(void *p, size_t bytes)
   if (p) munmap(p, bytes);
 }
 
-static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
 
 void rc_vec_init(struct rc_vec *v, size_t elem)
 {

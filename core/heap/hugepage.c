@@ -19,32 +19,18 @@
  * RSS stays what it was. With THP "never" in
  * /sys/kernel/mm/transparent_hugepage/enabled the advice does nothing.
  *
- * Except in a VM that hands its free memory back to the host (virtio-balloon
- * free page reporting, docs/boehm.md) and serves small faults cheaply: the
- * guest reports free blocks of 2 MiB and more, the host drops their
- * backing, and a huge page must come from such a block, so its first touch
- * makes the host back all of it again. On a KVM guest of that kind 512 MiB
- * took 1.25-1.37 s in huge pages against 0.22-0.31 s in 4 KiB pages, which
- * the guest serves from memory it kept (~2 us a fault). On a PVM guest
- * (shadow paging, a guest kernel entry is a switch through the host) that
- * also reports free pages, every 4 KiB fault costs 12-15 us, reused memory
- * or not: 512 MiB took 1.4-1.9 s in 4 KiB pages and 0.9-1.1 s in cold huge
- * pages (0.04-0.09 s reused), and bench/scale.c at 16M blocks 5.7-6.0 s
- * against 3.3-4.4 s. So where the balloon reports, the first decision
- * times the first touch of a few fresh 4 KiB pages (fault_ns, ~0.1 ms once
- * a process, only where the heap passes 2 MiB) and keeps 4 KiB pages only
- * when a fault costs less than FAULT_SLOW_NS. With huge_pages -1 (the
- * default) that is the rule; elsewhere -1 means 8. Only virtio's balloon
- * is recognised: Hyper-V's (hv_balloon) can report free pages too and is
- * not looked for; huge_pages=0 serves there. */
+ * Except where huge pages do not pay (rc_thp_pays, base/thp.c): in a VM
+ * that hands its free memory back to the host and serves small faults
+ * cheaply, a huge page's first touch makes the host back all 2 MiB again
+ * (docs/boehm.md: on such a KVM guest 512 MiB took 1.25-1.37 s in huge
+ * pages against 0.22-0.31 s in 4 KiB pages; on a PVM guest whose 4 KiB
+ * faults cost 12-15 us, bench/scale.c at 16M blocks took 5.7-6.0 s without
+ * huge pages and 3.3-4.4 s with them). With huge_pages -1 (the default)
+ * the heap then keeps 4 KiB pages; elsewhere -1 means 8. An explicit N is
+ * obeyed. */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 #include "heap/heap_internal.h"
 
@@ -54,80 +40,13 @@ RC_TLS int rc_heap_growing;
 static size_t grown;   /* bytes Boehm mapped from our calls; under Boehm's lock */
 
 #define AUTO_MIB 8
-#define VIRTIO_BALLOON_F_REPORTING 5   /* linux/virtio_balloon.h */
-/* Between the two guests measured (~2 us and 12-15 us a 4 KiB fault); a
- * cold huge page cost 4-5 ms on both, 8-10 us per 4 KiB it holds. */
-#define FAULT_SLOW_NS 5000
-#define PROBE_PAGES 8
-
-/* Does a virtio balloon device report free pages to the host? Its sysfs
- * features file is one '0' or '1' per feature bit, bit 0 first. Raw
- * syscalls and stack buffers only: this runs inside a Boehm allocation
- * (opendir would malloc). */
-static bool free_page_reporting(void)
-{
-  int dir = (int)syscall(SYS_openat, AT_FDCWD, "/sys/bus/virtio/drivers/virtio_balloon",
-                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return false;
-  char buf[2048];
-  bool on = false;
-  long n;
-  while (!on && (n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
-    for (long off = 0; off < n && !on;) {
-      const struct dirent64 *d = (const struct dirent64 *)(buf + off);
-      off += d->d_reclen;
-      size_t len = strlen(d->d_name);
-      if (strncmp(d->d_name, "virtio", 6) || len > 32) continue;   /* a device's link: virtio<N> */
-      char path[48], feat[64];
-      memcpy(path, d->d_name, len);
-      memcpy(path + len, "/features", sizeof "/features");
-      int fd = (int)syscall(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      long r = syscall(SYS_read, fd, feat, sizeof feat);
-      syscall(SYS_close, fd);
-      on = r > VIRTIO_BALLOON_F_REPORTING && feat[VIRTIO_BALLOON_F_REPORTING] == '1';
-    }
-  }
-  syscall(SYS_close, dir);
-  return on;
-}
-
-static long now_ns(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
-/* The cheapest first touch of PROBE_PAGES fresh 4 KiB pages, in ns (the
- * minimum: a preemption or the page-table page of the first touch inflates
- * one, not all); LONG_MAX if the scratch mapping fails. Raw syscalls (our
- * mmap interposer is not for this), clock_gettime only: inside Boehm's
- * lock. */
-static long fault_ns(void)
-{
-  size_t len = (size_t)PROBE_PAGES * RC_PAGE;
-  long r = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (r == -1) return LONG_MAX;
-  volatile char *p = (volatile char *)r;
-  long best = LONG_MAX;
-  for (int i = 0; i < PROBE_PAGES; i++) {
-    long t0 = now_ns();
-    p[(size_t)i * RC_PAGE] = 1;
-    long t = now_ns() - t0;
-    if (t < best) best = t;
-  }
-  syscall(SYS_munmap, r, len);
-  return best;
-}
-
 /* The heap size from which sections are advised, 0: never. */
 static size_t huge_threshold(void)
 {
   static long auto_mib = -1;   /* -1: not decided yet; under Boehm's lock like grown */
   long mib = rc_opt.huge_pages;
   if (mib < 0) {
-    if (auto_mib < 0) auto_mib = free_page_reporting() && fault_ns() < FAULT_SLOW_NS ? 0 : AUTO_MIB;
+    if (auto_mib < 0) auto_mib = rc_thp_pays() ? AUTO_MIB : 0;
     mib = auto_mib;
   }
   return mib > 0 ? (size_t)mib << 20 : 0;

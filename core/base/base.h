@@ -91,6 +91,12 @@ void *rc_mmap_dense(size_t bytes);
  * faults cheaply. Decided once, with raw syscalls (callable under Boehm's
  * lock). */
 bool rc_thp_pays(void);
+/* Huge pages come only to aligned 2 MiB of a mapping, and mmap's addresses
+ * are 4 KiB-aligned: map len (a multiple of 4 KiB) + RC_THP_SLACK bytes at
+ * p, and rc_thp_cut unmaps all but the 2 MiB-aligned [a, a + len) inside,
+ * advises it MADV_HUGEPAGE and returns a. Raw syscalls (Boehm's lock). */
+#define RC_THP_SLACK (((size_t)2 << 20) - RC_PAGE)
+void *rc_thp_cut(void *p, size_t len);
 void rc_munmap(void *p, size_t bytes);
 /* A growable array in its own mapping (reserve once, commit lazily). */
 struct rc_vec { char *data; size_t len, cap, elem; };

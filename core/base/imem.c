@@ -45,22 +45,14 @@ void *rc_mmap(size_t bytes)
   return p;
 }
 
-/* Over-mapped by 2 MiB - 4 KiB and cut to a 2 MiB boundary: the kernel
- * gives a huge page only to an aligned 2 MiB of the mapping, and mmap's
- * addresses are 4 KiB-aligned, so an unaligned 3.5 MiB array (the mark
- * bits of 28M slots) would hold no huge page at all. */
+/* Cut to a 2 MiB boundary (rc_thp_cut): unaligned, a 3.5 MiB array (the
+ * mark bits of 28M slots) would hold no huge page at all. */
 void *rc_mmap_dense(size_t bytes)
 {
-  const size_t huge = (size_t)2 << 20;
   if (bytes < RC_DENSE_HUGE || !rc_thp_pays()) return rc_mmap(bytes);
-  size_t len = page_round(bytes), span = len + huge - 4096;
-  char *p = rc_mmap(span);
-  if (!p) return rc_mmap(bytes);
-  char *a = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
-  if (a > p) munmap(p, (size_t)(a - p));
-  if (p + span > a + len) munmap(a + len, (size_t)(p + span - (a + len)));
-  madvise(a, len, MADV_HUGEPAGE);
-  return a;
+  size_t len = page_round(bytes);
+  void *p = rc_mmap(len + RC_THP_SLACK);
+  return p ? rc_thp_cut(p, len) : rc_mmap(bytes);
 }
 
 void rc_munmap(void *p, size_t bytes)

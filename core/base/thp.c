@@ -90,6 +90,16 @@ static long fault_ns(void)
   return best;
 }
 
+void *rc_thp_cut(void *p, size_t len)
+{
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t lo = (uintptr_t)p, a = (lo + huge - 1) & ~(huge - 1), end = lo + len + RC_THP_SLACK;
+  if (a > lo) syscall(SYS_munmap, lo, a - lo);
+  if (end > a + len) syscall(SYS_munmap, a + len, end - (a + len));
+  syscall(SYS_madvise, a, len, MADV_HUGEPAGE);
+  return (void *)a;
+}
+
 bool rc_thp_pays(void)
 {
   static int pays = -1;   /* -1: not decided yet */

@@ -43,12 +43,7 @@ static size_t grown;   /* bytes Boehm mapped from our calls; under Boehm's lock 
 /* The heap size from which sections are advised, 0: never. */
 static size_t huge_threshold(void)
 {
-  static long auto_mib = -1;   /* -1: not decided yet; under Boehm's lock like grown */
-  long mib = rc_opt.huge_pages;
-  if (mib < 0) {
-    if (auto_mib < 0) auto_mib = rc_thp_pays() ? AUTO_MIB : 0;
-    mib = auto_mib;
-  }
+  long mib = rc_opt.huge_pages < 0 ? (rc_thp_pays() ? AUTO_MIB : 0) : rc_opt.huge_pages;
   return mib > 0 ? (size_t)mib << 20 : 0;
 }
 
@@ -60,12 +55,7 @@ long rc_heap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
       (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_SHARED)))
     return syscall(SYS_mmap, addr, len, prot, flags, fd, off);
   len = (len + RC_PAGE - 1) & ~(size_t)(RC_PAGE - 1);
-  long r = syscall(SYS_mmap, NULL, len + HUGE_BYTES - RC_PAGE, prot, flags, fd, off);
+  long r = syscall(SYS_mmap, NULL, len + RC_THP_SLACK, prot, flags, fd, off);
   if (r == -1) return syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-  uintptr_t lo = (uintptr_t)r, a = (lo + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
-  uintptr_t end = lo + len + HUGE_BYTES - RC_PAGE;
-  if (a > lo) syscall(SYS_munmap, lo, a - lo);
-  if (end > a + len) syscall(SYS_munmap, a + len, end - (a + len));
-  syscall(SYS_madvise, a, len, MADV_HUGEPAGE);
-  return (long)a;
+  return (long)rc_thp_cut((void *)r, len);
 }

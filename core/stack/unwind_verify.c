@@ -1,7 +1,7 @@
 /* The libunwind side of the unwinder: RC_UNWIND_VERIFY (every capture
  * checked against unw_backtrace, and unw_step when they differ), the
  * counters printed at exit, the names of frames left to libunwind, and
- * libunwind's per-thread caching (the fallback of stack/depot.c). */
+ * libunwind's caching policy (the fallback of stack/depot.c). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
@@ -123,14 +123,22 @@ void rc_unwind_verify_hit(uint32_t hit, uint32_t id)
 
 __attribute__((constructor)) static void verify_init(void)
 {
-  /* libunwind's default global cache of register states is a mutex held
-   * with signals blocked, around dl_iterate_phdr. A thread holding it waits
-   * for ld.so's lock; if the thread holding that one (inside our own rule
-   * lookup, or the program's exception unwinding) takes a signal whose
-   * handler mallocs from a signal frame, its capture falls back to libunwind
-   * and waits for the mutex: deadlock (seen in rc.unwind.signals). Per-thread
-   * caches take no lock. */
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  /* libunwind's cache of register states is a mutex held with signals
+   * blocked, around dl_iterate_phdr (docs/reliability.md). A thread holding
+   * it waits for ld.so's lock; if the thread holding that one (inside our
+   * own rule lookup, or the program's exception unwinding) takes a signal
+   * whose handler mallocs from a signal frame, its capture falls back to
+   * libunwind and waits for the mutex: deadlock (rc.unwind.signals).
+   * UNW_CACHE_PER_THREAD does not help: Debian's libunwind 1.6.2 takes
+   * the global cache's mutex under it all the same (measured with a
+   * breakpoint on pthread_mutex_lock: taken under PER_THREAD, not under
+   * NONE). No
+   * cache takes no such lock (rc.unwind.ldlock.runtime deadlocks without
+   * this, every time). The price, measured on a 14-frame stack: a walk
+   * unw_step by unw_step takes 2.2x as long; unw_backtrace, which the
+   * fallback uses, keeps its per-thread trace cache, 0.44 us a repeated
+   * stack against 0.14 us. */
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 }
 
 __attribute__((destructor)) static void unwind_fini(void)

@@ -170,11 +170,19 @@ static inline int rc_count_alloc_rest(uint64_t size)
   __asm__("addq %2, %0\n\tmovq %0, %1" : "+m"(rc_me.level), "=r"(l) : "er"(size));
   return RC_UNLIKELY(l > rc_me.level_max) ? RC_COUNT_FLUSH : RC_COUNTED;
 }
+/* A free can only lower the level, which stays at most level_max, so the
+ * one bound it can cross is zero: the subtraction's borrow says so, and a
+ * jump on it replaces the reload and the compare (asm goto: the flag
+ * cannot leave an asm statement otherwise). The level is an input with a
+ * memory clobber, not a "+m" output: Debian's gcc 12.2 compiled the
+ * output form of this asm goto, inlined in rc_release_block, into a jb
+ * to the subtraction itself and dropped the flush (bench/RESULTS.md). */
 static inline int rc_count_free_rest(uint64_t size)
 {
-  uint64_t l;
-  __asm__("subq %2, %0\n\tmovq %0, %1" : "+m"(rc_me.level), "=r"(l) : "er"(size));
-  return RC_UNLIKELY(l > rc_me.level_max) ? RC_COUNT_FLUSH : RC_COUNTED;
+  __asm__ goto("subq %1, %0\n\tjb %l[below]" : : "m"(rc_me.level), "er"(size) : "cc", "memory" : below);
+  return RC_COUNTED;
+below:
+  return RC_COUNT_FLUSH;
 }
 static inline bool rc_count_free_cell(uint32_t stack, uint64_t size, uint32_t slot)
 {

@@ -21,6 +21,8 @@ scenarios:
              peak_space with exact values per function
   threads    two threads, 5 MiB each at once: the peak is 10 MiB of big_alloc,
              500 temporaries counted per thread
+  consumer   a thread that only frees hands its delta on all the same:
+             no sum finds no new peak, and the peak is the producer's
   parked     idle threads' frees not handed on make the total read high near
              the peak: the sums that find no new peak stay at most one a
              point, and the next real peak is found exactly
@@ -293,6 +295,21 @@ def parked():
     check(pk["bytes"] == sum(s["bytes"] for s in pk["sites"]), "peak bytes = the sum of its stacks (%d)" % pk["bytes"])
 
 
+def consumer():
+    d, _ = report("consumer")
+    tl, pk = d["timeline"], d["peak"]
+    print("samples %d, peak sums %d (stale %d)" % (tl["samples"], tl["peak_sums"], tl["peak_sums_stale"]))
+    check(tl["peak_sums_stale"] == 0, "the consumer's frees were handed on: no sum found no new peak (%d stale)"
+          % tl["peak_sums_stale"])
+    by = {fn(s["stack"]): s for s in pk["sites"]}
+    check("produce_alloc" in by and by["produce_alloc"]["bytes"] == 64 * MIB and by["produce_alloc"]["blocks"] == 64,
+          "the peak holds produce_alloc's 64 MiB in 64 blocks: %s" % by.get("produce_alloc"))
+    check("after_alloc" not in by, "and none of after_alloc's: %s" % sorted(by))
+    aa = site(d, "after_alloc")
+    check(aa and aa["calls"] == 48 and aa["live_bytes"] == 0 and aa["peak_bytes"] == 0,
+          "after_alloc: 48 calls, none live, none at the peak: %s" % aa)
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
@@ -300,7 +317,8 @@ def main():
     ap.add_argument("--launcher", required=True)
     ap.add_argument("--prog", required=True)
     A = ap.parse_args()
-    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph, "threads": threads, "parked": parked}[A.scenario]()
+    {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph, "threads": threads, "parked": parked,
+     "consumer": consumer}[A.scenario]()
     shutil.rmtree(TMP, ignore_errors=True)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))

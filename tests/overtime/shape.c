@@ -24,7 +24,13 @@
  * frees 100 KiB 20000 times (each take and each free passes the main
  * thread's room: a flush, whose total reads 0.35-0.47 MiB high, above the
  * peak's bound); top_alloc's 1 MiB (a new peak: fill + top + what was live
- * before). */
+ * before).
+ * "consumer": instead, a thread that only frees hands its delta on all
+ * the same (the bound a free checks, stack/counters.h): produce_alloc's 64
+ * blocks of 1 MiB (the peak) are freed by a thread that allocates nothing
+ * and then waits; then after_alloc's 48 blocks of 1 MiB, freed. Had the
+ * consumer's -64 MiB stayed with it, the total would read 112 MiB, past
+ * the peak's bound: a sum that finds no new peak. */
 #include "rc_test.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,8 +167,51 @@ static void park(void)
   for (int i = 0; i < PARKERS; i++) pthread_join(t[i], NULL);
 }
 
+RC_NOINLINE void *produce_alloc(void) { return malloc(1 << 20); }
+RC_NOINLINE void *after_alloc(void) { return malloc(1 << 20); }
+
+static void *made[64];
+static pthread_barrier_t handed, emptied, finished;
+static void *consumer(void *arg)
+{
+  (void)arg;
+  pthread_barrier_wait(&handed);
+  for (int i = 0; i < 64; i++) {
+    free(made[i]);
+    made[i] = NULL;
+  }
+  pthread_barrier_wait(&emptied);
+  pthread_barrier_wait(&finished);   /* alive, allocating nothing, until main is done */
+  return NULL;
+}
+
+static void consume(void)
+{
+  pthread_t t;
+  pthread_barrier_init(&handed, NULL, 2);
+  pthread_barrier_init(&emptied, NULL, 2);
+  pthread_barrier_init(&finished, NULL, 2);
+  RC_CHECK(pthread_create(&t, NULL, consumer, NULL) == 0);
+  for (int i = 0; i < 64; i++) made[i] = produce_alloc();
+  pthread_barrier_wait(&handed);
+  pthread_barrier_wait(&emptied);
+  for (int i = 0; i < 48; i++) made[i] = after_alloc();
+  for (int i = 0; i < 48; i++) {
+    free(made[i]);
+    made[i] = NULL;
+  }
+  pthread_barrier_wait(&finished);
+  pthread_join(t, NULL);
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "consumer")) {
+    consume();
+    rc_leak_known();
+    rc_scrub();
+    return 0;
+  }
   if (argc > 1 && !strcmp(argv[1], "parked")) {
     park();
     rc_leak_known();

@@ -132,9 +132,8 @@ __attribute__((constructor)) static void verify_init(void)
    * UNW_CACHE_PER_THREAD does not help: Debian's libunwind 1.6.2 takes
    * the global cache's mutex under it all the same (measured with a
    * breakpoint on pthread_mutex_lock: taken under PER_THREAD, not under
-   * NONE). No
-   * cache takes no such lock (rc.unwind.ldlock.runtime deadlocks without
-   * this, every time). The price, measured on a 14-frame stack: a walk
+   * NONE). No cache takes no such lock (rc.unwind.ldlock.runtime deadlocks
+   * without this, every time). The price, measured on a 14-frame stack: a walk
    * unw_step by unw_step takes 2.2x as long; unw_backtrace, which the
    * fallback uses, keeps its per-thread trace cache, 0.44 us a repeated
    * stack against 0.14 us. Where that cache misses, each step looks its FDE

@@ -76,6 +76,13 @@ static double cost_ms;
  * keep them in step), a thread still reads the clock at every TSC_TRUST-th
  * flush: a point is late by at most that many flushes. */
 static uint64_t tsc0;                /* the TSC when t0 was read; 0: not used */
+/* Whether the TSC is invariant is asked at the first point that sets a
+ * bound (under busy), not at start-up: cpuid traps to the hypervisor in a
+ * VM (8.6 us a call on session 16's KVM guest, two calls), and a short
+ * process takes no point but its last, which sets none. Until then tsc0
+ * is read at t0 in any case. */
+static bool tsc_asked;
+static bool invariant_tsc(void);
 
 double rc_time_start_ms(void) { return t0; }
 
@@ -186,8 +193,10 @@ static void add_point(const uint64_t *live, uint32_t n, uint64_t bytes, uint64_t
 }
 
 /* With busy held: one sum, a point if due (or forced), the peak if above.
- * total: live_total as the caller read it; over: it passed copy_above. */
-static void record(bool point, bool over, double now, int64_t total)
+ * total: live_total as the caller read it; over: it passed copy_above;
+ * more: flushes follow (not the last point of the process or of a
+ * snapshot's copy), so the next point's TSC bound is worth setting. */
+static void record(bool point, bool over, double now, int64_t total, bool more)
 {
   uint32_t n = take_sum();
   if (!n) return;
@@ -212,7 +221,11 @@ static void record(bool point, bool over, double now, int64_t total)
   __atomic_store_n(&hot.copy_above, above, __ATOMIC_RELAXED);
   if (point) {
     add_point(live, n, bytes, blocks, t);
-    uint64_t tsc = tsc0 ? __rdtsc() : 0;
+    if (more && !tsc_asked) {
+      tsc_asked = true;
+      if (!invariant_tsc()) tsc0 = 0;
+    }
+    uint64_t tsc = more && tsc0 ? __rdtsc() : 0;
     double done = rc_now_ms(), cost = done - now;
     cost_ms = cost_ms > 0 && cost > 2 * cost_ms ? 2 * cost_ms : cost;
     double gap = interval_ms > cost_ms * SAMPLE_COST_FACTOR ? interval_ms : cost_ms * SAMPLE_COST_FACTOR;
@@ -249,7 +262,7 @@ void rc_live_flush(void)
   bool due = (int64_t)(now * 1e3) >= __atomic_load_n(&hot.next_us, __ATOMIC_RELAXED);
   if (!new_peak && !due) return;
   if (!rc_spin_trylock(&busy)) return;   /* another thread records: the next flush retries */
-  record(due, new_peak, now, total);
+  record(due, new_peak, now, total, true);
   rc_spin_unlock(&busy);
 }
 
@@ -259,7 +272,7 @@ void rc_timeline_mark(void)
   reset_level(rc_me.span);
   int64_t total = __atomic_add_fetch(&hot.live_total, d, __ATOMIC_RELAXED);
   if (rc_spin_lock_bounded(&busy, 1 << 20)) {
-    record(true, false, rc_now_ms(), total);
+    record(true, false, rc_now_ms(), total, false);
     rc_spin_unlock(&busy);
   }
 }
@@ -317,7 +330,7 @@ __attribute__((constructor(102))) static void timeline_init(void)
   if (t0 == 0) t0 = rc_now_ms();
   /* read after t0 (here or at an earlier library's first malloc): ticks
    * over the run are then undercounted, if anything, and the bound early */
-  if (invariant_tsc()) tsc0 = __rdtsc();
+  tsc0 = __rdtsc();   /* kept only if invariant (tsc_asked) */
   rc_in_runtime++;
   pthread_atfork(NULL, NULL, fork_child);
   rc_in_runtime--;

@@ -1,11 +1,10 @@
 /* libdw loaded on first use (see dw.h). */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <pthread.h>
 #include "base/base.h"
 #include "symbols/dw.h"
 
-struct rc_dw_api rc_dw;
+union rc_dw_api rc_dw;
 
 static bool loaded, forbidden;
 /* pthread_once, not a mutex of ours: glibc's once control carries the fork
@@ -16,16 +15,12 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void)
 {
-  /* The soname the build's headers belong to (Debian's libdw1). Never
-   * dlclose'd: sessions and the strings handed out live as long as the
-   * process. */
-  void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-  bool all = h != NULL;
-#define RC_DW_RESOLVE(f) \
-  if (all) all = (*(void **)&rc_dw.f = dlsym(h, #f)) != NULL;
-  RC_DW_FUNCTIONS(RC_DW_RESOLVE)
-#undef RC_DW_RESOLVE
-  __atomic_store_n(&loaded, all, __ATOMIC_RELEASE);
+  /* The soname the build's headers belong to (Debian's libdw1); sessions
+   * and the strings handed out live as long as the process. */
+#define RC_DW_NAME(f) #f,
+  static const char *const names[RC_DW_N] = {RC_DW_FUNCTIONS(RC_DW_NAME)};
+#undef RC_DW_NAME
+  __atomic_store_n(&loaded, rc_dl_resolve("libdw.so.1", names, rc_dw.fn, RC_DW_N), __ATOMIC_RELEASE);
 }
 
 bool rc_dw_load(void)

@@ -30,13 +30,20 @@
   X(dwarf_formstring) X(dwarf_formudata) X(dwarf_getlocation) X(dwarf_getscopes) X(dwarf_getscopes_die) \
   X(dwarf_getsrcfiles) X(dwarf_siblingof) X(dwarf_tag)
 
-struct rc_dw_api {
+#define RC_DW_ONE(f) +1
+enum { RC_DW_N = 0 RC_DW_FUNCTIONS(RC_DW_ONE) };
+#undef RC_DW_ONE
+/* The functions by name, and as the array base/dl.c fills. */
+union rc_dw_api {
+  struct {
 #define RC_DW_FIELD(f) __typeof__(&f) f;
-  RC_DW_FUNCTIONS(RC_DW_FIELD)
+    RC_DW_FUNCTIONS(RC_DW_FIELD)
 #undef RC_DW_FIELD
+  };
+  void *fn[RC_DW_N];
 };
 /* Valid once rc_dw_load() returned true; never changes after. */
-extern struct rc_dw_api rc_dw;
+extern union rc_dw_api rc_dw;
 
 /* Loads libdw once (thread-safe; later calls are one atomic load). False
  * when it cannot be loaded (not installed, a function missing) or loading

@@ -78,6 +78,11 @@ bool rc_progress_tty(uint64_t work);
 void rc_progress(bool tty, const char *what, uint64_t i, uint64_t n);
 
 /* ---- internal memory: mmap-backed, never the checked heap (base/imem.c) ---- */
+/* dlopen(soname) with RTLD_LOCAL and dlsym of names[0..n) into fns: true
+ * when every one resolved. For the libraries loaded on first use instead
+ * of at start-up (libdw: symbols/dw.c; zlib: base/pprof_write.c); the
+ * caller runs it once (pthread_once) where ld.so's lock is safe to take. */
+bool rc_dl_resolve(const char *soname, const char *const *names, void **fns, size_t n);
 void *rc_mmap(size_t bytes);             /* zeroed; NULL on failure */
 /* rc_mmap for an array the caller fills densely (per-block arrays of a
  * check): from RC_DENSE_HUGE bytes on, where huge pages pay

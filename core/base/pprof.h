@@ -56,6 +56,10 @@ void rc_pp_sample(struct rc_pp *p, const uint64_t *locs, int nlocs, const int64_
                   const struct rc_pp_label *labels, int nlabels);
 /* The encoded Profile message (not compressed) into out. */
 void rc_pp_encode(struct rc_pp *p, struct rc_mbuf *out);
+/* Loads zlib once (thread-safe; dlopen'ed on first use, not linked: see
+ * pprof_write.c). False when libz.so.1 cannot be loaded. Not
+ * async-signal-safe; not in a check's forked child. */
+bool rc_pp_zlib_load(void);
 /* gzip (zlib, memory from rc_mmap) of in into out; 0 or -1. */
 int rc_pp_gzip(const void *in, size_t n, struct rc_mbuf *out);
 /* gunzip: 0, or -1 with a reason in err. limit: most bytes out. */

@@ -4,7 +4,7 @@
  * static variables' names), and a process without leaks never does. Linked
  * as a dependency, libdw and what it pulls in (libelf, liblzma, libbz2)
  * cost every preloaded process ~1.5 ms of its start-up (docs/design.md,
- * "Start-up"). So the runtime does not link it: rc_dw_load() dlopens it
+ * "Report"). So the runtime does not link it: rc_dw_load() dlopens it
  * (RTLD_LOCAL: the program's own lookups never bind to it) and fills rc_dw
  * with the functions the symbolizer calls, as rc_dw.dwfl_begin(...).
  * The runtime is linked with --no-undefined and without libdw, so a direct

@@ -386,10 +386,10 @@ void rc_pp_encode(struct rc_pp *p, struct rc_mbuf *out)
 /* ---- zlib, loaded on first use, with memory from rc_mmap ----
  * Linked, libz.so.1 cost every preloaded process its loading and
  * relocation (~0.09 ms of task-clock for /bin/true on session 16's KVM
- * guest, docs/design.md "Start-up"), and only a process that writes or
- * reads a profile needs it. So, as symbols/dw.c does for libdw, it is
- * dlopen'ed (RTLD_LOCAL: the program's own lookups never bind to it) when
- * gzip or gunzip first runs: after a check, on the endpoint's thread, or in
+ * guest, 13 page faults; bench/RESULTS.md, session 16, "Start-up"), and
+ * only a process that writes or reads a profile needs it. So, as
+ * symbols/dw.c does for libdw, it is dlopen'ed (RTLD_LOCAL: the program's
+ * own lookups never bind to it) when gzip or gunzip first runs: after a check, on the endpoint's thread, or in
  * a command-line tool, never in a check's forked child (which only writes
  * raw counts to its pipe). The build has zlib's header only, and the
  * runtime is linked with --no-undefined, so a direct call fails the build. */

@@ -389,9 +389,9 @@ void rc_pp_encode(struct rc_pp *p, struct rc_mbuf *out)
  * guest, 13 page faults; bench/RESULTS.md, session 16, "Start-up"), and
  * only a process that writes or reads a profile needs it. So, as
  * symbols/dw.c does for libdw, it is dlopen'ed (RTLD_LOCAL: the program's
- * own lookups never bind to it) when gzip or gunzip first runs: after a check, on the endpoint's thread, or in
- * a command-line tool, never in a check's forked child (which only writes
- * raw counts to its pipe). The build has zlib's header only, and the
+ * own lookups never bind to it) when gzip or gunzip first runs: after a
+ * check, on the endpoint's thread, or in a command-line tool, never in a
+ * check's forked child (which only writes raw counts to its pipe). The build has zlib's header only, and the
  * runtime is linked with --no-undefined, so a direct call fails the build. */
 #define RC_Z_FUNCTIONS(X) X(deflateInit2_) X(deflateBound) X(deflate) X(deflateEnd) X(inflateInit2_) X(inflate) X(inflateEnd)
 #define RC_Z_ONE(f) +1

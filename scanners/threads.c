@@ -301,8 +301,33 @@ static void wait_stopped(double deadline)
   }
 }
 
+/* The stop handler's action as installed (rc_threads_init), and the
+ * program's action when the program replaced it: sigaction is not
+ * interposed for the stop signal, and the raw rt_sigaction system call
+ * never is. Then a stopped thread would run the program's handler instead
+ * (or ignore the signal), the check would wait stop_timeout_ms and scan it
+ * without its registers. So each check asks the kernel (one system call),
+ * puts ours back while the world is stopped, and the program's again in
+ * rc_world_start. Checks do not overlap (the check lock). */
+static struct sigaction stop_action, stop_prog;
+static bool stop_replaced;
+
+static void stop_handler_ensure(void)
+{
+  struct sigaction cur;
+  if (sigaction(stop_sig, NULL, &cur) || ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == stop_handler)) return;
+  static int warned;
+  if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+    rc_log("the program replaced reachcheck's handler for signal %d, which stops threads for a check: it is put back "
+           "while each check runs (the signal the program sends itself meanwhile stops a thread instead); "
+           "stop_signal=N picks another signal", stop_sig);
+  stop_prog = cur;
+  stop_replaced = sigaction(stop_sig, &stop_action, NULL) == 0;
+}
+
 int rc_world_stop(void)
 {
+  stop_handler_ensure();
   if (!stops) stops = rc_mmap(sizeof(struct stop_rec) * MAX_THREADS);
   if (!stops) return -1;
   __atomic_store_n(&nstops, 0, __ATOMIC_RELEASE);
@@ -335,6 +360,10 @@ void rc_world_start(void)
   for (int i = 0; i < nstops; i++)
     while (__atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE) == S_STOPPED && rc_now_ms() < deadline) sched_yield();
   __atomic_store_n(&nstops, 0, __ATOMIC_RELEASE);
+  if (stop_replaced) {   /* the program's own action again (stop_handler_ensure) */
+    sigaction(stop_sig, &stop_prog, NULL);
+    stop_replaced = false;
+  }
 }
 
 /* ---- roots ---- */
@@ -485,6 +514,7 @@ void rc_threads_init(void)
   sa.sa_sigaction = stop_handler;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask);
+  stop_action = sa;
   if (sigaction(stop_sig, &sa, NULL)) rc_die("cannot install the stop signal handler for signal %d", stop_sig);
   sigset_t s;
   sigemptyset(&s);

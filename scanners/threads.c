@@ -308,7 +308,7 @@ static void wait_stopped(double deadline)
  * (or ignore the signal), the check would wait stop_timeout_ms and scan it
  * without its registers. So each check asks the kernel (one system call),
  * puts ours back while the world is stopped, and the program's again in
- * rc_world_start. Checks do not overlap (the check lock). */
+ * rc_world_start. Stops do not overlap: both callers hold rc_threads_lock. */
 static struct sigaction stop_action, stop_prog;
 static bool stop_replaced;
 

@@ -35,6 +35,10 @@ extern const char rc_version[];
 /* Recursion guard: while >0 this thread is inside reachcheck; its
  * allocations are served as internal blocks (invisible to the checks). */
 extern RC_TLS int rc_in_runtime;
+/* ld.so (glibc 2.36): the main thread's stack pointer at process entry, i.e.
+ * the address of argc (argv and envp follow it); every frame of the main
+ * thread lies below it. */
+extern void *__libc_stack_end;
 
 /* ---- options (base/options.c) ---- */
 struct rc_options {

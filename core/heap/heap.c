@@ -7,9 +7,6 @@
 #define _GNU_SOURCE
 #include "heap/heap_internal.h"
 
-/* ld.so (glibc 2.36): the main thread's stack pointer at process entry. */
-extern void *__libc_stack_end;
-
 uint32_t *rc_slots;
 int rc_world_stopped;   /* set by the check while the threads are stopped */
 uintptr_t rc_win_base[RC_WIN_MAX];

@@ -9,10 +9,6 @@
 #include <sys/resource.h>
 #include "stack/unwind_internal.h"
 
-/* ld.so (glibc 2.36): the main thread's stack pointer at process entry, i.e.
- * the address of argc; every frame of the main thread lies below it. */
-extern void *__libc_stack_end;
-
 /* ---- the cache: open addressing, linear probing ----
  * key = pc | (gen mod 2^17) << 47 (user-space code lies below 2^47), so one
  * compare checks both. Within a generation a slot is written at most once (only

@@ -12,10 +12,6 @@
 #include <libunwind.h>
 #include "stack/unwind_internal.h"
 
-/* ld.so (glibc 2.36): the main thread's stack pointer at process entry, i.e.
- * the address of argc; argv and envp follow it. */
-extern void *__libc_stack_end;
-
 int rc_unwind_verify;
 uint64_t rc_unwind_stats[ST_N];
 static const char *const st_name[ST_N] = {

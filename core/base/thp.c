@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 #include "base/base.h"
 
@@ -61,17 +60,10 @@ static bool free_page_reporting(void)
   return on;
 }
 
-static long now_ns(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
 /* The cheapest first touch of PROBE_PAGES fresh 4 KiB pages, in ns (the
  * minimum: a preemption or the page-table page of the first touch inflates
  * one, not all); LONG_MAX if the scratch mapping fails. Raw syscalls (our
- * mmap interposer is not for this), clock_gettime only: inside Boehm's
+ * mmap interposer is not for this), clock_gettime (rc_now_ms) only: inside Boehm's
  * lock. */
 static long fault_ns(void)
 {
@@ -81,9 +73,9 @@ static long fault_ns(void)
   volatile char *p = (volatile char *)r;
   long best = LONG_MAX;
   for (int i = 0; i < PROBE_PAGES; i++) {
-    long t0 = now_ns();
+    double t0 = rc_now_ms();
     p[(size_t)i * RC_PAGE] = 1;
-    long t = now_ns() - t0;
+    long t = (long)((rc_now_ms() - t0) * 1e6);
     if (t < best) best = t;
   }
   syscall(SYS_munmap, r, len);

@@ -63,8 +63,8 @@ static bool free_page_reporting(void)
 /* The cheapest first touch of PROBE_PAGES fresh 4 KiB pages, in ns (the
  * minimum: a preemption or the page-table page of the first touch inflates
  * one, not all); LONG_MAX if the scratch mapping fails. Raw syscalls (our
- * mmap interposer is not for this), clock_gettime (rc_now_ms) only: inside Boehm's
- * lock. */
+ * mmap interposer is not for this), clock_gettime (rc_now_ms) only: inside
+ * Boehm's lock. */
 static long fault_ns(void)
 {
   size_t len = (size_t)PROBE_PAGES * RC_PAGE;

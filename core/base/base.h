@@ -4,6 +4,7 @@
 #ifndef RC_BASE_H
 #define RC_BASE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +88,20 @@ void rc_progress(bool tty, const char *what, uint64_t i, uint64_t n);
  * of at start-up (libdw: symbols/dw.c; zlib: base/pprof_write.c); the
  * caller runs it once (pthread_once) where ld.so's lock is safe to take. */
 bool rc_dl_resolve(const char *soname, const char *const *names, void **fns, size_t n);
+/* A library loaded on first use: load (run once, through pthread_once:
+ * glibc's once control carries the fork generation, so a child forked
+ * while another thread loads runs the load again instead of waiting for
+ * good) sets loaded. */
+struct rc_dl_lib {
+  pthread_once_t once;
+  bool loaded;
+  void (*load)(void);
+};
+/* True once lib is loaded: one atomic load after the first call, which
+ * runs lib->load with rc_in_runtime raised (ld.so's and the library's
+ * set-up mallocs are internal blocks, never the program's). Not
+ * async-signal-safe. */
+bool rc_dl_load(struct rc_dl_lib *lib);
 void *rc_mmap(size_t bytes);             /* zeroed; NULL on failure */
 /* rc_mmap for an array the caller fills densely (per-block arrays of a
  * check): from RC_DENSE_HUGE bytes on, where huge pages pay

@@ -13,3 +13,12 @@ bool rc_dl_resolve(const char *soname, const char *const *names, void **fns, siz
     if (!(fns[i] = dlsym(h, names[i]))) return false;
   return true;
 }
+
+bool rc_dl_load(struct rc_dl_lib *lib)
+{
+  if (__atomic_load_n(&lib->loaded, __ATOMIC_ACQUIRE)) return true;
+  rc_in_runtime++;
+  pthread_once(&lib->once, lib->load);
+  rc_in_runtime--;
+  return __atomic_load_n(&lib->loaded, __ATOMIC_ACQUIRE);
+}

@@ -5,7 +5,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -405,26 +404,19 @@ static union {
   };
   void *fn[RC_Z_N];
 } zl;
-static bool zl_loaded;
-static pthread_once_t zl_once = PTHREAD_ONCE_INIT;   /* see symbols/dw.c: a fork mid-load loads again */
+static void zl_load(void);
+static struct rc_dl_lib zlib = {PTHREAD_ONCE_INIT, false, zl_load};
 
-static void zl_load_once(void)
+static void zl_load(void)
 {
 #define RC_Z_NAME(f) #f,
   static const char *const names[RC_Z_N] = {RC_Z_FUNCTIONS(RC_Z_NAME)};
 #undef RC_Z_NAME
   /* Debian's zlib1g, the soname of the build's header */
-  __atomic_store_n(&zl_loaded, rc_dl_resolve("libz.so.1", names, zl.fn, RC_Z_N), __ATOMIC_RELEASE);
+  __atomic_store_n(&zlib.loaded, rc_dl_resolve("libz.so.1", names, zl.fn, RC_Z_N), __ATOMIC_RELEASE);
 }
 
-bool rc_pp_zlib_load(void)
-{
-  if (__atomic_load_n(&zl_loaded, __ATOMIC_ACQUIRE)) return true;
-  rc_in_runtime++;   /* ld.so's mallocs while loading are internal blocks */
-  pthread_once(&zl_once, zl_load_once);
-  rc_in_runtime--;
-  return __atomic_load_n(&zl_loaded, __ATOMIC_ACQUIRE);
-}
+bool rc_pp_zlib_load(void) { return rc_dl_load(&zlib); }
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {

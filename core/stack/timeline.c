@@ -82,7 +82,15 @@ static uint64_t tsc0;                /* the TSC when t0 was read; 0: not used */
  * process takes no point but its last, which sets none. Until then tsc0
  * is read at t0 in any case. */
 static bool tsc_asked;
-static bool invariant_tsc(void);
+
+/* Whether the TSC runs at one rate in every CPU state (see tsc_next). */
+static bool invariant_tsc(void)
+{
+  unsigned a, b, c, d;
+  if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u) return false;
+  if (!__get_cpuid(0x80000007u, &a, &b, &c, &d)) return false;
+  return (d >> 8) & 1;
+}
 
 double rc_time_start_ms(void) { return t0; }
 
@@ -315,15 +323,6 @@ uint64_t rc_timeline_memory(void)
 
 /* A forked child: the thread that held busy is gone. */
 static void fork_child(void) { rc_spin_reset(&busy); }
-
-/* Whether the TSC runs at one rate in every CPU state (see tsc_next). */
-static bool invariant_tsc(void)
-{
-  unsigned a, b, c, d;
-  if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u) return false;
-  if (!__get_cpuid(0x80000007u, &a, &b, &c, &d)) return false;
-  return (d >> 8) & 1;
-}
 
 __attribute__((constructor(102))) static void timeline_init(void)
 {

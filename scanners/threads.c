@@ -509,13 +509,11 @@ void rc_threads_init(void)
   threads = rc_mmap(sizeof(struct thread_rec) * MAX_THREADS);
   if (!threads) rc_die("cannot allocate the thread registry");
   stop_sig = rc_opt.stop_signal ? (int)rc_opt.stop_signal : SIGRTMAX - 2;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = stop_handler;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigfillset(&sa.sa_mask);
-  stop_action = sa;
-  if (sigaction(stop_sig, &sa, NULL)) rc_die("cannot install the stop signal handler for signal %d", stop_sig);
+  memset(&stop_action, 0, sizeof stop_action);
+  stop_action.sa_sigaction = stop_handler;
+  stop_action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&stop_action.sa_mask);
+  if (sigaction(stop_sig, &stop_action, NULL)) rc_die("cannot install the stop signal handler for signal %d", stop_sig);
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, stop_sig);

@@ -60,7 +60,6 @@ void rc_munmap(void *p, size_t bytes)
   if (p) munmap(p, bytes);
 }
 
-
 void rc_vec_init(struct rc_vec *v, size_t elem)
 {
   memset(v, 0, sizeof *v);

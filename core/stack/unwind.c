@@ -229,12 +229,16 @@ static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) l
  * return address in its slot, rbp the recorded one where a rule reads it),
  * is that stack, and the id is the answer. Kept for walks that ended at the
  * outermost frame or at max, with at most HIT_FRAMES frames; the oldest
- * entry goes. With 16 entries python3 (PYTHONMALLOC=malloc) answers 91% of
- * its captures so (75% with 4).
- * A thread's entries are mmap'd at its first kept stack, not TLS: 17 KiB of
+ * entry of its set goes. The entries are found by their first pc and rsp:
+ * HIT_SETS sets of HIT_WAYS, the set picked by a hash of both, so a
+ * capture compares four keys, not all of them. python3 (PYTHONMALLOC=malloc)
+ * answers 75% of its captures so with 4 entries, 91% with 16 (scanned
+ * whole), 99% with 64.
+ * A thread's entries are mmap'd at its first kept stack, not TLS: 69 KiB of
  * static TLS would make pthread_create fail for a 16 KiB stack
  * (PTHREAD_STACK_MIN). An exited thread's block goes to a free list. */
-#define HITS 16
+#define HIT_SETS 16
+#define HIT_WAYS 4
 #define HIT_FRAMES 32
 /* A kept walk, as the words it read: each frame's return address in its
  * slot, and where a rule computed the CFA from rbp, the rbp it had (loaded
@@ -244,7 +248,7 @@ static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) l
 struct hit {
   uint32_t gen, sgen, id;       /* the rules' and the depot's generation; id 0: empty */
   int max;
-  uintptr_t sp0, top;           /* rsp at the first frame; the highest word checked */
+  uintptr_t top;                /* the highest word checked */
   bool rbp0;                    /* the walk's first rbp must be rbp0_want */
   uintptr_t rbp0_want;
   uint32_t nchk;
@@ -252,10 +256,16 @@ struct hit {
 };
 struct hits {
   struct hits *next_free;
-  unsigned next;                /* the entry to replace */
-  uintptr_t pc0[HITS];          /* the first frame's pc of e[i], scanned first */
-  struct hit e[HITS];
+  struct hit_key { uintptr_t pc0, sp0; } key[HIT_SETS][HIT_WAYS];   /* of e[s][w], compared first */
+  uint8_t next[HIT_SETS];       /* the way of each set to replace */
+  struct hit e[HIT_SETS][HIT_WAYS];
 };
+/* The set of the walks from pc and sp. Return addresses differ in their
+ * low bits, and stack pointers by small multiples of 16. */
+static inline unsigned hit_set(uintptr_t pc, uintptr_t sp)
+{
+  return (unsigned)(((pc ^ (sp << 7)) * 0x9e3779b97f4a7c15ull) >> 60) & (HIT_SETS - 1);
+}
 static const uintptr_t hit_sentinel;   /* the word a kept walk's last check reads, never its value */
 static RC_TLS struct hits *hits;   /* this thread's */
 static RC_TLS bool hits_done;      /* the thread is exiting (or no memory): keep no more */
@@ -576,10 +586,11 @@ static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t r
 {
   const struct hits *hs = hits;
   if (!hs) return 0;
-  for (int k = 0; k < HITS; k++) {
-    if (hs->pc0[k] != pc) continue;
-    const struct hit *e = &hs->e[k];
-    if (e->sp0 != sp || !e->id || e->max != max || e->gen != gen || e->sgen != sgen || e->top >= top ||
+  const unsigned set = hit_set(pc, sp);
+  for (int k = 0; k < HIT_WAYS; k++) {
+    if (hs->key[set][k].pc0 != pc || hs->key[set][k].sp0 != sp) continue;
+    const struct hit *e = &hs->e[set][k];
+    if (!e->id || e->max != max || e->gen != gen || e->sgen != sgen || e->top >= top ||
         (e->rbp0 && rbp != e->rbp0_want))
       continue;
     /* no bound in the loop: the sentinel after the last word stops it (at
@@ -706,8 +717,8 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
     hits_done = true;
     goto out;
   }
-  unsigned k = hits->next++ % HITS;
-  struct hit *e = &hits->e[k];
+  const unsigned set = hit_set(pc, sp), k = hits->next[set]++ % HIT_WAYS;
+  struct hit *e = &hits->e[set][k];
   e->id = 0;
   __asm__ volatile("" ::: "memory");
   /* The words the walk read, frame by frame: rules were applied to frames
@@ -733,8 +744,8 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
     if (e->chk[i].addr > e->top) e->top = e->chk[i].addr;
   e->nchk = c;
   e->chk[c].addr = (uintptr_t)&hit_sentinel, e->chk[c].want = ~hit_sentinel;
-  e->sp0 = sp, e->max = max, e->gen = memo.gen, e->sgen = sgen;
-  hits->pc0[k] = pc;
+  e->max = max, e->gen = memo.gen, e->sgen = sgen;
+  hits->key[set][k].pc0 = pc, hits->key[set][k].sp0 = sp;
   __asm__ volatile("" ::: "memory");
   e->id = id;
 out:

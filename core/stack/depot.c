@@ -30,9 +30,9 @@ static rc_spinlock depot_lock = RC_SPINLOCK_INIT;
 static char *chunk;
 static size_t chunk_left;
 
-static uint32_t generation;
-uint32_t rc_stack_generation(void) { return __atomic_load_n(&generation, __ATOMIC_ACQUIRE); }
-uint32_t rc_stack_generation_bump(void) { return __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL); }
+uint32_t rc_stack_gen;
+uint32_t rc_stack_generation(void) { return __atomic_load_n(&rc_stack_gen, __ATOMIC_ACQUIRE); }
+uint32_t rc_stack_generation_bump(void) { return __atomic_add_fetch(&rc_stack_gen, 1, __ATOMIC_ACQ_REL); }
 
 void rc_depot_lock(void) { rc_spin_lock(&depot_lock); }
 void rc_depot_unlock(void) { rc_spin_unlock(&depot_lock); }
@@ -144,17 +144,14 @@ static void self_range(void)
     }
 }
 
-__attribute__((noinline)) uint32_t rc_depot_capture(const struct rc_at *at)
+uint32_t rc_depot_capture_walk(const struct rc_at *at, int depth, uint32_t gen, uint32_t hit)
 {
   uintptr_t pcs[RC_MAX_FRAMES];
   if (RC_UNLIKELY(!self_hi)) self_range();
-  int depth = rc_opt.stack_depth < 1 ? 1 : rc_opt.stack_depth > RC_MAX_FRAMES ? RC_MAX_FRAMES : (int)rc_opt.stack_depth;
   const uintptr_t pc = at->fp[1];
-  uint32_t gen = rc_stack_generation(), id;
-  /* a whole stack this thread walked before: its id (walked all the same,
-   * and checked below, with RC_UNWIND_VERIFY) */
-  uint32_t hit = rc_unwind_hit(depth, pc, (uintptr_t)(at->fp + 2), at->fp[0], gen);
-  if (hit && RC_LIKELY(!rc_unwind_verify)) return hit;
+  uint32_t id;
+  /* hit: a whole stack this thread walked before, walked all the same and
+   * checked below with RC_UNWIND_VERIFY */
   int n = rc_unwind_at(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0]);
   if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
     void *buf[RC_MAX_FRAMES + 16];

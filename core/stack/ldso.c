@@ -11,7 +11,7 @@
  * memory ld.so took before malloc was usable (its minimal malloc), which is
  * neither a module segment nor a block: like LeakSanitizer, treat every block
  * whose immediate caller is in ld.so as a root. */
-static uintptr_t ldso_lo, ldso_hi;
+uintptr_t rc_ldso_lo, rc_ldso_hi;
 
 void rc_ldso_init(void)
 {
@@ -24,9 +24,7 @@ void rc_ldso_init(void)
   const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
   for (int i = 0; i < eh->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
-    ldso_lo = base + ph[i].p_vaddr;
-    ldso_hi = ldso_lo + ph[i].p_memsz;
+    rc_ldso_lo = base + ph[i].p_vaddr;
+    rc_ldso_hi = rc_ldso_lo + ph[i].p_memsz;
   }
 }
-
-bool rc_pc_in_ldso(uintptr_t pc) { return pc >= ldso_lo && pc < ldso_hi; }

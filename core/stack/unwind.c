@@ -245,18 +245,27 @@ static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) l
  * from a slot below, or the rbp the walk started with). A new walk from the
  * same pc and rsp that finds every word as recorded makes the same steps
  * (memo_valid's argument), so the check is one list of loads and compares. */
+struct hit_chk { uintptr_t addr, want; };
 struct hit {
-  uint32_t gen, sgen, id;       /* the rules' and the depot's generation; id 0: empty */
-  int max;
+  uint32_t id;
+  uint32_t nchk;
   uintptr_t top;                /* the highest word checked */
   bool rbp0;                    /* the walk's first rbp must be rbp0_want */
   uintptr_t rbp0_want;
-  uint32_t nchk;
-  struct hit_chk { uintptr_t addr, want; } chk[2 * HIT_FRAMES + 1];   /* then a sentinel that never holds */
+  /* One of chk's words, compared before them: where this walk and another
+   * kept one from the same pc and rsp first differ (bench/scale.c's three
+   * call sites share their first frames and fail there, not 5 words on),
+   * else a word that always holds. */
+  struct hit_chk first;
+  struct hit_chk chk[2 * HIT_FRAMES + 1];   /* then a sentinel that never holds */
 };
 struct hits {
   struct hits *next_free;
-  struct hit_key { uintptr_t pc0, sp0; } key[HIT_SETS][HIT_WAYS];   /* of e[s][w], compared first */
+  /* every entry's: the rules' and the depot's generations, the frames
+   * asked (a keep under others empties the table) */
+  uint32_t gen, sgen;
+  int max;
+  struct hit_key { uintptr_t pc0, sp0; } key[HIT_SETS][HIT_WAYS];   /* of e[s][w], compared first; pc0 0: empty */
   uint8_t next[HIT_SETS];       /* the way of each set to replace */
   struct hit e[HIT_SETS][HIT_WAYS];
 };
@@ -267,6 +276,7 @@ static inline unsigned hit_set(uintptr_t pc, uintptr_t sp)
   return (unsigned)(((pc ^ (sp << 7)) * 0x9e3779b97f4a7c15ull) >> 60) & (HIT_SETS - 1);
 }
 static const uintptr_t hit_sentinel;   /* the word a kept walk's last check reads, never its value */
+static const uintptr_t hit_always;     /* a first check that always holds */
 static RC_TLS struct hits *hits;   /* this thread's */
 static RC_TLS bool hits_done;      /* the thread is exiting (or no memory): keep no more */
 static RC_TLS int last_whole;      /* frames of the last walk if it is one to keep, else 0 */
@@ -585,13 +595,12 @@ static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t r
                                 uint32_t sgen)
 {
   const struct hits *hs = hits;
-  if (!hs) return 0;
+  if (!hs || hs->gen != gen || hs->sgen != sgen || hs->max != max) return 0;
   const unsigned set = hit_set(pc, sp);
   for (int k = 0; k < HIT_WAYS; k++) {
     if (hs->key[set][k].pc0 != pc || hs->key[set][k].sp0 != sp) continue;
     const struct hit *e = &hs->e[set][k];
-    if (!e->id || e->max != max || e->gen != gen || e->sgen != sgen || e->top >= top ||
-        (e->rbp0 && rbp != e->rbp0_want))
+    if (e->top >= top || (e->rbp0 && rbp != e->rbp0_want) || *(const uintptr_t *)e->first.addr != e->first.want)
       continue;
     /* no bound in the loop: the sentinel after the last word stops it (at
      * bench/scale.c's 14 words a capture, 3 of 8 instructions a word) */
@@ -717,9 +726,13 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
     hits_done = true;
     goto out;
   }
+  if (hits->gen != memo.gen || hits->sgen != sgen || hits->max != max) {
+    memset(hits->key, 0, sizeof hits->key);
+    hits->gen = memo.gen, hits->sgen = sgen, hits->max = max;
+  }
   const unsigned set = hit_set(pc, sp), k = hits->next[set]++ % HIT_WAYS;
   struct hit *e = &hits->e[set][k];
-  e->id = 0;
+  hits->key[set][k].pc0 = 0;
   __asm__ volatile("" ::: "memory");
   /* The words the walk read, frame by frame: rules were applied to frames
    * [0, n-1); frame i+1's return address sits below its rsp. */
@@ -744,10 +757,23 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
     if (e->chk[i].addr > e->top) e->top = e->chk[i].addr;
   e->nchk = c;
   e->chk[c].addr = (uintptr_t)&hit_sentinel, e->chk[c].want = ~hit_sentinel;
-  e->max = max, e->gen = memo.gen, e->sgen = sgen;
-  hits->key[set][k].pc0 = pc, hits->key[set][k].sp0 = sp;
-  __asm__ volatile("" ::: "memory");
   e->id = id;
+  e->first.addr = (uintptr_t)&hit_always, e->first.want = hit_always;
+  /* The other kept walks from pc and sp: the first word where they differ
+   * from this one (the same address: the walks agree up to there) is
+   * checked first, in this one and in the other if it has none yet. */
+  for (unsigned j = 0; j < HIT_WAYS; j++) {
+    struct hit *o = &hits->e[set][j];
+    if (j == k || hits->key[set][j].pc0 != pc || hits->key[set][j].sp0 != sp) continue;
+    uint32_t i = 0, m = c < o->nchk ? c : o->nchk;
+    while (i < m && e->chk[i].addr == o->chk[i].addr && e->chk[i].want == o->chk[i].want) i++;
+    if (i == m || e->chk[i].addr != o->chk[i].addr) continue;
+    if (e->first.addr == (uintptr_t)&hit_always) e->first = e->chk[i];
+    if (o->first.addr == (uintptr_t)&hit_always) o->first = o->chk[i];
+  }
+  hits->key[set][k].sp0 = sp;
+  __asm__ volatile("" ::: "memory");
+  hits->key[set][k].pc0 = pc;
 out:
   last_whole = 0;
   __asm__ volatile("" ::: "memory");

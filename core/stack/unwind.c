@@ -290,8 +290,12 @@ static struct hits *hits_get(void)
     if ((h = hits_free) != NULL) hits_free = h->next_free;
     rc_spin_unlock(&hits_lock);
   }
-  if (h) memset(h, 0, sizeof *h);   /* another thread's stacks */
-  else h = rc_mmap(sizeof *h);
+  if (h) {   /* another thread's stacks: no key holds (not the 69 KiB of entries) */
+    h->gen = 0;   /* never cache_gen: the first keep empties the keys again */
+    memset(h->key, 0, sizeof h->key);
+  } else {
+    h = rc_mmap(sizeof *h);
+  }
   return h;
 }
 

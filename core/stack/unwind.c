@@ -228,18 +228,20 @@ static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) l
  * one of them, where every frame still holds by memo_valid's rule (its
  * return address in its slot, rbp the recorded one where a rule reads it),
  * is that stack, and the id is the answer. Kept for walks that ended at the
- * outermost frame or at max, with at most HIT_FRAMES frames; the oldest
- * entry of its set goes. The entries are found by their first pc and rsp:
- * HIT_SETS sets of HIT_WAYS, the set picked by a hash of both, so a
- * capture compares four keys, not all of them. python3 (PYTHONMALLOC=malloc)
- * answers 75% of its captures so with 4 entries, 91% with 16 (scanned
- * whole), 99% with 64.
- * A thread's entries are mmap'd at its first kept stack, not TLS: 69 KiB of
- * static TLS would make pthread_create fail for a 16 KiB stack
+ * outermost frame or at max and read at most HIT_WORDS words (16 frames of
+ * two each, or 32 frames that compute no CFA from rbp); the oldest entry of
+ * its set goes. The entries are found by their first pc and rsp: HIT_SETS
+ * sets of HIT_WAYS, the set picked by a hash of both, so a capture compares
+ * four keys, not all of them. Captures answered so: python3
+ * (PYTHONMALLOC=malloc) 75% with 4 entries, 91% with 16 (scanned whole),
+ * 99% with 64; git log -p 75% with 64, 83-86% with 256 (more entries only
+ * add 1%).
+ * A thread's entries are mmap'd at its first kept stack, not TLS: 148 KiB
+ * of static TLS would make pthread_create fail for a 16 KiB stack
  * (PTHREAD_STACK_MIN). An exited thread's block goes to a free list. */
-#define HIT_SETS 16
+#define HIT_SETS 64
 #define HIT_WAYS 4
-#define HIT_FRAMES 32
+#define HIT_WORDS 32
 /* A kept walk, as the words it read: each frame's return address in its
  * slot, and where a rule computed the CFA from rbp, the rbp it had (loaded
  * from a slot below, or the rbp the walk started with). A new walk from the
@@ -257,7 +259,7 @@ struct hit {
    * call sites share their first frames and fail there, not 5 words on),
    * else a word that always holds. */
   struct hit_chk first;
-  struct hit_chk chk[2 * HIT_FRAMES + 1];   /* then a sentinel that never holds */
+  struct hit_chk chk[HIT_WORDS + 1];   /* then a sentinel that never holds */
 };
 struct hits {
   struct hits *next_free;
@@ -273,7 +275,7 @@ struct hits {
  * low bits, and stack pointers by small multiples of 16. */
 static inline unsigned hit_set(uintptr_t pc, uintptr_t sp)
 {
-  return (unsigned)(((pc ^ (sp << 7)) * 0x9e3779b97f4a7c15ull) >> 60) & (HIT_SETS - 1);
+  return (unsigned)(((pc ^ (sp << 7)) * 0x9e3779b97f4a7c15ull) >> 58) & (HIT_SETS - 1);
 }
 static const uintptr_t hit_sentinel;   /* the word a kept walk's last check reads, never its value */
 static const uintptr_t hit_always;     /* a first check that always holds */
@@ -680,7 +682,7 @@ static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_
   whole = n >= 0 && (n == max || memo.closed);
 done:
   /* the memo's frames [0, n) are this walk's */
-  if (whole && !skip && n > 0 && n <= HIT_FRAMES && memo.gen == gen && memo.n >= n)
+  if (whole && !skip && n > 0 && n <= HIT_WORDS + 1 && memo.gen == gen && memo.n >= n)
     last_whole = n;
   __asm__ volatile("" ::: "memory");
   memo_busy = 0;
@@ -720,12 +722,25 @@ uint32_t rc_unwind_hit(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint3
 
 void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t id)
 {
+  if (!id || memo_busy) return;
+  memo_busy = 1;   /* from here no signal handler's walk replaces the memo */
+  __asm__ volatile("" ::: "memory");
+  const struct mframe *f = memo.f;
   int n = last_whole;
   /* the memo still holds the walk from pc and sp (a signal handler's walk
    * in between would have replaced it) */
-  if (!n || !id || memo_busy || memo.f[0].pc != pc || memo.f[0].sp != sp) return;
-  memo_busy = 1;
-  __asm__ volatile("" ::: "memory");
+  if (!n || f[0].pc != pc || f[0].sp != sp) goto out;
+  /* The words the walk read, frame by frame: rules were applied to frames
+   * [0, n-1); frame i+1's return address sits below its rsp, and where a
+   * step computed the CFA from rbp, rbp was loaded from the slot an earlier
+   * step named (the first rbp is no word). */
+  uint32_t words = 0;
+  bool loaded = false;
+  for (int i = 0; i + 1 < n; i++) {
+    words += 1 + ((f[i].slot & 1) && loaded);
+    loaded |= f[i].slot > 1;
+  }
+  if (words > HIT_WORDS) goto out;
   if (RC_UNLIKELY(!hits) && (hits_done || !(hits = hits_get()))) {
     hits_done = true;
     goto out;
@@ -738,9 +753,6 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
   struct hit *e = &hits->e[set][k];
   hits->key[set][k].pc0 = 0;
   __asm__ volatile("" ::: "memory");
-  /* The words the walk read, frame by frame: rules were applied to frames
-   * [0, n-1); frame i+1's return address sits below its rsp. */
-  const struct mframe *f = memo.f;
   uintptr_t rbp_from = 0;   /* the slot the current rbp was loaded from; 0: the first rbp */
   uint32_t c = 0;
   e->rbp0 = false;
@@ -759,6 +771,7 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
   }
   for (uint32_t i = 0; i < c; i++)
     if (e->chk[i].addr > e->top) e->top = e->chk[i].addr;
+  RC_DCHECK(c == words);
   e->nchk = c;
   e->chk[c].addr = (uintptr_t)&hit_sentinel, e->chk[c].want = ~hit_sentinel;
   e->id = id;

@@ -131,6 +131,9 @@ char *rc_strdup_internal(const char *s); /* from a never-freed internal pool */
 
 /* In-place sort that never allocates (ascending by cmp). */
 void rc_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* The k elements of base[0, n) that sort first under cmp, sorted, in
+ * base[0, k) (the rest in any order after them); returns min(k, n). */
+size_t rc_sort_first(void *base, size_t n, size_t size, size_t k, int (*cmp)(const void *, const void *));
 
 #include "spinlock.h"
 #include "fileout.h"

@@ -1,9 +1,24 @@
 /* Sorting without allocating: qsort may malloc (glibc's msort), which code
  * running with the world stopped or in a forked copy must not. */
+#include <string.h>
 #include "base.h"
 
+/* A word at a time (the elements are ids and structs of words), then bytes. */
 static void swap_bytes(char *a, char *b, size_t size)
 {
+  for (; size >= sizeof(uint64_t); size -= sizeof(uint64_t), a += sizeof(uint64_t), b += sizeof(uint64_t)) {
+    uint64_t t;
+    memcpy(&t, a, sizeof t);
+    memcpy(a, b, sizeof t);
+    memcpy(b, &t, sizeof t);
+  }
+  if (size >= sizeof(uint32_t)) {
+    uint32_t t;
+    memcpy(&t, a, sizeof t);
+    memcpy(a, b, sizeof t);
+    memcpy(b, &t, sizeof t);
+    size -= sizeof t, a += sizeof t, b += sizeof t;
+  }
   while (size--) {
     char t = *a;
     *a++ = *b;
@@ -33,3 +48,25 @@ void rc_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
   }
 }
 
+
+/* A heap of the k elements that sort first so far, the one that sorts last
+ * at its root: an element that sorts before the root replaces it. Then the
+ * heap is sorted: O(n log k), not O(n log n) (the JSON report ranks some
+ * 10^5 stacks for its first 20). */
+size_t rc_sort_first(void *base, size_t n, size_t size, size_t k, int (*cmp)(const void *, const void *))
+{
+  char *b = base;
+  if (k > n) k = n;
+  if (!k) return 0;
+  for (size_t i = k / 2; i-- > 0;) sift(b, i, k, size, cmp);
+  for (size_t i = k; i < n; i++) {
+    if (cmp(b + i * size, b) >= 0) continue;
+    swap_bytes(b, b + i * size, size);
+    sift(b, 0, k, size, cmp);
+  }
+  for (size_t e = k; e-- > 1;) {
+    swap_bytes(b, b + e * size, size);
+    sift(b, 0, e, size, cmp);
+  }
+  return k;
+}

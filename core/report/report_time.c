@@ -26,15 +26,15 @@ static int by_val(const void *a, const void *b)
   return x < y ? 1 : x > y ? -1 : (*(const uint32_t *)a > *(const uint32_t *)b) - (*(const uint32_t *)a < *(const uint32_t *)b);
 }
 
-/* Ids 1..n-1 with key > 0, sorted by cmp; returns how many. */
-static uint32_t ranked(uint32_t *ids, uint32_t n, bool (*keep)(uint32_t, const void *), const void *ctx,
-                       int (*cmp)(const void *, const void *))
+/* The first `limit` of ids 1..n-1 with key > 0 by cmp, sorted; returns
+ * how many. */
+static uint32_t ranked(uint32_t *ids, uint32_t n, uint32_t limit, bool (*keep)(uint32_t, const void *),
+                       const void *ctx, int (*cmp)(const void *, const void *))
 {
   uint32_t k = 0;
   for (uint32_t i = 1; i < n; i++)
     if (keep(i, ctx)) ids[k++] = i;
-  rc_heapsort(ids, k, sizeof *ids, cmp);
-  return k;
+  return (uint32_t)rc_sort_first(ids, k, sizeof *ids, limit, cmp);
 }
 static bool has_allocs(uint32_t i, const void *c) { return ((const struct rc_count *)c)[i].allocs != 0; }
 static bool nonzero(uint32_t i, const void *v) { return ((const uint64_t *)v)[i] != 0; }
@@ -46,7 +46,7 @@ static void write_peak(struct rc_buf *b, enum rc_stack_style style, uint32_t *id
   rc_buf_printf(b, ",\"peak\":{\"bytes\":%llu,\"blocks\":%llu,\"time_ms\":%.3f,\"sites\":[",
                 (unsigned long long)pk.bytes, (unsigned long long)pk.blocks, pk.t_ms < 0 ? 0 : pk.t_ms);
   by_val_v = pk.site_bytes;
-  uint32_t k = pk.n ? ranked(ids, pk.n, nonzero, pk.site_bytes, by_val) : 0;
+  uint32_t k = pk.n ? ranked(ids, pk.n, PEAK_SITES, nonzero, pk.site_bytes, by_val) : 0;
   for (uint32_t j = 0; j < k && j < PEAK_SITES; j++) {
     rc_buf_printf(b, "%s{\"bytes\":%llu,\"blocks\":%llu,\"stack\":", j ? "," : "",
                   (unsigned long long)pk.site_bytes[ids[j]], (unsigned long long)pk.site_blocks[ids[j]]);
@@ -61,7 +61,7 @@ static void write_sites(struct rc_buf *b, enum rc_stack_style style, const struc
   struct rc_peak pk;
   rc_peak_get(&pk);
   by_calls_c = c;
-  uint32_t k = ranked(ids, n, has_allocs, c, by_calls);
+  uint32_t k = ranked(ids, n, ALLOC_SITES, has_allocs, c, by_calls);
   rc_buf_put(b, ",\"alloc_sites\":[", 16);
   for (uint32_t j = 0; j < k && j < ALLOC_SITES; j++) {
     const struct rc_count *s = &c[ids[j]];
@@ -103,7 +103,7 @@ static void write_timeline(struct rc_buf *b, enum rc_stack_style style, uint64_t
     for (int k = 0; k < RC_TL_TOP && p[i].site[k]; k++)
       if (p[i].site[k] < n && p[i].site_bytes[k] > maxb[p[i].site[k]]) maxb[p[i].site[k]] = p[i].site_bytes[k];
   by_val_v = maxb;
-  uint32_t k = ranked(ids, n, nonzero, maxb, by_val);
+  uint32_t k = ranked(ids, n, SERIES, nonzero, maxb, by_val);
   for (uint32_t j = 0; j < k && j < SERIES; j++) {
     rc_buf_put(b, j ? ",{\"stack\":" : "{\"stack\":", j ? 10 : 9);
     rc_stack_format(b, ids[j], style, NULL, 0);

@@ -21,6 +21,9 @@ scenarios:
              peak_space with exact values per function
   threads    two threads, 5 MiB each at once: the peak is 10 MiB of big_alloc,
              500 temporaries counted per thread
+  ranks      256 stacks with 1..256 calls of 1..256 bytes each, all kept: the
+             report's 20 alloc sites, the peak's 10 and the timeline's 6
+             series are the first by calls and bytes, in order
   consumer   a thread that only frees hands its delta on all the same:
              no sum finds no new peak, and the peak is the producer's
   parked     idle threads' frees not handed on make the total read high near
@@ -310,6 +313,25 @@ def consumer():
           "after_alloc: 48 calls, none live, none at the peak: %s" % aa)
 
 
+def ranks():
+    d, _ = report("ranks")
+    sites = d["alloc_sites"]
+    check([x["calls"] for x in sites] == list(range(256, 236, -1)),
+          "alloc_sites: the 20 stacks with the most calls, in order: %s" % [x["calls"] for x in sites])
+    check(all(fn(x["stack"]) == "rank_alloc" and x["bytes"] == x["calls"] ** 2 for x in sites),
+          "each is rank_alloc's, with calls^2 bytes")
+    check(len({json.dumps(x["stack"]) for x in sites}) == 20, "twenty different stacks")
+    # the program's own start-up blocks (libstdc++'s exception pool, 71 KiB)
+    # may outrank them: they come first, then rank_alloc's in order
+    for what, got, want in (("the peak's 10 stacks", [(fn(x["stack"]), x["bytes"]) for x in d["peak"]["sites"]], 10),
+                            ("the timeline's 6 series", [(fn(x["stack"]), max(x["bytes"])) for x in d["timeline"]["sites"]], 6)):
+        mine = [b for f, b in got if f == "rank_alloc"]
+        others = [b for f, b in got if f != "rank_alloc"]
+        check(len(got) == want and len(mine) >= want - 2 and got[len(others):] == [("rank_alloc", b) for b in mine]
+              and all(b > 256 * 256 for b in others) and mine == [k * k for k in range(256, 256 - len(mine), -1)],
+              "%s by bytes, in order: %s" % (what, got))
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
@@ -318,7 +340,7 @@ def main():
     ap.add_argument("--prog", required=True)
     A = ap.parse_args()
     {"shape": shape, "heaptrack": heaptrack, "long": long_run, "snapshot": snapshot, "pprof": pprof, "graph": graph, "threads": threads, "parked": parked,
-     "consumer": consumer}[A.scenario]()
+     "consumer": consumer, "ranks": ranks}[A.scenario]()
     shutil.rmtree(TMP, ignore_errors=True)
     if FAILS:
         print("%d check(s) failed" % len(FAILS))

@@ -30,7 +30,12 @@
  * blocks of 1 MiB (the peak) are freed by a thread that allocates nothing
  * and then waits; then after_alloc's 48 blocks of 1 MiB, freed. Had the
  * consumer's -64 MiB stayed with it, the total would read 112 MiB, past
- * the peak's bound: a sum that finds no new peak. */
+ * the peak's bound: a sum that finds no new peak.
+ * "ranks": instead, 256 stacks that differ in 8 frames (ra or rb at each
+ * level, the bits of the site's number k): site k makes k + 1 blocks of
+ * k + 1 bytes, all kept (reachable from rank_blocks) until exit. The
+ * report ranks them: by calls 256, 255, ..., by bytes at the peak
+ * (k + 1)^2. */
 #include "rc_test.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,8 +212,38 @@ static void consume(void)
   pthread_join(t, NULL);
 }
 
+void *rank_blocks[256 * 257 / 2];
+static int rank_n;
+static volatile int rank_tag;
+RC_NOINLINE void *rank_alloc(size_t n) { return malloc(n); }
+typedef void rank_fn(int d, int k);
+static rank_fn ra, rb;
+/* Level d of site k: the leaf allocates, the others call ra or rb by bit
+ * d - 1 of k. The tags keep gcc from folding the two into one function,
+ * the barrier after the call from making it a jump (the frame must stay). */
+#define RANK_LEVEL(tag)                                                          \
+  rank_tag = tag;                                                                \
+  if (d == 0) {                                                                  \
+    for (int i = 0; i <= k; i++) rank_blocks[rank_n++] = rank_alloc((size_t)k + 1); \
+  } else {                                                                       \
+    (((k >> (d - 1)) & 1) ? ra : rb)(d - 1, k);                                  \
+  }                                                                              \
+  __asm__ __volatile__("" ::: "memory");
+static RC_NOINLINE void ra(int d, int k) { RANK_LEVEL(1) }
+static RC_NOINLINE void rb(int d, int k) { RANK_LEVEL(2) }
+static void ranks(void)
+{
+  for (int k = 0; k < 256; k++) (((k >> 7) & 1) ? ra : rb)(7, k);
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "ranks")) {
+    ranks();
+    rc_leak_known();
+    rc_scrub();
+    return 0;
+  }
   if (argc > 1 && !strcmp(argv[1], "consumer")) {
     consume();
     rc_leak_known();

@@ -234,7 +234,7 @@ static RC_TLS int memo_busy;       /* a walk is running: a nested one (signal) l
  * sets of HIT_WAYS, the set picked by a hash of both, so a capture compares
  * four keys, not all of them. Captures answered so: python3
  * (PYTHONMALLOC=malloc) 75% with 4 entries, 91% with 16 (scanned whole),
- * 99% with 64; git log -p 75% with 64, 83-86% with 256 (more entries only
+ * 99% with 64; git log -p 75% with 64, 80-87% with 256 (more entries only
  * add 1%).
  * A thread's entries are mmap'd at its first kept stack, not TLS: 148 KiB
  * of static TLS would make pthread_create fail for a 16 KiB stack
@@ -292,7 +292,7 @@ static struct hits *hits_get(void)
     if ((h = hits_free) != NULL) hits_free = h->next_free;
     rc_spin_unlock(&hits_lock);
   }
-  if (h) {   /* another thread's stacks: no key holds (not the 69 KiB of entries) */
+  if (h) {   /* another thread's stacks: no key holds (not the 148 KiB of entries) */
     h->gen = 0;   /* never cache_gen: the first keep empties the keys again */
     memset(h->key, 0, sizeof h->key);
   } else {

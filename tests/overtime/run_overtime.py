@@ -23,7 +23,8 @@ scenarios:
              500 temporaries counted per thread
   ranks      256 stacks with 1..256 calls of 1..256 bytes each, all kept: the
              report's 20 alloc sites, the peak's 10 and the timeline's 6
-             series are the first by calls and bytes, in order
+             series are the first by calls and bytes, in order; and again
+             under RC_UNWIND_VERIFY=1 (every id a kept stack gives checked)
   consumer   a thread that only frees hands its delta on all the same:
              no sum finds no new peak, and the peak is the producer's
   parked     idle threads' frees not handed on make the total read high near
@@ -330,6 +331,20 @@ def ranks():
         check(len(got) == want and len(mine) >= want - 2 and got[len(others):] == [("rank_alloc", b) for b in mine]
               and all(b > 256 * 256 for b in others) and mine == [k * k for k in range(256, 256 - len(mine), -1)],
               "%s by bytes, in order: %s" % (what, got))
+    # Under RC_UNWIND_VERIFY=1 every capture is walked as well, and every id
+    # a kept whole stack gives is checked against the walk's: here 128 sites
+    # share each key (the pc in ra or rb, one rsp) of one set of 4 entries.
+    path = os.path.join(TMP, "v.json")
+    r = subprocess.run([A.launcher, "--json=" + path, "--", A.prog, "ranks"], capture_output=True, text=True,
+                       env=dict(ENV, RC_UNWIND_VERIFY="1"), timeout=90, cwd=TMP)
+    hits = re.search(r"whole-stack hits=(\d+)", r.stderr)
+    check(r.returncode == 23 and "RC_UNWIND_VERIFY:" not in r.stderr and hits and int(hits.group(1)) > 30000,
+          "RC_UNWIND_VERIFY=1: exit 23 (got %d), no mismatch, kept stacks answered (%s)"
+          % (r.returncode, hits.group(0) if hits else r.stderr[-300:]))
+    if r.returncode == 23:
+        with open(path) as f:
+            v = json.load(f)
+        check([x["calls"] for x in v["alloc_sites"]] == [x["calls"] for x in sites], "the same alloc_sites")
 
 
 def main():

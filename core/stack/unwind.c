@@ -251,7 +251,6 @@ struct hit_chk { uintptr_t addr, want; };
 struct hit {
   uint32_t id;
   uint32_t nchk;
-  uintptr_t top;                /* the highest word checked */
   bool rbp0;                    /* the walk's first rbp must be rbp0_want */
   uintptr_t rbp0_want;
   /* One of chk's words, compared before them: where this walk and another
@@ -597,8 +596,7 @@ static __attribute__((noinline)) int unwind_plain(struct walk *w, uintptr_t *pcs
 
 /* The id of a kept whole stack that the walk from pc, sp (below top) and
  * rbp would find again, or 0. */
-static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uintptr_t top, uint32_t gen,
-                                uint32_t sgen)
+static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t gen, uint32_t sgen)
 {
   const struct hits *hs = hits;
   if (!hs || hs->gen != gen || hs->sgen != sgen || hs->max != max) return 0;
@@ -606,7 +604,7 @@ static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t r
   for (int k = 0; k < HIT_WAYS; k++) {
     if (hs->key[set][k].pc0 != pc || hs->key[set][k].sp0 != sp) continue;
     const struct hit *e = &hs->e[set][k];
-    if (e->top >= top || (e->rbp0 && rbp != e->rbp0_want) || *(const uintptr_t *)e->first.addr != e->first.want)
+    if ((e->rbp0 && rbp != e->rbp0_want) || *(const uintptr_t *)e->first.addr != e->first.want)
       continue;
     /* no bound in the loop: the sentinel after the last word stops it (at
      * bench/scale.c's 14 words a capture, 3 of 8 instructions a word) */
@@ -706,14 +704,16 @@ int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t 
 /* Ahead of unwind_from and its set-up (a large frame, six saved registers,
  * the rule table): at bench/scale.c 16M a third of the allocation side's
  * time was unwind_from answering from kept stacks. */
+/* No stack bound is looked up: an entry is this thread's, kept from a walk
+ * on a stack that stack_top knew (below its top), and starts at the same
+ * rsp as this capture, so every word it checks lies in that same stack, which
+ * does not move or shrink while the thread lives (15 instructions a capture). */
 uint32_t rc_unwind_hit(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen)
 {
   if (!hits || memo_busy) return 0;   /* a walk is under way (this is a signal handler's capture) */
-  uintptr_t top = stack_top(sp);
-  if (!top) return 0;
   memo_busy = 1;   /* a signal handler's capture meanwhile keeps no stack over the entries read here */
   __asm__ volatile("" ::: "memory");
-  uint32_t id = hit_find(max, pc, sp, rbp, top, __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE), sgen);
+  uint32_t id = hit_find(max, pc, sp, rbp, __atomic_load_n(&cache_gen, __ATOMIC_ACQUIRE), sgen);
   __asm__ volatile("" ::: "memory");
   memo_busy = 0;
   if (id) STAT(ST_CAPTURE);   /* a miss is counted by the walk that follows */
@@ -756,7 +756,6 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
   uintptr_t rbp_from = 0;   /* the slot the current rbp was loaded from; 0: the first rbp */
   uint32_t c = 0;
   e->rbp0 = false;
-  e->top = sp;
   for (int i = 0; i + 1 < n; i++) {
     if (f[i].slot & 1) {   /* this step computed the CFA from rbp */
       if (rbp_from) {
@@ -769,8 +768,6 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
     if (f[i].slot > 1) rbp_from = f[i].slot & ~(uintptr_t)1;
     e->chk[c].addr = f[i + 1].sp - 8, e->chk[c].want = f[i + 1].pc, c++;
   }
-  for (uint32_t i = 0; i < c; i++)
-    if (e->chk[i].addr > e->top) e->top = e->chk[i].addr;
   RC_DCHECK(c == words);
   e->nchk = c;
   e->chk[c].addr = (uintptr_t)&hit_sentinel, e->chk[c].want = ~hit_sentinel;

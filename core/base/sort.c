@@ -48,7 +48,6 @@ void rc_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
   }
 }
 
-
 /* A heap of the k elements that sort first so far, the one that sorts last
  * at its root: an element that sorts before the root replaces it. Then the
  * heap is sorted: O(n log k), not O(n log n) (the JSON report ranks some

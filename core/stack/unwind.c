@@ -733,14 +733,17 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
   /* The words the walk read, frame by frame: rules were applied to frames
    * [0, n-1); frame i+1's return address sits below its rsp, and where a
    * step computed the CFA from rbp, rbp was loaded from the slot an earlier
-   * step named (the first rbp is no word). */
+   * step named (the first rbp is no word). At most two a step: a walk of up
+   * to 17 frames (the default 16 among them) fits without counting. */
   uint32_t words = 0;
-  bool loaded = false;
-  for (int i = 0; i + 1 < n; i++) {
-    words += 1 + ((f[i].slot & 1) && loaded);
-    loaded |= f[i].slot > 1;
+  if (n - 1 > HIT_WORDS / 2) {
+    bool loaded = false;
+    for (int i = 0; i + 1 < n; i++) {
+      words += 1 + ((f[i].slot & 1) && loaded);
+      loaded |= f[i].slot > 1;
+    }
+    if (words > HIT_WORDS) goto out;
   }
-  if (words > HIT_WORDS) goto out;
   if (RC_UNLIKELY(!hits) && (hits_done || !(hits = hits_get()))) {
     hits_done = true;
     goto out;
@@ -768,7 +771,7 @@ void rc_unwind_keep(int max, uintptr_t pc, uintptr_t sp, uint32_t sgen, uint32_t
     if (f[i].slot > 1) rbp_from = f[i].slot & ~(uintptr_t)1;
     e->chk[c].addr = f[i + 1].sp - 8, e->chk[c].want = f[i + 1].pc, c++;
   }
-  RC_DCHECK(c == words);
+  RC_DCHECK(c <= HIT_WORDS && (n - 1 <= HIT_WORDS / 2 || c == words));
   e->nchk = c;
   e->chk[c].addr = (uintptr_t)&hit_sentinel, e->chk[c].want = ~hit_sentinel;
   e->id = id;

@@ -38,16 +38,6 @@ static void sift(char *base, size_t i, size_t n, size_t size, int (*cmp)(const v
   }
 }
 
-void rc_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-  char *b = base;
-  for (size_t i = n / 2; i-- > 0;) sift(b, i, n, size, cmp);
-  for (size_t e = n; e-- > 1;) {
-    swap_bytes(b, b + e * size, size);
-    sift(b, 0, e, size, cmp);
-  }
-}
-
 /* A heap of the k elements that sort first so far, the one that sorts last
  * at its root: an element that sorts before the root replaces it. Then the
  * heap is sorted: O(n log k), not O(n log n) (the JSON report ranks some
@@ -68,4 +58,10 @@ size_t rc_sort_first(void *base, size_t n, size_t size, size_t k, int (*cmp)(con
     sift(b, 0, e, size, cmp);
   }
   return k;
+}
+
+/* The whole array: every element is among the first n. */
+void rc_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+  rc_sort_first(base, n, size, n, cmp);
 }

@@ -47,7 +47,7 @@ static void write_peak(struct rc_buf *b, enum rc_stack_style style, uint32_t *id
                 (unsigned long long)pk.bytes, (unsigned long long)pk.blocks, pk.t_ms < 0 ? 0 : pk.t_ms);
   by_val_v = pk.site_bytes;
   uint32_t k = pk.n ? ranked(ids, pk.n, PEAK_SITES, nonzero, pk.site_bytes, by_val) : 0;
-  for (uint32_t j = 0; j < k && j < PEAK_SITES; j++) {
+  for (uint32_t j = 0; j < k; j++) {
     rc_buf_printf(b, "%s{\"bytes\":%llu,\"blocks\":%llu,\"stack\":", j ? "," : "",
                   (unsigned long long)pk.site_bytes[ids[j]], (unsigned long long)pk.site_blocks[ids[j]]);
     rc_stack_format(b, ids[j], style, NULL, 0);
@@ -63,7 +63,7 @@ static void write_sites(struct rc_buf *b, enum rc_stack_style style, const struc
   by_calls_c = c;
   uint32_t k = ranked(ids, n, ALLOC_SITES, has_allocs, c, by_calls);
   rc_buf_put(b, ",\"alloc_sites\":[", 16);
-  for (uint32_t j = 0; j < k && j < ALLOC_SITES; j++) {
+  for (uint32_t j = 0; j < k; j++) {
     const struct rc_count *s = &c[ids[j]];
     bool p = ids[j] < pk.n;
     rc_buf_printf(b, "%s{\"calls\":%llu,\"bytes\":%llu,\"frees\":%llu,\"temporary\":%llu,\"live_blocks\":%llu,"
@@ -104,7 +104,7 @@ static void write_timeline(struct rc_buf *b, enum rc_stack_style style, uint64_t
       if (p[i].site[k] < n && p[i].site_bytes[k] > maxb[p[i].site[k]]) maxb[p[i].site[k]] = p[i].site_bytes[k];
   by_val_v = maxb;
   uint32_t k = ranked(ids, n, SERIES, nonzero, maxb, by_val);
-  for (uint32_t j = 0; j < k && j < SERIES; j++) {
+  for (uint32_t j = 0; j < k; j++) {
     rc_buf_put(b, j ? ",{\"stack\":" : "{\"stack\":", j ? 10 : 9);
     rc_stack_format(b, ids[j], style, NULL, 0);
     rc_buf_put(b, ",\"bytes\":[", 10);

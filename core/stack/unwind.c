@@ -594,8 +594,8 @@ static __attribute__((noinline)) int unwind_plain(struct walk *w, uintptr_t *pcs
   }
 }
 
-/* The id of a kept whole stack that the walk from pc, sp (below top) and
- * rbp would find again, or 0. */
+/* The id of a kept whole stack that the walk from pc, sp and rbp would
+ * find again, or 0. */
 static inline uint32_t hit_find(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t gen, uint32_t sgen)
 {
   const struct hits *hs = hits;
@@ -703,11 +703,11 @@ int rc_unwind_at(uintptr_t *pcs, int max, uintptr_t pc, uintptr_t sp, uintptr_t 
 
 /* Ahead of unwind_from and its set-up (a large frame, six saved registers,
  * the rule table): at bench/scale.c 16M a third of the allocation side's
- * time was unwind_from answering from kept stacks. */
-/* No stack bound is looked up: an entry is this thread's, kept from a walk
- * on a stack that stack_top knew (below its top), and starts at the same
- * rsp as this capture, so every word it checks lies in that same stack, which
- * does not move or shrink while the thread lives (15 instructions a capture). */
+ * time was unwind_from answering from kept stacks. No stack bound is looked
+ * up: an entry is this thread's, kept from a walk on a stack that stack_top
+ * knew (below its top), and starts at the same rsp as this capture, so
+ * every word it checks lies in that same stack, which does not move or
+ * shrink while the thread lives (15 instructions a capture). */
 uint32_t rc_unwind_hit(int max, uintptr_t pc, uintptr_t sp, uintptr_t rbp, uint32_t sgen)
 {
   if (!hits || memo_busy) return 0;   /* a walk is under way (this is a signal handler's capture) */

@@ -16,9 +16,7 @@ static void load(void)
 {
   /* The soname the build's headers belong to (Debian's libdw1); sessions
    * and the strings handed out live as long as the process. */
-#define RC_DW_NAME(f) #f,
-  static const char *const names[RC_DW_N] = {RC_DW_FUNCTIONS(RC_DW_NAME)};
-#undef RC_DW_NAME
+  static const char *const names[RC_DW_N] = {RC_DW_FUNCTIONS(RC_DL_NAME)};
   __atomic_store_n(&libdw.loaded, rc_dl_resolve("libdw.so.1", names, rc_dw.fn, RC_DW_N), __ATOMIC_RELEASE);
 }
 

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include "base/base.h"
 
 #define RC_DW_FUNCTIONS(X) \
   X(dwfl_begin) X(dwfl_end) X(dwfl_report_begin) X(dwfl_report_elf) X(dwfl_report_end) \
@@ -30,15 +31,11 @@
   X(dwarf_formstring) X(dwarf_formudata) X(dwarf_getlocation) X(dwarf_getscopes) X(dwarf_getscopes_die) \
   X(dwarf_getsrcfiles) X(dwarf_siblingof) X(dwarf_tag)
 
-#define RC_DW_ONE(f) +1
-enum { RC_DW_N = 0 RC_DW_FUNCTIONS(RC_DW_ONE) };
-#undef RC_DW_ONE
+enum { RC_DW_N = 0 RC_DW_FUNCTIONS(RC_DL_ONE) };
 /* The functions by name, and as the array base/dl.c fills. */
 union rc_dw_api {
   struct {
-#define RC_DW_FIELD(f) __typeof__(&f) f;
-    RC_DW_FUNCTIONS(RC_DW_FIELD)
-#undef RC_DW_FIELD
+    RC_DW_FUNCTIONS(RC_DL_FIELD)
   };
   void *fn[RC_DW_N];
 };

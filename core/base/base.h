@@ -88,6 +88,14 @@ void rc_progress(bool tty, const char *what, uint64_t i, uint64_t n);
  * of at start-up (libdw: symbols/dw.c; zlib: base/pprof_write.c); the
  * caller runs it once (pthread_once) where ld.so's lock is safe to take. */
 bool rc_dl_resolve(const char *soname, const char *const *names, void **fns, size_t n);
+/* A library's functions as an X-macro list LIST(X), for rc_dl_resolve:
+ *   enum { N = 0 LIST(RC_DL_ONE) };                          how many;
+ *   union { struct { LIST(RC_DL_FIELD) }; void *fn[N]; }     by name, and as
+ *                                                            the array it fills;
+ *   static const char *const names[N] = {LIST(RC_DL_NAME)};  their names. */
+#define RC_DL_ONE(f) +1
+#define RC_DL_FIELD(f) __typeof__(&f) f;
+#define RC_DL_NAME(f) #f,
 /* A library loaded on first use: load (run once, through pthread_once:
  * glibc's once control carries the fork generation, so a child forked
  * while another thread loads runs the load again instead of waiting for

@@ -393,14 +393,10 @@ void rc_pp_encode(struct rc_pp *p, struct rc_mbuf *out)
  * check's forked child (which only writes raw counts to its pipe). The build has zlib's header only, and the
  * runtime is linked with --no-undefined, so a direct call fails the build. */
 #define RC_Z_FUNCTIONS(X) X(deflateInit2_) X(deflateBound) X(deflate) X(deflateEnd) X(inflateInit2_) X(inflate) X(inflateEnd)
-#define RC_Z_ONE(f) +1
-enum { RC_Z_N = 0 RC_Z_FUNCTIONS(RC_Z_ONE) };
-#undef RC_Z_ONE
+enum { RC_Z_N = 0 RC_Z_FUNCTIONS(RC_DL_ONE) };
 static union {
   struct {
-#define RC_Z_FIELD(f) __typeof__(&f) f;
-    RC_Z_FUNCTIONS(RC_Z_FIELD)
-#undef RC_Z_FIELD
+    RC_Z_FUNCTIONS(RC_DL_FIELD)
   };
   void *fn[RC_Z_N];
 } zl;
@@ -409,9 +405,7 @@ static struct rc_dl_lib zlib = {PTHREAD_ONCE_INIT, false, zl_load};
 
 static void zl_load(void)
 {
-#define RC_Z_NAME(f) #f,
-  static const char *const names[RC_Z_N] = {RC_Z_FUNCTIONS(RC_Z_NAME)};
-#undef RC_Z_NAME
+  static const char *const names[RC_Z_N] = {RC_Z_FUNCTIONS(RC_DL_NAME)};
   /* Debian's zlib1g, the soname of the build's header */
   __atomic_store_n(&zlib.loaded, rc_dl_resolve("libz.so.1", names, zl.fn, RC_Z_N), __ATOMIC_RELEASE);
 }

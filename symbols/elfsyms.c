@@ -46,9 +46,13 @@ static void esym_sift(struct esym *a, size_t i, size_t n)
   }
 }
 
-/* Heapsort: qsort may malloc (glibc's msort for large arrays). */
+static uint64_t esym_key(const void *a) { return ((const struct esym *)a)->value; }
+
+/* Radix sort (mmap'd scratch), or a heapsort when that cannot be had: qsort
+ * may malloc (glibc's msort for large arrays). */
 static void esym_sort(struct esym *a, size_t n)
 {
+  if (rc_radix_sort(a, n, sizeof *a, esym_key)) return;
   for (size_t i = n / 2; i-- > 0;) esym_sift(a, i, n);
   for (size_t e = n; e-- > 1;) {
     struct esym t = a[0];

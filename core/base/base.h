@@ -66,6 +66,9 @@ void rc_buf_init(struct rc_buf *b, int fd);
 void rc_buf_put(struct rc_buf *b, const char *s, size_t n);
 void rc_buf_printf(struct rc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rc_buf_json_str(struct rc_buf *b, const char *s);
+/* v in decimal, or with hex in hexadecimal after "0x" (what printf's
+ * %llu and 0x%llx print, without printf's parsing: the JSON report's frames). */
+void rc_buf_u64(struct rc_buf *b, uint64_t v, bool hex);
 void rc_buf_flush(struct rc_buf *b);
 /* stderr as it was at start-up: programs that close fd 2 at exit (GNU
  * coreutils' close_stdout) still get their report. */
@@ -142,6 +145,11 @@ void rc_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
 /* The k elements of base[0, n) that sort first under cmp, sorted, in
  * base[0, k) (the rest in any order after them); returns min(k, n). */
 size_t rc_sort_first(void *base, size_t n, size_t size, size_t k, int (*cmp)(const void *, const void *));
+/* Stable sort of base[0, n) ascending by key(element), in O(n) passes over
+ * the elements (at most eight, one per byte that differs between keys),
+ * with an rc_mmap'd copy: usable with the world stopped and in a forked
+ * copy. false (base untouched) when that memory cannot be had. */
+bool rc_radix_sort(void *base, size_t n, size_t size, uint64_t (*key)(const void *));
 
 #include "spinlock.h"
 #include "fileout.h"

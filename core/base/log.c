@@ -63,20 +63,38 @@ void rc_buf_printf(struct rc_buf *b, const char *fmt, ...)
 void rc_buf_json_str(struct rc_buf *b, const char *s)
 {
   rc_buf_put(b, "\"", 1);
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
+  while (s && *s) {
+    size_t n = 0;   /* a run that needs no escape goes in one put */
+    while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20) n++;
+    rc_buf_put(b, s, n);
+    s += n;
+    if (!*s) break;
+    unsigned char c = (unsigned char)*s++;
     if (c == '"' || c == '\\') {
       char e[2] = {'\\', (char)c};
       rc_buf_put(b, e, 2);
-    } else if (c < 0x20) {
-      char e[8];
-      int n = snprintf(e, sizeof e, "\\u%04x", c);
-      rc_buf_put(b, e, (size_t)n);
     } else {
-      rc_buf_put(b, (const char *)&c, 1);
+      char e[8];
+      int k = snprintf(e, sizeof e, "\\u%04x", c);
+      rc_buf_put(b, e, (size_t)k);
     }
   }
   rc_buf_put(b, "\"", 1);
+}
+
+void rc_buf_u64(struct rc_buf *b, uint64_t v, bool hex)
+{
+  char t[24];
+  size_t i = sizeof t;
+  do {
+    t[--i] = "0123456789abcdef"[hex ? v & 15 : v % 10];
+    v = hex ? v >> 4 : v / 10;
+  } while (v);
+  if (hex) {
+    t[--i] = 'x';
+    t[--i] = '0';
+  }
+  rc_buf_put(b, t + i, sizeof t - i);
 }
 
 static void vlog(const char *fmt, va_list ap)

@@ -65,3 +65,46 @@ void rc_heapsort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
 {
   rc_sort_first(base, n, size, n, cmp);
 }
+
+/* Least significant byte first: a pass per byte of the key, each a stable
+ * scatter by that byte, so the result is ordered by the whole key and keeps
+ * equal keys in their input order. A byte that is the same in every key
+ * (the high bytes of a module's addresses) costs no pass: one counting pass
+ * fills all eight histograms first. Written here rather than taken from a
+ * library: libc has no radix sort, and qsort may malloc (see the top). */
+bool rc_radix_sort(void *base, size_t n, size_t size, uint64_t (*key)(const void *))
+{
+  if (n < 2) return true;
+  size_t (*count)[256] = rc_mmap(sizeof(size_t[8][256]));
+  char *tmp = rc_mmap(n * size);
+  if (!count || !tmp) {
+    rc_munmap(count, sizeof(size_t[8][256]));
+    rc_munmap(tmp, n * size);
+    return false;
+  }
+  char *src = base, *dst = tmp;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t k = key(src + i * size);
+    for (unsigned b = 0; b < 8; b++) count[b][(k >> (8 * b)) & 0xff]++;
+  }
+  for (unsigned b = 0; b < 8; b++) {
+    size_t *c = count[b];
+    if (c[(key(src) >> (8 * b)) & 0xff] == n) continue;   /* one value in every key */
+    for (size_t v = 0, at = 0; v < 256; v++) {   /* counts -> where each value's run starts */
+      size_t k = c[v];
+      c[v] = at;
+      at += k;
+    }
+    for (size_t i = 0; i < n; i++) {
+      const char *e = src + i * size;
+      memcpy(dst + c[(key(e) >> (8 * b)) & 0xff]++ * size, e, size);
+    }
+    char *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != base) memcpy(base, src, n * size);
+  rc_munmap(count, sizeof(size_t[8][256]));
+  rc_munmap(tmp, n * size);
+  return true;
+}

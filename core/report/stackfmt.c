@@ -25,9 +25,16 @@ void rc_json_frame(struct rc_buf *b, const struct rc_frame_info *fi)
   rc_buf_json_str(b, fi->function);
   rc_buf_put(b, ",\"file\":", 8);
   rc_buf_json_str(b, fi->file ? fi->file : "");
-  rc_buf_printf(b, ",\"line\":%d,\"module\":", fi->line);
+  rc_buf_put(b, ",\"line\":", 8);
+  if (fi->line < 0) rc_buf_put(b, "-", 1);
+  rc_buf_u64(b, fi->line < 0 ? -(uint64_t)fi->line : (uint64_t)fi->line, false);
+  rc_buf_put(b, ",\"module\":", 10);
   rc_buf_json_str(b, fi->module);
-  rc_buf_printf(b, ",\"offset\":\"0x%lx\",\"pc\":\"0x%lx\"}", (unsigned long)fi->offset, (unsigned long)fi->pc);
+  rc_buf_put(b, ",\"offset\":\"", 11);
+  rc_buf_u64(b, fi->offset, true);
+  rc_buf_put(b, "\",\"pc\":\"", 8);
+  rc_buf_u64(b, fi->pc, true);
+  rc_buf_put(b, "\"}", 2);
 }
 
 static const char *base_name(const char *path)

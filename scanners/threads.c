@@ -405,11 +405,18 @@ static void stack_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, pid
   if (lo < hi) rc_root_clipped(maps, fn, ctx, lo, hi, &r);
 }
 
+/* An address on the stack of the thread that ran rc_threads_init (the main
+ * thread): its record's bounds are found from it at the first check. */
+static uintptr_t main_anchor;
+
 static void main_bounds(const struct rc_vec *maps, struct thread_rec *r)
 {
-  /* The main thread's stack grows: take the mapping as it is now. */
-  const struct rc_map *m = rc_maps_find(maps, r->stack_hi - 1);
-  if (m) r->stack_lo = m->lo;
+  /* The main thread's stack grows: take the mapping as it is now, and its
+   * top, which never moves, with it the first time. */
+  const struct rc_map *m = rc_maps_find(maps, r->stack_hi ? r->stack_hi - 1 : main_anchor);
+  if (!m) return;
+  r->stack_lo = m->lo;
+  if (!r->stack_hi) r->stack_hi = m->hi;
 }
 
 __attribute__((noinline)) static void self_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
@@ -518,16 +525,13 @@ void rc_threads_init(void)
   sigemptyset(&s);
   sigaddset(&s, stop_sig);
   pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-  /* The main thread: stack_hi is the top of its mapping; lo is read at check time. */
-  struct rc_vec maps;
+  /* The main thread: its stack mapping's bounds are read at check time
+   * (main_bounds), from the maps the check reads anyway. Reading
+   * /proc/self/maps here for the top cost every process ~60 us, a sixth of
+   * its start-up (bench/RESULTS.md). */
   volatile int here = 0;
-  uintptr_t hi = 0;
-  if (!rc_maps_read(&maps)) {
-    const struct rc_map *m = rc_maps_find(&maps, (uintptr_t)&here);
-    if (m) hi = m->hi;
-    rc_vec_free(&maps);
-  }
-  register_self(0, hi);
+  main_anchor = (uintptr_t)&here;
+  register_self(0, 0);
 }
 
 bool rc_threads_stack_overlaps(uintptr_t lo, uintptr_t hi)

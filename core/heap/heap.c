@@ -5,6 +5,9 @@
  * for enumeration (docs/design.md; docs/boehm.md has the measurements
  * behind each choice). */
 #define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
 #include "heap/heap_internal.h"
 
 uint32_t *rc_slots;
@@ -42,6 +45,39 @@ uint32_t rc_epoch_advance(void) { return __atomic_add_fetch(&rc_epoch, 1, __ATOM
 
 static void silent_warn(char *msg, GC_word arg) { (void)msg; (void)arg; }
 
+#define TABLE_ALIGN ((size_t)2 << 20)   /* the tables' pieces keep huge-page alignment */
+
+/* GC_init counts the CPUs from /proc/stat unless GC_NPROCS is set, and the
+ * kernel formats every CPU's and every interrupt's counters for that read:
+ * ~20 us of every process's start-up (bench/RESULTS.md, session 18).
+ * Boehm reads the variable with getenv, so while GC_init runs environ is a
+ * copy of the program's with GC_NPROCS=<the CPUs this process may run on>
+ * after its own variables (a GC_NPROCS of the program's comes first and
+ * wins); then environ is the program's array again, which never held it.
+ * The count only sets whether Boehm's lock spins (markers: 1, above). */
+static void boehm_init(void)
+{
+  char **env = environ;
+  size_t n = 0;
+  while (env && env[n]) n++;
+  static char nprocs[32];
+  cpu_set_t cpus;
+  int k = sched_getaffinity(0, sizeof cpus, &cpus) ? 0 : CPU_COUNT(&cpus);
+  size_t bytes = (n + 2) * sizeof(char *);
+  char **copy = k > 0 ? rc_mmap(bytes) : NULL;
+  if (!copy) {
+    GC_init();
+    return;
+  }
+  snprintf(nprocs, sizeof nprocs, "GC_NPROCS=%d", k);
+  if (n) memcpy(copy, env, n * sizeof(char *));
+  copy[n] = nprocs;
+  environ = copy;
+  GC_init();
+  environ = env;
+  rc_munmap(copy, bytes);
+}
+
 void rc_heap_init(void)
 {
   int expect = 0;
@@ -50,17 +86,25 @@ void rc_heap_init(void)
     return;
   }
   rc_in_runtime++;
-  rc_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
-  rc_win_of = rc_mmap(sizeof(uint16_t) << (RC_ADDR_BITS - RC_WIN_SHIFT));
-  rc_win_pages = rc_mmap((size_t)RC_WIN_MAX * RC_WIN_PAGES / 8);
-  free_slots = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
-  rc_slabs = rc_mmap(sizeof(struct rc_slab) * (size_t)MAX_SLABS);
-  rc_slot_slab = rc_mmap(sizeof(uint32_t) * (size_t)MAX_SLABS);
-  rc_page_slab = rc_mmap(sizeof(uint32_t) * (size_t)RC_WIN_MAX * RC_WIN_PAGES);
-  rc_slot_epoch = rc_mmap(sizeof(uint32_t) * (size_t)SLOT_RESERVE);
-  rc_root_slots = rc_mmap((size_t)SLOT_RESERVE / 8);
-  if (!rc_slots || !rc_win_of || !rc_win_pages || !free_slots || !rc_slot_epoch || !rc_root_slots ||
-      !rc_slabs || !rc_slot_slab || !rc_page_slab) rc_die("cannot reserve the block table");
+  /* The tables, reserved (untouched pages cost nothing): one mapping cut in
+   * nine, every piece a multiple of 2 MiB, where nine mmaps cost a process
+   * ~20 us of its start-up (bench/RESULTS.md, session 18). */
+  void **table[] = {(void **)&rc_slots, (void **)&rc_win_of, (void **)&rc_win_pages, (void **)&free_slots,
+                    (void **)&rc_slabs, (void **)&rc_slot_slab, (void **)&rc_page_slab, (void **)&rc_slot_epoch,
+                    (void **)&rc_root_slots};
+  const size_t bytes[] = {sizeof(uint32_t) * (size_t)SLOT_RESERVE, sizeof(uint16_t) << (RC_ADDR_BITS - RC_WIN_SHIFT),
+                          (size_t)RC_WIN_MAX * RC_WIN_PAGES / 8, sizeof(uint32_t) * (size_t)SLOT_RESERVE,
+                          sizeof(struct rc_slab) * (size_t)MAX_SLABS, sizeof(uint32_t) * (size_t)MAX_SLABS,
+                          sizeof(uint32_t) * (size_t)RC_WIN_MAX * RC_WIN_PAGES, sizeof(uint32_t) * (size_t)SLOT_RESERVE,
+                          (size_t)SLOT_RESERVE / 8};
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof bytes / sizeof *bytes; i++) total += (bytes[i] + TABLE_ALIGN - 1) & ~(TABLE_ALIGN - 1);
+  char *all = rc_mmap(total);
+  for (size_t i = 0; i < sizeof bytes / sizeof *bytes; i++) {
+    *table[i] = all ? all : rc_mmap(bytes[i]);   /* without one mapping, a mapping each */
+    if (!*table[i]) rc_die("cannot reserve the block table");
+    if (all) all += (bytes[i] + TABLE_ALIGN - 1) & ~(TABLE_ALIGN - 1);
+  }
   /* Order from docs/boehm.md: one marker (no parallel marker threads), keep
    * Boehm's fork handlers, init, disable collection, and allow thread
    * registration, without which Boehm takes no allocation lock at all. */
@@ -83,7 +127,7 @@ void rc_heap_init(void)
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   if (!GC_stackbottom && __libc_stack_end) GC_stackbottom = (char *)__libc_stack_end;
 #pragma GCC diagnostic pop
-  GC_init();
+  boehm_init();
   GC_disable();
   rc_gc_no_at_init = rc_gc_no();
   GC_allow_register_threads();

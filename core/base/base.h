@@ -136,7 +136,16 @@ void rc_munmap(void *p, size_t bytes);
 /* A growable array in its own mapping (reserve once, commit lazily). */
 struct rc_vec { char *data; size_t len, cap, elem; };
 void rc_vec_init(struct rc_vec *v, size_t elem);
-void *rc_vec_push(struct rc_vec *v);     /* pointer to a new zeroed slot, NULL if out of memory */
+/* A pointer to a new slot at the end (zeroed if never used before, as it
+ * comes from mmap; a slot popped and pushed again keeps what it held), NULL
+ * if out of memory. Inline while there is room: the mark and the ownership
+ * pass push a block each (bench/RESULTS.md, session 18). */
+void *rc_vec_grow_push(struct rc_vec *v);
+static inline void *rc_vec_push(struct rc_vec *v)
+{
+  if (RC_LIKELY(v->len < v->cap)) return v->data + v->elem * v->len++;
+  return rc_vec_grow_push(v);
+}
 void rc_vec_free(struct rc_vec *v);
 char *rc_strdup_internal(const char *s); /* from a never-freed internal pool */
 

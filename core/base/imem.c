@@ -68,7 +68,7 @@ void rc_vec_init(struct rc_vec *v, size_t elem)
 
 /* Grow geometrically with mremap so a vector of 1M roots costs O(log n) syscalls.
  * Elements may move: callers keep indices, not pointers, across pushes. */
-void *rc_vec_push(struct rc_vec *v)
+void *rc_vec_grow_push(struct rc_vec *v)
 {
   if (v->len == v->cap) {
     size_t ncap = v->cap ? v->cap * 2 : (4096 / v->elem ? 4096 / v->elem : 1);

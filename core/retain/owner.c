@@ -100,18 +100,20 @@ static inline bool push(struct own_work *w, struct rc_hdr *h, uint64_t chunk)
   return true;
 }
 
-/* Adds a block (sign 1) or takes one off (-1) the sums of (owner, stack). */
-static void site_note(struct own_work *w, uint32_t owner, uint32_t stack, uint64_t size, int sign)
+/* Adds a block (sign 1) or takes one off (-1) the sums of (owner, stack):
+ * inline when the last entry is the one (neighbouring blocks share it), a
+ * call into the table otherwise. */
+static __attribute__((noinline)) struct rc_site_sum *site_find(struct own_work *w, uint32_t owner, uint32_t stack)
+{
+  struct rc_site_sum *e = rc_site_add(&w->o->sites, owner, stack);   /* may move the table: last_site is only this answer */
+  if (!e) w->site_failed = true;
+  else w->last_site = e;
+  return e;
+}
+static inline void site_note(struct own_work *w, uint32_t owner, uint32_t stack, uint64_t size, int sign)
 {
   struct rc_site_sum *e = w->last_site;
-  if (!e || e->owner != owner || e->stack != stack) {
-    e = rc_site_add(&w->o->sites, owner, stack);   /* may move the table: last_site is only this answer */
-    if (!e) {
-      w->site_failed = true;
-      return;
-    }
-    w->last_site = e;
-  }
+  if (RC_UNLIKELY(!e || e->owner != owner || e->stack != stack) && !(e = site_find(w, owner, stack))) return;
   e->blocks += (uint64_t)(int64_t)sign;
   e->bytes += sign > 0 ? size : -size;
 }

@@ -288,13 +288,15 @@ static bool from_roots(struct own_work *w, const struct rc_rootset *rs)
 static bool from_unreached(struct own_work *w)
 {
   const uint64_t *mk = (const uint64_t *)w->m->marked;
-  for (uint32_t wi = 0; wi < (w->m->nslots + 63) / 64; wi++) {
+  const unsigned wd = width(w->o);
+  const uint32_t n = w->m->nslots;
+  for (uint32_t wi = 0; wi < (n + 63) / 64; wi++) {
     for (uint64_t bits = mk[wi]; bits; bits &= bits - 1) {
       uint32_t i = wi * 64 + (uint32_t)__builtin_ctzll(bits);
-      if (!i || i >= w->m->nslots || get(w->o, i, width(w->o))) continue;
+      if (!i || i >= n || (wd == 1 ? w->o->own8[i] : get(w->o, i, wd))) continue;
       struct rc_hdr *h = rc_mark_live(i);
       if (!h || !is_node(w->m, h)) continue;
-      if (!reach(w, h, w->o->shared, width(w->o)) || !drain(w)) return false;
+      if (!reach(w, h, w->o->shared, wd) || !drain(w)) return false;
     }
   }
   return true;

@@ -34,9 +34,14 @@ typedef void (*rc_root_fn)(void *ctx, uintptr_t lo, uintptr_t hi, const struct r
 /* "rip", "r12", ...: a register's name, for the reader. */
 const char *rc_reg_name(int reg);
 /* Readable memory mappings at check time, from /proc/self/maps. */
-struct rc_map { uintptr_t lo, hi; int prot; /* 1 r, 2 w, 4 x, RC_MAP_SHARED */ char name[64]; };
+struct rc_map { uintptr_t lo, hi; int prot; /* 1 r, 2 w, 4 x, RC_MAP_SHARED */ };
 #define RC_MAP_SHARED 8   /* 's' in the permissions: a shared mapping */
-int rc_maps_read(struct rc_vec *out);      /* sorted by address */
+int rc_maps_read(struct rc_vec *out);      /* sorted by address; 0, or -1 (nothing to free) */
+/* The two ways rc_maps_read takes: the PROCMAP_QUERY ioctl (-1 where the
+ * kernel has none, before Linux 6.11; -2 on another failure; nothing to
+ * free either way), and the text. */
+int rc_maps_read_query(struct rc_vec *out);
+int rc_maps_read_text(struct rc_vec *out);
 const struct rc_map *rc_maps_find(const struct rc_vec *maps, uintptr_t addr);
 /* Calls fn on the runs of [a, b), a range of one private mapping, whose
  * pages are present or swapped out, skipping the pages never populated

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -40,6 +41,11 @@ static uintptr_t hex(const char **p)
 
 /* A line's "lo-hi perms": the rest (offset, device, inode, path) is not
  * needed. l is NUL-terminated (hex() stops there on a malformed line). */
+/* A mapping of no file (inode 0): only while the list is read (drop_vvar). */
+#define MAP_NOFILE 0x100
+
+/* A line's "lo-hi perms offset dev inode": the path is not needed. l is
+ * NUL-terminated (hex() stops there on a malformed line). */
 static void parse_line(struct rc_vec *out, const char *l)
 {
   const char *p = l;
@@ -47,11 +53,38 @@ static void parse_line(struct rc_vec *out, const char *l)
   if (*p++ != '-') return;
   uintptr_t hi = hex(&p);
   if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3]) return;
+  int prot = (p[0] == 'r' ? 1 : 0) | (p[1] == 'w' ? 2 : 0) | (p[2] == 'x' ? 4 : 0) | (p[3] == 's' ? RC_MAP_SHARED : 0);
+  for (int field = 0; field < 3 && *p; field++) {   /* to the inode, past perms, offset and dev */
+    while (*p && *p != ' ') p++;
+    while (*p == ' ') p++;
+  }
+  if (p[0] == '0' && p[1] == ' ') prot |= MAP_NOFILE;
   struct rc_map *m = rc_vec_push(out);
   if (!m) return;
   m->lo = lo;
   m->hi = hi;
-  m->prot = (p[0] == 'r' ? 1 : 0) | (p[1] == 'w' ? 2 : 0) | (p[2] == 'x' ? 4 : 0) | (p[3] == 's' ? RC_MAP_SHARED : 0);
+  m->prot = prot;
+}
+
+/* The kernel's vvar pages ([vvar], and [vvar_vclock] since Linux 6.13: the
+ * pages of no file just below [vdso]) read as mapped and readable, yet a
+ * read of some of them (a time namespace's page, a paravirtual clock this
+ * machine does not have) raises SIGBUS. No program pointer lives there, but
+ * a garbage word (an exited thread's stale descriptor, say) may point in:
+ * they are not readable for the check. Found by address, below the vDSO
+ * the auxiliary vector names, at most two mappings of at most 8 pages. */
+static void drop_vvar(struct rc_vec *out)
+{
+  struct rc_map *m = (struct rc_map *)out->data;
+  uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+  size_t i = 0;
+  while (vdso && i < out->len && m[i].lo != vdso) i++;
+  for (size_t k = 0; vdso && i < out->len && i > 0 && k < 2; k++, i--) {
+    struct rc_map *v = &m[i - 1];
+    if (v->hi != m[i].lo || (v->prot & ~MAP_NOFILE) != 1 || !(v->prot & MAP_NOFILE) || v->hi - v->lo > (uintptr_t)8 * RC_PAGE) break;
+    v->prot = MAP_NOFILE;   /* not readable */
+  }
+  for (size_t k = 0; k < out->len; k++) m[k].prot &= ~MAP_NOFILE;
 }
 
 int rc_maps_read_text(struct rc_vec *out)
@@ -79,6 +112,7 @@ int rc_maps_read_text(struct rc_vec *out)
     memmove(buf, p, have);
   }
   close(fd);
+  drop_vvar(out);
   return 0;
 }
 
@@ -105,11 +139,12 @@ int rc_maps_read_query(struct rc_vec *out)
     }
     m->lo = q.vma_start > at ? q.vma_start : at;
     m->hi = q.vma_end;
-    m->prot = (int)(q.vma_flags & 15);
+    m->prot = (int)(q.vma_flags & 15) | (q.inode == 0 && !q.dev_major && !q.dev_minor ? MAP_NOFILE : 0);
     at = q.vma_end;
   }
   close(fd);
   if (err) rc_vec_free(out);
+  else drop_vvar(out);
   return err;
 }
 

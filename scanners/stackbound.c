@@ -13,8 +13,10 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include "scanners/scanners.h"
+#include "stack/unwind.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -50,6 +52,7 @@ void rc_stackbound_init(void)
  * is stopped (libunwind may take locks). Returns 1 if exit()'s frame was
  * found (the bound is in force until rc_stackbound_exit_end). */
 static int find_exit_frame(long tid);
+static int unw_exit_frame(long tid);
 
 int rc_stackbound_exit_begin(long tid)
 {
@@ -60,7 +63,108 @@ int rc_stackbound_exit_begin(long tid)
   return found;
 }
 
+/* The walk to exit()'s caller by the unwind tables (stack/cfi.c's rows),
+ * without libunwind: libunwind looks every frame's function up with all
+ * signals blocked around ld.so's module list, two system calls a frame,
+ * ~35 us of every process's exit check (bench/RESULTS.md, session 18).
+ * Fills sp and regs (rbx, rbp, r12-r15) as they are in exit()'s caller and
+ * returns 1; -1 when a frame needs more than rsp/rbp-based CFAs and
+ * registers saved at CFA offsets (a signal frame, an expression, no unwind
+ * row), or leaves the stack: libunwind then walks. Every saved register it
+ * reads lies between the frame's stack pointer and the stack's top (a
+ * thread's descriptor, or __libc_stack_end for the main thread). */
+__attribute__((noinline)) static int rows_exit_frame(uintptr_t *out_sp, uintptr_t out_regs[6])
+{
+  uintptr_t r[6] = {0}, sp, pc, tp;   /* written by the asm (the analyzers cannot see it) */
+  __asm__ volatile("movq %%rbx, 0(%[r])\n\t"
+                   "movq %%rbp, 8(%[r])\n\t"
+                   "movq %%r12, 16(%[r])\n\t"
+                   "movq %%r13, 24(%[r])\n\t"
+                   "movq %%r14, 32(%[r])\n\t"
+                   "movq %%r15, 40(%[r])\n\t"
+                   "leaq 0(%%rip), %[pc]\n\t"
+                   "movq %%rsp, %[sp]"
+                   : [pc] "=&r"(pc), [sp] "=&r"(sp)
+                   : [r] "r"(r)
+                   : "memory");
+  __asm__("mov %%fs:0, %0" : "=r"(tp));
+  uintptr_t top = sp < tp && tp - sp <= ((uintptr_t)64 << 20) ? tp
+                  : sp < (uintptr_t)__libc_stack_end ? (uintptr_t)__libc_stack_end : 0;
+  if (!top) return -1;
+  for (int depth = 0; depth < 64; depth++) {
+    bool in_exit = depth && pc > libc_exit && pc <= libc_exit_end;   /* a return address: up to the end */
+    struct rc_cfi_row row;
+    if (!rc_cfi_row(depth ? pc - 1 : pc, &row)) {   /* the first pc is exact, the rest return addresses */
+      /* This library's crtstuff __do_global_dtors_aux, which runs the
+       * at-exit check through __cxa_finalize, has no unwind row: it keeps
+       * rbp as a frame pointer (push %rbp; mov %rsp,%rbp), as libunwind
+       * assumes of a frame without one. Only in our own code. */
+      uintptr_t lo, hi;
+      rc_self_text(&lo, &hi);
+      if (!depth || pc - 1 < lo || pc - 1 >= hi) return -1;
+      row = (struct rc_cfi_row){.cfa_rbp = true, .cfa_off = 16};
+      row.how[1] = row.how[6] = RC_CFI_OFFSET;
+      row.off[1] = -16;
+      row.off[6] = -8;
+    }
+    uintptr_t cfa = (row.cfa_rbp ? r[1] : sp) + (uintptr_t)row.cfa_off;
+    if (cfa <= sp || cfa > top) return -1;
+    uintptr_t next[RC_CFI_NREGS];
+    for (int i = 0; i < RC_CFI_NREGS; i++) {
+      if (i < 6 && row.how[i] == RC_CFI_SAME) {
+        next[i] = r[i];
+        continue;
+      }
+      uintptr_t at = cfa + (uintptr_t)row.off[i];
+      if (row.how[i] != RC_CFI_OFFSET || at < sp || at > top - sizeof(uintptr_t)) return -1;
+      memcpy(&next[i], (const void *)at, sizeof next[i]);
+    }
+    memcpy(r, next, sizeof r);
+    sp = cfa;
+    pc = next[6];
+    if (in_exit) {
+      *out_sp = sp;
+      memcpy(out_regs, r, sizeof r);
+      memset(next, 0, sizeof next);   /* no copy of the program's registers left in this dead frame */
+      memset(r, 0, sizeof r);
+      __asm__ volatile("" : : "r"(next), "r"(r) : "memory");
+      return 1;
+    }
+  }
+  return -1;
+}
+
 __attribute__((noinline)) static int find_exit_frame(long tid)
+{
+  if (libc_exit_end) {
+    uintptr_t sp = 0, regs[6];
+    int found = rows_exit_frame(&sp, regs);
+    if (found > 0 && !rc_unwind_verify) {
+      memcpy(bound.regs, regs, sizeof regs);
+      bound.sp = sp;
+      bound.tid = tid;
+      __atomic_store_n(&bound.active, 1, __ATOMIC_RELEASE);
+      memset(regs, 0, sizeof regs);
+      __asm__ volatile("" : : "r"(regs) : "memory");
+      return 1;
+    }
+    if (found > 0) {   /* RC_UNWIND_VERIFY=1: libunwind's walk must say the same */
+      int lu = unw_exit_frame(tid);
+      if (!lu || bound.sp != sp || memcmp(bound.regs, regs, sizeof regs)) {
+        rc_log("RC_UNWIND_VERIFY: the walk to exit()'s caller by unwind rows found sp 0x%lx, libunwind's %s 0x%lx",
+               (unsigned long)sp, lu ? "found" : "did not find it:", (unsigned long)bound.sp);
+        abort();
+      }
+      /* what the tests look for (a mismatch says RC_UNWIND_VERIFY:, above) */
+      rc_log("unwind: exit()'s caller by unwind rows, as libunwind's");
+      return 1;
+    }
+  }
+  return unw_exit_frame(tid);
+}
+
+/* The same walk by libunwind. */
+__attribute__((noinline)) static int unw_exit_frame(long tid)
 {
   unw_context_t uc;
   unw_cursor_t cur;

@@ -43,11 +43,14 @@ void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t
     uintptr_t lo = tp + layout.tcb_size > layout.static_size ? tp + layout.tcb_size - layout.static_size : tp;
     rc_root_clipped(maps, fn, ctx, lo & ~(uintptr_t)7, tp + layout.tcb_size, &r);
   }
+  /* A descriptor and a DTV live in private memory (a thread's stack block,
+   * ld.so's or the heap's pages): an exited thread's stale word that points
+   * into a shared mapping (a device's, say) is not followed. */
   const struct rc_map *m = rc_maps_find(maps, tp + RC_GLIBC_TCB_DTV_OFFSET);
-  if (!m || !(m->prot & 1)) return;
+  if (!m || (m->prot & (1 | RC_MAP_SHARED)) != 1) return;
   uintptr_t dtv = *(const uintptr_t *)(tp + RC_GLIBC_TCB_DTV_OFFSET);
   const struct rc_map *dm = rc_maps_find(maps, dtv - sizeof(struct rc_dtv_entry));
-  if (!dtv || !dm || !(dm->prot & 1)) return;
+  if (!dtv || !dm || (dm->prot & (1 | RC_MAP_SHARED)) != 1) return;
   size_t n = ((const struct rc_dtv_entry *)dtv)[-1].val;
   if (n > RC_GLIBC_DTV_MAX) return;   /* not a DTV: never trust it blindly */
   const struct rc_root_range r = {.kind = RC_ROOT_TLS, .part = RC_PART_DTV, .thread = tid};

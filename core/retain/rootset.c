@@ -25,25 +25,9 @@
 /* reachcheck's own code: frames returning into it are the checker's. */
 static uintptr_t self_text_lo, self_text_hi;
 
-static int self_text_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-  (void)size;
-  (void)arg;
-  uintptr_t probe = (uintptr_t)&rc_rootnames_init;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || probe < lo || probe >= lo + ph->p_memsz) continue;
-    self_text_lo = lo;
-    self_text_hi = lo + ph->p_memsz;
-    return 1;
-  }
-  return 0;
-}
-
 void rc_rootnames_init(void)
 {
-  dl_iterate_phdr(self_text_cb, NULL);
+  rc_self_text(&self_text_lo, &self_text_hi);
 }
 
 struct tlsmod { size_t modid; const char *path; uintptr_t memsz, off; bool is_static; };

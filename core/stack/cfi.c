@@ -75,15 +75,18 @@ static uintptr_t rd_ptr(struct rd *r, uint8_t enc, uintptr_t data)
   return v;
 }
 
-/* ---- CFA interpreter: only rsp/rbp-based CFAs, rbp and the RA ---- */
-enum { DW_RBP = 6, DW_RSP = 7, DW_RA = 16 };
-enum { HOW_SAME, HOW_UNDEF, HOW_OFFSET, HOW_OTHER };
+/* ---- CFA interpreter: only rsp/rbp-based CFAs, the callee-saved
+ * registers (rbp for the allocation walks, all of them for the exit's,
+ * rc_cfi_row) and the RA ---- */
+enum { DW_RBX = 3, DW_RBP = 6, DW_RSP = 7, DW_R12 = 12, DW_R15 = 15, DW_RA = 16 };
+enum { HOW_SAME = RC_CFI_SAME, HOW_UNDEF = RC_CFI_UNDEF, HOW_OFFSET = RC_CFI_OFFSET, HOW_OTHER = RC_CFI_OTHER };
 struct reg_rule { uint8_t how; int64_t off; };
 struct cfa_state {
   uint64_t cfa_reg;
   int64_t cfa_off;
   bool cfa_expr;
   struct reg_rule rbp, ra;
+  struct reg_rule rbx, r12_15[4];
 };
 struct cie {
   uint64_t code_align;
@@ -96,7 +99,10 @@ struct cie {
 
 static struct reg_rule *reg_of(struct cfa_state *s, uint64_t reg)
 {
-  return reg == DW_RBP ? &s->rbp : reg == DW_RA ? &s->ra : NULL;
+  if (reg == DW_RBP) return &s->rbp;
+  if (reg == DW_RA) return &s->ra;
+  if (reg == DW_RBX) return &s->rbx;
+  return reg >= DW_R12 && reg <= DW_R15 ? &s->r12_15[reg - DW_R12] : NULL;
 }
 static void set_rule(struct cfa_state *s, uint64_t reg, uint8_t how, int64_t off)
 {
@@ -262,8 +268,9 @@ static bool parse_cie(const uint8_t *cie, const uint8_t *limit, struct cie *c)
   return !r.bad;
 }
 
-/* The rule for return address target+1, from the FDE at fde. */
-static uint32_t rule_from_fde(const uint8_t *fde, const uint8_t *limit, uintptr_t target)
+/* The row of the FDE at fde for address target into *s; 0, or the
+ * fallback rule that says why not. */
+static uint32_t row_from_fde(const uint8_t *fde, const uint8_t *limit, uintptr_t target, struct cfa_state *s)
 {
   struct rd r = { fde, limit, false };
   uint64_t len = rd_n(&r, 4);
@@ -286,33 +293,44 @@ static uint32_t rule_from_fde(const uint8_t *fde, const uint8_t *limit, uintptr_
     if (r.bad || z > (uint64_t)(r.end - r.p)) return R_FALLBACK(FB_UNSUPPORTED);
     r.p += z;
   }
-  struct cfa_state s = { .cfa_reg = DW_RSP, .cfa_off = 8, .rbp = { HOW_SAME, 0 }, .ra = { HOW_SAME, 0 } };
+  *s = (struct cfa_state){ .cfa_reg = DW_RSP, .cfa_off = 8 };   /* every register: HOW_SAME (0) */
   uintptr_t loc = begin;
   struct rd ci = { c.insns, c.end, false };
-  if (!run_cfa(&ci, &loc, UINTPTR_MAX, &s, NULL, &c)) return R_FALLBACK(FB_UNSUPPORTED);
-  struct cfa_state init = s;
+  if (!run_cfa(&ci, &loc, UINTPTR_MAX, s, NULL, &c)) return R_FALLBACK(FB_UNSUPPORTED);
+  struct cfa_state init = *s;
   loc = begin;
-  if (!run_cfa(&r, &loc, target, &s, &init, &c)) return R_FALLBACK(FB_UNSUPPORTED);
+  if (!run_cfa(&r, &loc, target, s, &init, &c)) return R_FALLBACK(FB_UNSUPPORTED);
+  return 0;
+}
+
+/* The rule for return address target+1, from the FDE at fde. */
+static uint32_t rule_from_fde(const uint8_t *fde, const uint8_t *limit, uintptr_t target)
+{
+  struct cfa_state st;
+  const struct cfa_state *s = &st;
+  uint32_t fail = row_from_fde(fde, limit, target, &st);
+  if (fail) return fail;
   /* libunwind (1.6.2 unw_step): an undefined RA or rbp ends the chain */
-  if (s.ra.how == HOW_UNDEF || s.rbp.how == HOW_UNDEF) return K_END;
-  if (s.cfa_expr || (s.cfa_reg != DW_RSP && s.cfa_reg != DW_RBP)) return R_FALLBACK(FB_UNSUPPORTED);
-  if (s.cfa_off < 8 || s.cfa_off > (int64_t)MAX_CFA_OFF) return R_FALLBACK(FB_UNSUPPORTED);
-  if (s.ra.how != HOW_OFFSET || s.ra.off != -8) return R_FALLBACK(FB_UNSUPPORTED);
+  if (s->ra.how == HOW_UNDEF || s->rbp.how == HOW_UNDEF) return K_END;
+  if (s->cfa_expr || (s->cfa_reg != DW_RSP && s->cfa_reg != DW_RBP)) return R_FALLBACK(FB_UNSUPPORTED);
+  if (s->cfa_off < 8 || s->cfa_off > (int64_t)MAX_CFA_OFF) return R_FALLBACK(FB_UNSUPPORTED);
+  if (s->ra.how != HOW_OFFSET || s->ra.off != -8) return R_FALLBACK(FB_UNSUPPORTED);
   uint32_t slot = 0;   /* rbp saved at CFA - 8 * slot */
-  if (s.rbp.how == HOW_OFFSET) {
-    if (s.rbp.off >= 0 || (s.rbp.off & 7) || -s.rbp.off / 8 > (int64_t)R_SLOT_MAX) return R_FALLBACK(FB_UNSUPPORTED);
-    slot = (uint32_t)(-s.rbp.off / 8);
-  } else if (s.rbp.how != HOW_SAME) {
+  if (s->rbp.how == HOW_OFFSET) {
+    if (s->rbp.off >= 0 || (s->rbp.off & 7) || -s->rbp.off / 8 > (int64_t)R_SLOT_MAX) return R_FALLBACK(FB_UNSUPPORTED);
+    slot = (uint32_t)(-s->rbp.off / 8);
+  } else if (s->rbp.how != HOW_SAME) {
     return R_FALLBACK(FB_UNSUPPORTED);
   }
-  uint32_t rule = rule_make(s.cfa_reg == DW_RBP, (uint32_t)s.cfa_off, slot);
-  RC_DCHECK(!(rule & R_SPECIAL) && R_CFA_OFF(rule) == (uint32_t)s.cfa_off && R_SLOT(rule) == slot);
+  uint32_t rule = rule_make(s->cfa_reg == DW_RBP, (uint32_t)s->cfa_off, slot);
+  RC_DCHECK(!(rule & R_SPECIAL) && R_CFA_OFF(rule) == (uint32_t)s->cfa_off && R_SLOT(rule) == slot);
   return rule;
 }
 
 /* Binary search of .eh_frame_hdr's table (initial location, FDE), both
- * datarel sdata4 as every linker since 2004 writes them. */
-static uint32_t rule_from_hdr(const uint8_t *hdr, size_t size, uintptr_t target)
+ * datarel sdata4 as every linker since 2004 writes them; the rule for
+ * target from that FDE, or with row its whole row (and 0). */
+static uint32_t rule_from_hdr(const uint8_t *hdr, size_t size, uintptr_t target, struct cfa_state *row)
 {
   struct rd r = { hdr, hdr + size, false };
   if (rd_u8(&r) != 1) return R_FALLBACK(FB_UNSUPPORTED);
@@ -334,10 +352,11 @@ static uint32_t rule_from_hdr(const uint8_t *hdr, size_t size, uintptr_t target)
   int32_t fde;
   memcpy(&fde, tab + (lo - 1) * 8 + 4, 4);
   /* no bound on .eh_frame here: the FDE's own length delimits it */
+  if (row) return row_from_fde(hdr + fde, (const uint8_t *)UINTPTR_MAX - 1, target, row);
   return rule_from_fde(hdr + fde, (const uint8_t *)UINTPTR_MAX - 1, target);
 }
 
-struct find { uintptr_t target; uint32_t rule; };
+struct find { uintptr_t target; uint32_t rule; struct cfa_state *row; };
 
 /* Runs under ld.so's dl_load_write_lock: the module cannot be unmapped
  * while its unwind tables are read. */
@@ -352,16 +371,32 @@ static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
     else if (ph->p_type == PT_GNU_EH_FRAME) eh = ph;
   }
   if (!in) return 0;
-  f->rule = eh ? rule_from_hdr((const uint8_t *)(info->dlpi_addr + eh->p_vaddr), eh->p_memsz, f->target)
+  f->rule = eh ? rule_from_hdr((const uint8_t *)(info->dlpi_addr + eh->p_vaddr), eh->p_memsz, f->target, f->row)
                : R_FALLBACK(FB_NOINFO);
   return 1;
 }
 
 uint32_t rc_cfi_rule(uintptr_t pc)
 {
-  struct find f = { pc - 1, 0 };
+  struct find f = { pc - 1, 0, NULL };
   dl_iterate_phdr(find_module, &f);
   return f.rule;
+}
+
+bool rc_cfi_row(uintptr_t at, struct rc_cfi_row *out)
+{
+  struct cfa_state s;
+  struct find f = { at, R_FALLBACK(FB_NOMODULE), &s };
+  dl_iterate_phdr(find_module, &f);
+  if (f.rule || s.cfa_expr || (s.cfa_reg != DW_RSP && s.cfa_reg != DW_RBP)) return false;
+  out->cfa_rbp = s.cfa_reg == DW_RBP;
+  out->cfa_off = s.cfa_off;
+  const struct reg_rule *r[RC_CFI_NREGS] = {&s.rbx, &s.rbp, &s.r12_15[0], &s.r12_15[1], &s.r12_15[2], &s.r12_15[3], &s.ra};
+  for (int i = 0; i < RC_CFI_NREGS; i++) {
+    out->how[i] = r[i]->how;
+    out->off[i] = r[i]->off;
+  }
+  return true;
 }
 
 int rc_unwind_rule_test(uintptr_t pc, int *cfa_rbp, int *cfa_off, int *rbp_slot)

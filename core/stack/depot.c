@@ -131,6 +131,9 @@ static uint32_t depot_find(const uintptr_t *pc, int n, uint32_t gen);
 extern const ElfW(Ehdr) __ehdr_start;
 static uintptr_t self_lo, self_hi;
 
+/* From this library's own program headers (the ELF header is mapped at
+ * __ehdr_start): no lock, no call out. Every thread that computes it
+ * stores the same values. */
 static void self_range(void)
 {
   const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)&__ehdr_start + __ehdr_start.e_phoff);
@@ -139,9 +142,16 @@ static void self_range(void)
     if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) bias = (uintptr_t)&__ehdr_start - ph[i].p_vaddr;
   for (int i = 0; i < __ehdr_start.e_phnum; i++)
     if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
-      self_hi = bias + ph[i].p_vaddr + ph[i].p_memsz;
-      self_lo = bias + ph[i].p_vaddr;
+      __atomic_store_n(&self_lo, bias + ph[i].p_vaddr, __ATOMIC_RELAXED);
+      __atomic_store_n(&self_hi, bias + ph[i].p_vaddr + ph[i].p_memsz, __ATOMIC_RELEASE);
     }
+}
+
+void rc_self_text(uintptr_t *lo, uintptr_t *hi)
+{
+  if (!__atomic_load_n(&self_hi, __ATOMIC_ACQUIRE)) self_range();
+  *lo = __atomic_load_n(&self_lo, __ATOMIC_RELAXED);
+  *hi = __atomic_load_n(&self_hi, __ATOMIC_ACQUIRE);
 }
 
 uint32_t rc_depot_capture_walk(const struct rc_at *at, int depth, uint32_t gen, uint32_t hit)

@@ -23,6 +23,8 @@ static inline uint32_t rc_depot_capture(const struct rc_at *at);
 uint32_t rc_depot_capture_walk(const struct rc_at *at, int depth, uint32_t gen, uint32_t hit);
 const struct rc_stack *rc_depot_get(uint32_t id);
 uint32_t rc_depot_count(void);
+/* reachcheck's own code, [*lo, *hi): its executable segment. */
+void rc_self_text(uintptr_t *lo, uintptr_t *hi);
 void rc_depot_lock(void);
 void rc_depot_unlock(void);
 

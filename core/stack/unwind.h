@@ -3,6 +3,7 @@
 #ifndef RC_UNWIND_H
 #define RC_UNWIND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Return addresses of the caller's stack: pcs[0] is the pc in the caller of
@@ -34,6 +35,19 @@ void rc_unwind_thread_exit(void);
 /* A module was unloaded: a new one may be mapped at the same addresses, so
  * every cached rule is dropped. Call after the real dlclose returns. */
 void rc_unwind_flush(void);
+
+/* The whole unwind row at code address `at` (a return address minus one, or
+ * an exact pc), read from the module's .eh_frame_hdr now (dl_iterate_phdr;
+ * not cached): the CFA as rsp or rbp plus cfa_off, and how the caller's
+ * rbx, rbp, r12, r13, r14, r15 and return address are found (in that
+ * order): unchanged, undefined, at CFA + off, or otherwise (a register or
+ * an expression). false when no module holds `at`, it has no FDE, the FDE
+ * is a signal frame's or uses what the interpreter does not follow, or the
+ * CFA is not rsp or rbp based: scanners/stackbound.c then asks libunwind. */
+enum { RC_CFI_SAME, RC_CFI_UNDEF, RC_CFI_OFFSET, RC_CFI_OTHER };
+#define RC_CFI_NREGS 7
+struct rc_cfi_row { bool cfa_rbp; int64_t cfa_off; uint8_t how[RC_CFI_NREGS]; int64_t off[RC_CFI_NREGS]; };
+bool rc_cfi_row(uintptr_t at, struct rc_cfi_row *out);
 
 /* For tests: the rule used for return address pc, read from the unwind
  * tables now (not cached). Returns 1 with CFA = (*cfa_rbp ? rbp : rsp) +

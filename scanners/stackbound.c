@@ -37,15 +37,29 @@ void rc_stackbound_init(void)
   /* libc's exit, not a copy in the executable's PLT (a non-PIE program that
    * takes exit's address makes its PLT entry the canonical address). */
   libc_exit = (uintptr_t)dlsym(RTLD_NEXT, "exit");
-  /* and its end, from its symbol's size: a frame is exit()'s when its pc
-   * lies inside, which needs no unw_get_proc_info per frame (libunwind
-   * looks the function up with all signals blocked around ld.so's module
-   * list: 2 system calls a frame, most of the at-exit unwind's cost) */
+  /* and its end: a frame is exit()'s when its pc lies inside, which needs
+   * no unw_get_proc_info per frame (libunwind looks the function up with
+   * all signals blocked around ld.so's module list: 2 system calls a
+   * frame). From the FDE that covers exit (its unwind row), else from its
+   * symbol's size (dladdr1 walks libc's whole symbol table: ~15 us of every
+   * process's start-up, bench/RESULTS.md, session 18). */
+  struct rc_cfi_row row;
+  if (libc_exit && rc_cfi_row(libc_exit, &row) && row.fn_lo == libc_exit && row.fn_hi > libc_exit) {
+    libc_exit_end = row.fn_hi;
+    if (!rc_unwind_verify) return;   /* RC_UNWIND_VERIFY=1: the symbol must say the same */
+  }
   Dl_info info;
   const ElfW(Sym) *sym = NULL;
+  uintptr_t end = 0;
   if (libc_exit && dladdr1((void *)libc_exit, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size &&
       (uintptr_t)info.dli_saddr == libc_exit)
-    libc_exit_end = libc_exit + sym->st_size;
+    end = libc_exit + sym->st_size;
+  if (libc_exit_end && end && libc_exit_end != end) {
+    rc_log("RC_UNWIND_VERIFY: exit() ends at 0x%lx by its FDE, 0x%lx by its symbol", (unsigned long)libc_exit_end,
+           (unsigned long)end);
+    abort();
+  }
+  if (!libc_exit_end) libc_exit_end = end;
 }
 
 /* Called by the at-exit check on the thread that runs it, before the world

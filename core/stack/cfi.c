@@ -87,6 +87,7 @@ struct cfa_state {
   bool cfa_expr;
   struct reg_rule rbp, ra;
   struct reg_rule rbx, r12_15[4];
+  uintptr_t fde_lo, fde_hi;   /* the code the FDE describes (row_from_fde) */
 };
 struct cie {
   uint64_t code_align;
@@ -293,7 +294,7 @@ static uint32_t row_from_fde(const uint8_t *fde, const uint8_t *limit, uintptr_t
     if (r.bad || z > (uint64_t)(r.end - r.p)) return R_FALLBACK(FB_UNSUPPORTED);
     r.p += z;
   }
-  *s = (struct cfa_state){ .cfa_reg = DW_RSP, .cfa_off = 8 };   /* every register: HOW_SAME (0) */
+  *s = (struct cfa_state){ .cfa_reg = DW_RSP, .cfa_off = 8, .fde_lo = begin, .fde_hi = begin + range };   /* registers: HOW_SAME (0) */
   uintptr_t loc = begin;
   struct rd ci = { c.insns, c.end, false };
   if (!run_cfa(&ci, &loc, UINTPTR_MAX, s, NULL, &c)) return R_FALLBACK(FB_UNSUPPORTED);
@@ -391,6 +392,8 @@ bool rc_cfi_row(uintptr_t at, struct rc_cfi_row *out)
   if (f.rule || s.cfa_expr || (s.cfa_reg != DW_RSP && s.cfa_reg != DW_RBP)) return false;
   out->cfa_rbp = s.cfa_reg == DW_RBP;
   out->cfa_off = s.cfa_off;
+  out->fn_lo = s.fde_lo;
+  out->fn_hi = s.fde_hi;
   const struct reg_rule *r[RC_CFI_NREGS] = {&s.rbx, &s.rbp, &s.r12_15[0], &s.r12_15[1], &s.r12_15[2], &s.r12_15[3], &s.ra};
   for (int i = 0; i < RC_CFI_NREGS; i++) {
     out->how[i] = r[i]->how;

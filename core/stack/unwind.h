@@ -41,12 +41,18 @@ void rc_unwind_flush(void);
  * not cached): the CFA as rsp or rbp plus cfa_off, and how the caller's
  * rbx, rbp, r12, r13, r14, r15 and return address are found (in that
  * order): unchanged, undefined, at CFA + off, or otherwise (a register or
- * an expression). false when no module holds `at`, it has no FDE, the FDE
+ * an expression); and the function's code the FDE covers. false when no module holds `at`, it has no FDE, the FDE
  * is a signal frame's or uses what the interpreter does not follow, or the
  * CFA is not rsp or rbp based: scanners/stackbound.c then asks libunwind. */
 enum { RC_CFI_SAME, RC_CFI_UNDEF, RC_CFI_OFFSET, RC_CFI_OTHER };
 #define RC_CFI_NREGS 7
-struct rc_cfi_row { bool cfa_rbp; int64_t cfa_off; uint8_t how[RC_CFI_NREGS]; int64_t off[RC_CFI_NREGS]; };
+struct rc_cfi_row {
+  bool cfa_rbp;
+  int64_t cfa_off;
+  uint8_t how[RC_CFI_NREGS];
+  int64_t off[RC_CFI_NREGS];
+  uintptr_t fn_lo, fn_hi;   /* the code the row's FDE covers: [fn_lo, fn_hi), its function */
+};
 bool rc_cfi_row(uintptr_t at, struct rc_cfi_row *out);
 
 /* For tests: the rule used for return address pc, read from the unwind

@@ -484,14 +484,21 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
       if (st->fn) fn(ctx, (uintptr_t)&st->arg, (uintptr_t)&st->arg + sizeof st->arg, &arg);
     }
   /* Exited threads whose stacks glibc caches: their descriptor and DTV stay
-   * allocated and are reachable only through ld.so's stack cache. */
+   * allocated and are reachable only through ld.so's stack cache. Only
+   * while the stack block is still one private writable mapping from the
+   * stack's bottom to past the descriptor: once glibc unmapped it, whatever
+   * was mapped there since holds no descriptor (a stale "DTV" word led the
+   * scan into the kernel's vvar pages: docs/roots.md). */
   for (int i = 0; i < nthreads; i++) {
     struct thread_rec *t = &threads[i];
     if (t->state != T_EXITED) continue;
     bool reused = false;
     for (int k = 0; k < nthreads; k++)
       if (threads[k].state == T_LIVE && threads[k].tp == t->tp) reused = true;
-    if (!reused && rc_maps_find(maps, t->tp)) rc_tls_roots(maps, fn, ctx, t->tp, t->tid, true);
+    const struct rc_map *m = rc_maps_find(maps, t->tp);
+    if (reused || !m || (m->prot & (3 | RC_MAP_SHARED)) != 3) continue;
+    if (t->stack_lo && t->stack_hi && (rc_maps_find(maps, t->stack_lo) != m || t->stack_hi > m->hi)) continue;
+    rc_tls_roots(maps, fn, ctx, t->tp, t->tid, true);
   }
 }
 

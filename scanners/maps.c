@@ -77,9 +77,9 @@ static void drop_vvar(struct rc_vec *out)
 {
   struct rc_map *m = (struct rc_map *)out->data;
   uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
-  size_t i = 0;
-  while (vdso && i < out->len && m[i].lo != vdso) i++;
-  for (size_t k = 0; vdso && i < out->len && i > 0 && k < 2; k++, i--) {
+  const struct rc_map *d = vdso ? rc_maps_find(out, vdso) : NULL;
+  size_t i = d && d->lo == vdso ? (size_t)(d - m) : 0;
+  for (size_t k = 0; i > 0 && k < 2; k++, i--) {
     struct rc_map *v = &m[i - 1];
     if (v->hi != m[i].lo || (v->prot & ~MAP_NOFILE) != 1 || !(v->prot & MAP_NOFILE) || v->hi - v->lo > (uintptr_t)8 * RC_PAGE) break;
     v->prot = MAP_NOFILE;   /* not readable */
@@ -94,8 +94,9 @@ int rc_maps_read_text(struct rc_vec *out)
   if (fd < 0) return -1;
   /* whole lines are parsed where they lie in buf; a line cut by the end
    * of a read (the kernel ends each read at a line's end, but nothing
-   * here relies on it) moves to the front, its first 63 bytes, which
-   * hold all that is parsed */
+   * here relies on it) moves to the front, its first 127 bytes, which
+   * hold all that is parsed: "lo-hi perms offset dev inode " is at most
+   * 16+1+16+1+4+1+16+1+9+1+20 = 86 bytes */
   char buf[8192 + 1];
   size_t have = 0;
   ssize_t n;
@@ -108,7 +109,7 @@ int rc_maps_read_text(struct rc_vec *out)
       p = nl + 1;
     }
     have = (size_t)(end - p);
-    if (have > 63) have = 63;
+    if (have > 127) have = 127;
     memmove(buf, p, have);
   }
   close(fd);

@@ -85,11 +85,12 @@ int rc_stackbound_exit_begin(long tid)
  * returns 1; -1 when a frame needs more than rsp/rbp-based CFAs and
  * registers saved at CFA offsets (a signal frame, an expression, no unwind
  * row), or leaves the stack: libunwind then walks. Every saved register it
- * reads lies between the frame's stack pointer and the stack's top (a
- * thread's descriptor, or __libc_stack_end for the main thread). */
+ * reads lies between the frame's stack pointer and the stack's top
+ * (rc_stack_top: a thread's descriptor, or __libc_stack_end for the main
+ * thread). */
 __attribute__((noinline)) static int rows_exit_frame(uintptr_t *out_sp, uintptr_t out_regs[6])
 {
-  uintptr_t r[6] = {0}, sp, pc, tp;   /* written by the asm (the analyzers cannot see it) */
+  uintptr_t r[6] = {0}, sp, pc;   /* written by the asm (the analyzers cannot see it) */
   __asm__ volatile("movq %%rbx, 0(%[r])\n\t"
                    "movq %%rbp, 8(%[r])\n\t"
                    "movq %%r12, 16(%[r])\n\t"
@@ -101,9 +102,7 @@ __attribute__((noinline)) static int rows_exit_frame(uintptr_t *out_sp, uintptr_
                    : [pc] "=&r"(pc), [sp] "=&r"(sp)
                    : [r] "r"(r)
                    : "memory");
-  __asm__("mov %%fs:0, %0" : "=r"(tp));
-  uintptr_t top = sp < tp && tp - sp <= ((uintptr_t)64 << 20) ? tp
-                  : sp < (uintptr_t)__libc_stack_end ? (uintptr_t)__libc_stack_end : 0;
+  uintptr_t top = rc_stack_top(sp);   /* the allocation walks' bound */
   if (!top) return -1;
   for (int depth = 0; depth < 64; depth++) {
     bool in_exit = depth && pc > libc_exit && pc <= libc_exit_end;   /* a return address: up to the end */

@@ -629,6 +629,8 @@ static inline uintptr_t stack_top(uintptr_t sp)
   return sp < top && top - sp <= span ? top : 0;
 }
 
+uintptr_t rc_stack_top(uintptr_t sp) { return stack_top(sp); }
+
 /* The walk from the frame of pc (stack pointer sp, rbp as there). */
 static int unwind_from(uintptr_t *pcs, int max, int skip, uintptr_t pc, uintptr_t sp, uintptr_t rbp)
 {

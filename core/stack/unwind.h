@@ -36,6 +36,11 @@ void rc_unwind_thread_exit(void);
  * every cached rule is dropped. Call after the real dlclose returns. */
 void rc_unwind_flush(void);
 
+/* The top of the calling thread's stack that holds sp (its descriptor, or
+ * __libc_stack_end for the main thread), or 0 when sp lies in neither
+ * (sigaltstack, a coroutine's stack): the bound every walk reads below. */
+uintptr_t rc_stack_top(uintptr_t sp);
+
 /* The whole unwind row at code address `at` (a return address minus one, or
  * an exact pc), read from the module's .eh_frame_hdr now (dl_iterate_phdr;
  * not cached): the CFA as rsp or rbp plus cfa_off, and how the caller's

@@ -181,6 +181,7 @@ __attribute__((noinline)) static int unw_exit_frame(long tid)
 {
   unw_context_t uc;
   unw_cursor_t cur;
+  rc_unw_prepare();
   if (unw_getcontext(&uc) || unw_init_local(&cur, &uc)) return 0;
   for (int depth = 0; depth < 256; depth++) {
     unw_word_t ip = 0;

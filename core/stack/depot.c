@@ -165,6 +165,7 @@ uint32_t rc_depot_capture_walk(const struct rc_at *at, int depth, uint32_t gen, 
   int n = rc_unwind_at(pcs, depth, pc, (uintptr_t)(at->fp + 2), at->fp[0]);
   if (RC_UNLIKELY(n < 0 || rc_unwind_verify)) {
     void *buf[RC_MAX_FRAMES + 16];
+    rc_unw_prepare();
     int m = unw_backtrace(buf, RC_MAX_FRAMES + 16);
     /* the program's frame: the first with the recorded return address */
     int first = 1;

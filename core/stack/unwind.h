@@ -36,6 +36,10 @@ void rc_unwind_thread_exit(void);
  * every cached rule is dropped. Call after the real dlclose returns. */
 void rc_unwind_flush(void);
 
+/* Before any call into libunwind (stack/unwind_verify.c): its caching
+ * policy, set at the first call. */
+void rc_unw_prepare(void);
+
 /* The top of the calling thread's stack that holds sp (its descriptor, or
  * __libc_stack_end for the main thread), or 0 when sp lies in neither
  * (sigaltstack, a coroutine's stack): the bound every walk reads below. */

@@ -4,6 +4,8 @@
  * libunwind's caching policy (the fallback of stack/depot.c). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,7 @@ static void put_frame(const char *tag, int i, uintptr_t pc)
  * unw_backtrace itself returns stale frames. */
 static __attribute__((noinline)) int slow_reference(uintptr_t *out, int max, int skip)
 {
+  rc_unw_prepare();
   unw_context_t uc;
   unw_cursor_t c;
   int n = 0;
@@ -117,25 +120,98 @@ void rc_unwind_verify_hit(uint32_t hit, uint32_t id)
   abort();
 }
 
+/* libunwind's caching policy. Its cache of register states is a mutex held
+ * with signals blocked, around dl_iterate_phdr (docs/reliability.md). A
+ * thread holding it waits for ld.so's lock; if the thread holding that one
+ * (inside our own rule lookup, or the program's exception unwinding) takes
+ * a signal whose handler mallocs from a signal frame, its capture falls
+ * back to libunwind and waits for the mutex: deadlock (rc.unwind.signals).
+ * UNW_CACHE_PER_THREAD does not help: Debian's libunwind 1.6.2 takes the
+ * global cache's mutex under it all the same (measured with a breakpoint on
+ * pthread_mutex_lock: taken under PER_THREAD, not under NONE). No cache
+ * takes no such lock (rc.unwind.ldlock.runtime deadlocks without this,
+ * every time). The price, measured on a 14-frame stack: a walk unw_step by
+ * unw_step takes 2.2x as long; unw_backtrace, which the fallback uses,
+ * keeps its per-thread trace cache, 0.44 us a repeated stack against 0.14
+ * us. Where that cache misses, each step looks its FDE up again, between
+ * two sigprocmask calls: rc.unwind.signals.runtime, whose handlers
+ * interrupt at random pcs, takes 6-13 s instead of 2.
+ *
+ * Set before the runtime's first call into libunwind, not in the
+ * constructor: setting it runs libunwind's initialisation (its address
+ * space cleared, 13 pages; a pipe; a mincore probe), ~50 us of every
+ * process, and most processes never call libunwind (the fallback is for
+ * frames the unwind rows cannot follow). Concurrent first calls are
+ * harmless: libunwind initialises under its own lock, and both store the
+ * same policy. The one caller that must not see the policy change under it
+ * is the program's own use of libunwind: 1.6.2's put_rs_cache reads the
+ * policy again to decide whether to unlock the global cache, so a switch
+ * between its get and its put leaves the mutex locked and the thread's
+ * signals blocked. So a process where another module links libunwind, or
+ * where this code is linked into the executable itself (the unwinder's
+ * test harness), gets the policy in the constructor, before the program
+ * runs, as before. What is left: a library dlopen'd later that calls
+ * libunwind from one thread while the runtime's very first fallback runs
+ * on another (docs/reliability.md). */
+static int unw_ready;
+
+void rc_unw_prepare(void)
+{
+  if (RC_LIKELY(__atomic_load_n(&unw_ready, __ATOMIC_ACQUIRE))) return;
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+  __atomic_store_n(&unw_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Does any module but the runtime's list libunwind among its DT_NEEDED, or
+ * is the runtime's code in the executable? */
+struct unw_users { uintptr_t self; bool found; };
+
+static bool in_load(const struct dl_phdr_info *info, uintptr_t a, size_t n)
+{
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && a >= lo && n <= ph->p_memsz && a - lo <= ph->p_memsz - n) return true;
+  }
+  return false;
+}
+
+static int unw_users_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+  (void)size;
+  struct unw_users *u = arg;
+  if (in_load(info, u->self, 1)) {
+    if (!info->dlpi_name || !info->dlpi_name[0]) u->found = true;   /* linked into the executable */
+    return u->found;
+  }
+  const ElfW(Dyn) *dyn = NULL;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+  if (!dyn || !in_load(info, (uintptr_t)dyn, sizeof *dyn)) return 0;
+  uintptr_t strtab = 0;
+  size_t strsz = 0;
+  for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL && in_load(info, (uintptr_t)(d + 1), sizeof *d); d++) {
+    if (d->d_tag == DT_STRTAB) strtab = d->d_un.d_ptr;
+    if (d->d_tag == DT_STRSZ) strsz = d->d_un.d_val;
+  }
+  /* ld.so rebases DT_STRTAB in a writable dynamic section, not in a
+   * read-only one (the vDSO's) */
+  if (strtab && strtab < info->dlpi_addr) strtab += info->dlpi_addr;
+  if (!strtab || !in_load(info, strtab, strsz)) return 0;
+  static const char want[] = "libunwind.so";
+  for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL && in_load(info, (uintptr_t)(d + 1), sizeof *d); d++)
+    if (d->d_tag == DT_NEEDED && d->d_un.d_val < strsz && strsz - d->d_un.d_val > sizeof want - 1 &&
+        !memcmp((const char *)strtab + d->d_un.d_val, want, sizeof want - 1))
+      u->found = true;
+  return u->found;
+}
+
 __attribute__((constructor)) static void verify_init(void)
 {
-  /* libunwind's cache of register states is a mutex held with signals
-   * blocked, around dl_iterate_phdr (docs/reliability.md). A thread holding
-   * it waits for ld.so's lock; if the thread holding that one (inside our
-   * own rule lookup, or the program's exception unwinding) takes a signal
-   * whose handler mallocs from a signal frame, its capture falls back to
-   * libunwind and waits for the mutex: deadlock (rc.unwind.signals).
-   * UNW_CACHE_PER_THREAD does not help: Debian's libunwind 1.6.2 takes
-   * the global cache's mutex under it all the same (measured with a
-   * breakpoint on pthread_mutex_lock: taken under PER_THREAD, not under
-   * NONE). No cache takes no such lock (rc.unwind.ldlock.runtime deadlocks
-   * without this, every time). The price, measured on a 14-frame stack: a walk
-   * unw_step by unw_step takes 2.2x as long; unw_backtrace, which the
-   * fallback uses, keeps its per-thread trace cache, 0.44 us a repeated
-   * stack against 0.14 us. Where that cache misses, each step looks its FDE
-   * up again, between two sigprocmask calls: rc.unwind.signals.runtime,
-   * whose handlers interrupt at random pcs, takes 6-13 s instead of 2. */
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
+  rc_unwind_verify_from_env();
+  struct unw_users u = {.self = (uintptr_t)&rc_unw_prepare};
+  dl_iterate_phdr(unw_users_cb, &u);
+  if (rc_unwind_verify || u.found) rc_unw_prepare();
 }
 
 __attribute__((destructor)) static void unwind_fini(void)

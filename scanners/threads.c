@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -325,12 +326,25 @@ static void stop_handler_ensure(void)
   stop_replaced = sigaction(stop_sig, &stop_action, NULL) == 0;
 }
 
+/* The task directory's link count is 2 plus the process's threads
+ * (proc_task_getattr): 3 is the calling thread alone, and then no other
+ * can be creating one. */
+static bool alone(void)
+{
+  struct stat st;
+  return !stat("/proc/self/task", &st) && st.st_nlink == 3;
+}
+
 int rc_world_stop(void)
 {
+  __atomic_store_n(&nstops, 0, __ATOMIC_RELEASE);
+  /* Nothing to stop: one stat instead of the stop handler's check, the
+   * records' mapping and the listing of /proc/self/task (open, two
+   * getdents, close), in every single-threaded process's exit check. */
+  if (alone()) return 0;
   stop_handler_ensure();
   if (!stops) stops = rc_mmap(sizeof(struct stop_rec) * MAX_THREADS);
   if (!stops) return -1;
-  __atomic_store_n(&nstops, 0, __ATOMIC_RELEASE);
   pid_t self = my_tid();
   double deadline = rc_now_ms() + (double)rc_opt.stop_timeout_ms;
   /* Threads created while we list: repeat until a pass finds none. */
@@ -353,9 +367,9 @@ int rc_world_stop(void)
 void rc_world_start(void)
 {
   __atomic_fetch_add(&release_word, 1, __ATOMIC_ACQ_REL);
-  syscall(SYS_futex, &release_word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+  if (nstops) syscall(SYS_futex, &release_word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);   /* none: none waits */
   __atomic_fetch_add(&helper_word, 1, __ATOMIC_ACQ_REL);
-  syscall(SYS_futex, &helper_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  if (__atomic_load_n(&helper_tid, __ATOMIC_ACQUIRE)) syscall(SYS_futex, &helper_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
   double deadline = rc_now_ms() + 1000;
   for (int i = 0; i < nstops; i++)
     while (__atomic_load_n(&stops[i].state, __ATOMIC_ACQUIRE) == S_STOPPED && rc_now_ms() < deadline) sched_yield();

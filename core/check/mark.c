@@ -24,23 +24,41 @@ static inline bool test(const uint8_t *bits, uint32_t i) { return bits[i >> 3] &
 #define MARK_SPAN_MAX (1ull << (32 + RC_GRANULE_SHIFT))
 #define MARK_BY_SLOT 0x80000000u
 
+/* Below this much bitmap in all, the bitmaps are carved from one mapping:
+ * a mapping's mmap, first fault and munmap cost ~3 us, and a short-lived
+ * process's exit check made four of them (bench/RESULTS.md, session 19). */
+#define MARK_ONE_MAX ((size_t)1 << 20)
+
+static size_t page_up(size_t n) { return (n + RC_PAGE - 1) & ~(size_t)(RC_PAGE - 1); }
+
 int rc_mark_init(struct rc_mark *m, bool leaves)
 {
   memset(m, 0, sizeof *m);
   m->nslots = __atomic_load_n(&rc_slot_hwm, __ATOMIC_ACQUIRE);
   m->bytes = ((size_t)m->nslots + 7) / 8 + RC_PAGE;
-  m->marked = rc_mmap_dense(m->bytes);
-  m->indirect = rc_mmap_dense(m->bytes);
-  if (leaves) m->leaf = rc_mmap_dense(m->bytes);   /* optional: NULL only costs the retention passes time */
-  rc_vec_init(&m->stack, sizeof(uint32_t));
-  rc_vec_init(&m->unl, sizeof(uint32_t));
   uintptr_t lo = __atomic_load_n(&rc_heap_lo, __ATOMIC_ACQUIRE) & ~(uintptr_t)(RC_PAGE - 1);
   uintptr_t hi = __atomic_load_n(&rc_heap_hi, __ATOMIC_ACQUIRE);
-  if (hi > lo && hi - lo <= MARK_SPAN_MAX) {   /* at most 512 MiB of bitmap, untouched pages free */
+  bool span = hi > lo && hi - lo <= MARK_SPAN_MAX;   /* at most 512 MiB of bitmap, untouched pages free */
+  if (span) {
     m->alo = lo;
     m->abytes = ((hi - lo) >> (RC_GRANULE_SHIFT + 3)) + RC_PAGE;   /* a bit per granule */
-    m->abits = rc_mmap(m->abytes);
   }
+  size_t pb = page_up(m->bytes), all = pb * (leaves ? 3 : 2) + (span ? page_up(m->abytes) : 0);
+  char *one = all <= MARK_ONE_MAX ? rc_mmap(all) : NULL;
+  if (one) {
+    m->one = one, m->one_bytes = all;
+    m->marked = (uint8_t *)one;
+    m->indirect = (uint8_t *)one + pb;
+    if (leaves) m->leaf = (uint8_t *)one + 2 * pb;
+    if (span) m->abits = (uint8_t *)one + (leaves ? 3 : 2) * pb;
+  } else {
+    m->marked = rc_mmap_dense(m->bytes);
+    m->indirect = rc_mmap_dense(m->bytes);
+    if (leaves) m->leaf = rc_mmap_dense(m->bytes);   /* optional: NULL only costs the retention passes time */
+    if (span) m->abits = rc_mmap(m->abytes);
+  }
+  rc_vec_init(&m->stack, sizeof(uint32_t));
+  rc_vec_init(&m->unl, sizeof(uint32_t));
   m->tty = -1;
   return m->marked && m->indirect ? 0 : -1;
 }
@@ -56,10 +74,14 @@ void rc_mark_reset(struct rc_mark *m)
 void rc_mark_free(struct rc_mark *m)
 {
   if (m->tty > 0) rc_progress(true, "", 1, 1);
-  rc_munmap(m->marked, m->bytes);
-  rc_munmap(m->indirect, m->bytes);
-  rc_munmap(m->leaf, m->bytes);
-  rc_munmap(m->abits, m->abytes);
+  if (m->one) {
+    rc_munmap(m->one, m->one_bytes);
+  } else {
+    rc_munmap(m->marked, m->bytes);
+    rc_munmap(m->indirect, m->bytes);
+    rc_munmap(m->leaf, m->bytes);
+    rc_munmap(m->abits, m->abytes);
+  }
   rc_vec_free(&m->stack);
   rc_vec_free(&m->unl);
 }

@@ -24,6 +24,8 @@ struct rc_mark {
   uint64_t reach_blocks, reach_bytes, ign_blocks, ign_bytes;   /* counted when marked */
   uintptr_t alo;
   size_t abytes;
+  void *one;            /* marked, indirect, leaf and abits carved from this mapping (small heaps), or NULL */
+  size_t one_bytes;
   const struct rc_slab *last_slab;   /* the slab the last candidate was in */
   /* Made by rc_mark_classify's sweep over every unmarked slot: the ones
    * that hold a live, visible block (ascending) and how many hold an

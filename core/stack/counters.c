@@ -171,26 +171,51 @@ static inline uint64_t cell_live_blocks(const struct rc_count_cell *c)
   return __atomic_load_n(&c->allocs, __ATOMIC_RELAXED) - __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
 }
 
+/* The first table visited writes bytes[] and blocks[] (and zeroes the
+ * ranges of its missing leaves), the others add to them; every cell's
+ * share goes to the totals too. A sum is one pass over the arrays: the
+ * memset before it and the totals' pass after it cost python3's peak sums
+ * (5k stacks, 515 sums) as much as the adds (bench/RESULTS.md, session 19). */
+struct live_ctx { uint64_t *bytes, *blocks; uint32_t n; bool first; uint64_t tb, tk; };
+
 static void live_tab(const struct rc_count_tab *t, void *arg)
 {
-  const struct sum_ctx *c = arg;
+  struct live_ctx *c = arg;
   struct rc_count_cell *l;
+  uint64_t tb = 0, tk = 0;
   for (uint32_t li = 0; li < NLEAVES(c->n); li++) {
-    uint64_t *bytes = c->bytes + (li << RC_COUNT_LEAF_BITS), *blocks = c->blocks + (li << RC_COUNT_LEAF_BITS);
-    for (uint32_t i = 0, k = leaf_cells(t, c->n, li, &l); i < k; i++) {
-      bytes[i] += cell_live_bytes(&l[i]);
-      blocks[i] += cell_live_blocks(&l[i]);
+    uint32_t base = li << RC_COUNT_LEAF_BITS, k = leaf_cells(t, c->n, li, &l);
+    uint64_t *bytes = c->bytes + base, *blocks = c->blocks + base;
+    if (c->first && !k) {
+      uint32_t m = c->n - base < RC_COUNT_LEAF ? c->n - base : RC_COUNT_LEAF;
+      memset(bytes, 0, sizeof *bytes * m);
+      memset(blocks, 0, sizeof *blocks * m);
+    } else if (c->first) {
+      for (uint32_t i = 0; i < k; i++) {
+        uint64_t b = cell_live_bytes(&l[i]), n = cell_live_blocks(&l[i]);
+        bytes[i] = b, blocks[i] = n;
+        tb += b, tk += n;
+      }
+    } else {
+      for (uint32_t i = 0; i < k; i++) {
+        uint64_t b = cell_live_bytes(&l[i]), n = cell_live_blocks(&l[i]);
+        bytes[i] += b, blocks[i] += n;
+        tb += b, tk += n;
+      }
     }
   }
+  c->first = false;
+  c->tb += tb, c->tk += tk;
 }
 
-void rc_counts_live(uint64_t *bytes, uint64_t *blocks, uint32_t n)
+void rc_counts_live(uint64_t *bytes, uint64_t *blocks, uint32_t n, uint64_t *total_bytes, uint64_t *total_blocks)
 {
   if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
-  memset(bytes, 0, sizeof *bytes * n);
-  memset(blocks, 0, sizeof *blocks * n);
-  struct sum_ctx c = {.bytes = bytes, .blocks = blocks, .n = n};
-  each_tab(live_tab, &c);
+  struct live_ctx c = {.bytes = bytes, .blocks = blocks, .n = n, .first = true};
+  each_tab(live_tab, &c);   /* always at least the shared table: every entry is written */
+  /* stack id 0 (no stack) is in no total */
+  *total_bytes = n ? c.tb - bytes[0] : 0;
+  *total_blocks = n ? c.tk - blocks[0] : 0;
 }
 
 /* The totals in bytes[0] and blocks[0], every stack id but 0. */

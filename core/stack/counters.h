@@ -223,9 +223,11 @@ void rc_count_free_async(uint32_t stack, uint64_t size);
  * a forked copy. */
 void rc_counts_sum(struct rc_count *out, uint32_t n);
 /* What is live per stack id below n (allocations minus frees: blocks and
- * bytes), summed over every table: the peak's and the timeline's only
- * need, at 16 bytes a stack id instead of rc_counts_sum's 40. */
-void rc_counts_live(uint64_t *bytes, uint64_t *blocks, uint32_t n);
+ * bytes), summed over every table, and its totals over every stack id but
+ * 0 (what bytes[1..n) and blocks[1..n) add up to): the peak's and the
+ * timeline's only need, at 16 bytes a stack id instead of rc_counts_sum's
+ * 40. bytes and blocks are overwritten. */
+void rc_counts_live(uint64_t *bytes, uint64_t *blocks, uint32_t n, uint64_t *total_bytes, uint64_t *total_blocks);
 /* Live bytes and blocks of every stack id but 0 (the blocks without a
  * stack), summed over every table without per-stack arrays: what
  * __sanitizer_get_current_allocated_bytes answers. */

@@ -121,14 +121,15 @@ static bool ensure(uint32_t n)
   return true;
 }
 
-/* Every table summed into cur; the number of entries, 0 on failure. */
-static uint32_t take_sum(void)
+/* Every table summed into cur, and its totals (stack id 0, no stack, left
+ * out); the number of entries, 0 on failure. */
+static uint32_t take_sum(uint64_t *bytes, uint64_t *blocks)
 {
   if (t0 == 0) t0 = rc_now_ms();   /* a library's constructor allocated before ours ran */
   uint32_t n = rc_depot_count() + 1;
   if (n > RC_COUNT_MAX_IDS) n = RC_COUNT_MAX_IDS;
   if (!ensure(n)) return 0;
-  rc_counts_live(cur.bytes_at, cur.blocks_at, n);
+  rc_counts_live(cur.bytes_at, cur.blocks_at, n, bytes, blocks);
   return n;
 }
 
@@ -149,18 +150,6 @@ static bool consider_peak(uint32_t n, uint64_t bytes, uint64_t blocks, double t_
   int64_t step = (int64_t)(bytes / FLUSH_DIV);
   __atomic_store_n(&hot.flush_at, step > FLUSH_MIN ? step : FLUSH_MIN, __ATOMIC_RELAXED);
   return true;
-}
-
-/* Totals of the current sum (stack id 0 is no stack). */
-static void totals(uint32_t n, uint64_t *bytes, uint64_t *blocks)
-{
-  uint64_t b = 0, k = 0;
-  for (uint32_t i = 1; i < n; i++) {
-    b += cur.bytes_at[i];
-    k += cur.blocks_at[i];
-  }
-  *bytes = b;
-  *blocks = k;
 }
 
 /* Full: each pair of points becomes the one with more live bytes (a spike
@@ -206,10 +195,9 @@ static void add_point(const uint64_t *live, uint32_t n, uint64_t bytes, uint64_t
  * snapshot's copy), so the next point's TSC bound is worth setting. */
 static void record(bool point, bool over, double now, int64_t total, bool more)
 {
-  uint32_t n = take_sum();
-  if (!n) return;
   uint64_t bytes, blocks;
-  totals(n, &bytes, &blocks);
+  uint32_t n = take_sum(&bytes, &blocks);
+  if (!n) return;
   /* live_total has the blocks without a stack too (cell 0, which the
    * totals leave out): the next sum is due when the total passes the peak
    * by its slack plus what cell 0 holds now */

@@ -192,15 +192,15 @@ static void live_tab(const struct rc_count_tab *t, void *arg)
       memset(blocks, 0, sizeof *blocks * m);
     } else if (c->first) {
       for (uint32_t i = 0; i < k; i++) {
-        uint64_t b = cell_live_bytes(&l[i]), n = cell_live_blocks(&l[i]);
-        bytes[i] = b, blocks[i] = n;
-        tb += b, tk += n;
+        uint64_t b = cell_live_bytes(&l[i]), k2 = cell_live_blocks(&l[i]);
+        bytes[i] = b, blocks[i] = k2;
+        tb += b, tk += k2;
       }
     } else {
       for (uint32_t i = 0; i < k; i++) {
-        uint64_t b = cell_live_bytes(&l[i]), n = cell_live_blocks(&l[i]);
-        bytes[i] += b, blocks[i] += n;
-        tb += b, tk += n;
+        uint64_t b = cell_live_bytes(&l[i]), k2 = cell_live_blocks(&l[i]);
+        bytes[i] += b, blocks[i] += k2;
+        tb += b, tk += k2;
       }
     }
   }

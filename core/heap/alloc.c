@@ -34,11 +34,13 @@ RC_TLS int rc_in_critical;
 /* The thread's cache, one TLS object: a shared library's initial-exec TLS
  * costs a GOT load and a register per variable, and free's common path
  * had too few registers left for three. */
-static RC_TLS struct {
+struct heap_cache {
   void *head[NCLS];    /* each class's list, linked through the first word */
   uint16_t n[NCLS];    /* its length */
   uint16_t pages;      /* pages in the large classes (at most LARGE_CACHE_PAGES) */
-} cache;
+};
+_Static_assert(sizeof(struct heap_cache) <= RC_HEAP_TLS_BYTES, "the cache fits its room in rc_hot");
+#define cache (*(struct heap_cache *)(void *)rc_hot.heap.bytes)
 _Static_assert(LARGE_CACHE_PAGES <= UINT16_MAX, "cache.pages is 16 bits");
 
 /* Cache class of a block of eff user bytes (eff > 0), NCLS if not cached;

@@ -12,10 +12,10 @@
 /* Every thread starts at this table, which never gets a leaf: its first
  * count takes the slow path, which gives the thread a table of its own. */
 static struct rc_count_tab empty_tab;
-RC_TLS struct rc_count_me rc_me = {.tab = &empty_tab, .level = RC_LIVE_DOWN_SPANS * RC_LIVE_FLUSH_MIN,
-                                    .level_max = (RC_LIVE_DOWN_SPANS + 1) * RC_LIVE_FLUSH_MIN,
-                                    .span = RC_LIVE_FLUSH_MIN, .cstack = RC_COUNT_NO_CELL_ID,
-                                    .last_guard = UINT32_MAX};
+RC_TLS struct rc_thread_hot rc_hot = {.me = {.tab = &empty_tab, .level = RC_LIVE_DOWN_SPANS * RC_LIVE_FLUSH_MIN,
+                                              .level_max = (RC_LIVE_DOWN_SPANS + 1) * RC_LIVE_FLUSH_MIN,
+                                              .span = RC_LIVE_FLUSH_MIN, .cstack = RC_COUNT_NO_CELL_ID,
+                                              .last_guard = UINT32_MAX}};
 
 static struct rc_count_tab *tabs[MAX_TABS];
 static uint8_t tab_used[MAX_TABS];   /* 1: owned by a live thread */

@@ -93,7 +93,18 @@ struct __attribute__((aligned(64))) rc_count_me {
    * replaces it. 0: none (slot ids start at 1). */
   uint32_t last, last_guard;
 };
-extern RC_TLS struct rc_count_me rc_me;
+/* The thread's counting state and the allocator's per-thread cache are one
+ * TLS object: a shared library's initial-exec TLS costs a GOT load per
+ * variable, and malloc and free use both (one load a call fewer). The
+ * cache's layout is core/heap's (alloc.c); this layer only reserves its
+ * bytes. */
+#define RC_HEAP_TLS_BYTES 1536
+struct rc_thread_hot {
+  struct rc_count_me me;
+  union { unsigned char bytes[RC_HEAP_TLS_BYTES]; void *align; } heap;
+};
+extern RC_TLS struct rc_thread_hot rc_hot;
+#define rc_me (rc_hot.me)
 /* The first count of a thread, or of a stack range in it: makes the table
  * or leaf and adds (or adds atomically to the shared table when no table
  * can be had). kind: what is counted. */

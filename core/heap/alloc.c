@@ -31,9 +31,10 @@
 #define CLEAR_FROM (128u << 10)
 
 RC_TLS int rc_in_critical;
-/* The thread's cache, one TLS object: a shared library's initial-exec TLS
- * costs a GOT load and a register per variable, and free's common path
- * had too few registers left for three. */
+/* The thread's cache, one TLS object with the thread's counters (rc_hot,
+ * stack/counters.h): a shared library's initial-exec TLS costs a GOT load
+ * and a register per variable, and free's common path had too few
+ * registers left for three. */
 struct heap_cache {
   void *head[NCLS];    /* each class's list, linked through the first word */
   uint16_t n[NCLS];    /* its length */

@@ -66,7 +66,7 @@ void rc_stackbound_init(void)
  * is stopped (libunwind may take locks). Returns 1 if exit()'s frame was
  * found (the bound is in force until rc_stackbound_exit_end). */
 static int find_exit_frame(long tid);
-static int unw_exit_frame(long tid);
+static int unw_exit_frame(uintptr_t *out_sp, uintptr_t out_regs[6]);
 
 int rc_stackbound_exit_begin(long tid)
 {
@@ -149,35 +149,36 @@ __attribute__((noinline)) static int rows_exit_frame(uintptr_t *out_sp, uintptr_
 
 __attribute__((noinline)) static int find_exit_frame(long tid)
 {
-  if (libc_exit_end) {
-    uintptr_t sp = 0, regs[6];
-    int found = rows_exit_frame(&sp, regs);
-    if (found > 0 && !rc_unwind_verify) {
-      memcpy(bound.regs, regs, sizeof regs);
-      bound.sp = sp;
-      bound.tid = tid;
-      __atomic_store_n(&bound.active, 1, __ATOMIC_RELEASE);
-      memset(regs, 0, sizeof regs);
-      __asm__ volatile("" : : "r"(regs) : "memory");
-      return 1;
+  uintptr_t sp = 0, regs[6] = {0};
+  int found = libc_exit_end ? rows_exit_frame(&sp, regs) : -1;
+  if (found > 0 && rc_unwind_verify) {   /* RC_UNWIND_VERIFY=1: libunwind's walk must say the same */
+    uintptr_t usp = 0, uregs[6] = {0};
+    int lu = unw_exit_frame(&usp, uregs);
+    if (lu <= 0 || usp != sp || memcmp(uregs, regs, sizeof regs)) {
+      rc_log("RC_UNWIND_VERIFY: the walk to exit()'s caller by unwind rows found sp 0x%lx, libunwind's %s 0x%lx",
+             (unsigned long)sp, lu > 0 ? "found" : "did not find it:", (unsigned long)usp);
+      abort();
     }
-    if (found > 0) {   /* RC_UNWIND_VERIFY=1: libunwind's walk must say the same */
-      int lu = unw_exit_frame(tid);
-      if (!lu || bound.sp != sp || memcmp(bound.regs, regs, sizeof regs)) {
-        rc_log("RC_UNWIND_VERIFY: the walk to exit()'s caller by unwind rows found sp 0x%lx, libunwind's %s 0x%lx",
-               (unsigned long)sp, lu ? "found" : "did not find it:", (unsigned long)bound.sp);
-        abort();
-      }
-      /* what the tests look for (a mismatch says RC_UNWIND_VERIFY:, above) */
-      rc_log("unwind: exit()'s caller by unwind rows, as libunwind's");
-      return 1;
-    }
+    memset(uregs, 0, sizeof uregs);
+    __asm__ volatile("" : : "r"(uregs) : "memory");
+    /* what the tests look for (a mismatch says RC_UNWIND_VERIFY:, above) */
+    rc_log("unwind: exit()'s caller by unwind rows, as libunwind's");
   }
-  return unw_exit_frame(tid);
+  if (found <= 0) found = unw_exit_frame(&sp, regs);
+  if (found > 0) {
+    memcpy(bound.regs, regs, sizeof regs);
+    bound.sp = sp;
+    bound.tid = tid;
+    __atomic_store_n(&bound.active, 1, __ATOMIC_RELEASE);
+  }
+  memset(regs, 0, sizeof regs);   /* no copy of the program's registers left in this dead frame */
+  __asm__ volatile("" : : "r"(regs) : "memory");
+  return found > 0;
 }
 
-/* The same walk by libunwind. */
-__attribute__((noinline)) static int unw_exit_frame(long tid)
+/* The same walk by libunwind: 1 with *out_sp and out_regs as rows_exit_frame
+ * gives them, else 0. */
+__attribute__((noinline)) static int unw_exit_frame(uintptr_t *out_sp, uintptr_t out_regs[6])
 {
   unw_context_t uc;
   unw_cursor_t cur;
@@ -201,10 +202,8 @@ __attribute__((noinline)) static int unw_exit_frame(long tid)
                                 UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15};
     unw_word_t sp = 0, v;
     if (unw_get_reg(&cur, UNW_REG_SP, &sp) || !sp) return 0;
-    for (int i = 0; i < 6; i++) bound.regs[i] = unw_get_reg(&cur, regs[i], &v) ? 0 : (uintptr_t)v;
-    bound.sp = (uintptr_t)sp;
-    bound.tid = tid;
-    __atomic_store_n(&bound.active, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 6; i++) out_regs[i] = unw_get_reg(&cur, regs[i], &v) ? 0 : (uintptr_t)v;
+    *out_sp = (uintptr_t)sp;
     memset(&uc, 0, sizeof uc);   /* no copy of the program's registers left in this dead frame */
     memset(&cur, 0, sizeof cur);
     return 1;

@@ -39,8 +39,6 @@ static uintptr_t hex(const char **p)
   }
 }
 
-/* A line's "lo-hi perms": the rest (offset, device, inode, path) is not
- * needed. l is NUL-terminated (hex() stops there on a malformed line). */
 /* A mapping of no file (inode 0): only while the list is read (drop_vvar). */
 #define MAP_NOFILE 0x100
 

@@ -36,6 +36,12 @@ const char *rc_reg_name(int reg);
 /* Readable memory mappings at check time, from /proc/self/maps. */
 struct rc_map { uintptr_t lo, hi; int prot; /* 1 r, 2 w, 4 x, RC_MAP_SHARED */ };
 #define RC_MAP_SHARED 8   /* 's' in the permissions: a shared mapping */
+/* m is a private mapping with every prot bit of want (1 readable, 2
+ * writable): where a thread's descriptor, its DTV and its stack block live. */
+static inline bool rc_map_private(const struct rc_map *m, int want)
+{
+  return m && (m->prot & (want | RC_MAP_SHARED)) == want;
+}
 int rc_maps_read(struct rc_vec *out);      /* sorted by address; 0, or -1 (nothing to free) */
 /* The two ways rc_maps_read takes: the PROCMAP_QUERY ioctl (-1 where the
  * kernel has none, before Linux 6.11; -2 on another failure; nothing to

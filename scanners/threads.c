@@ -510,7 +510,7 @@ void rc_threads_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx)
     for (int k = 0; k < nthreads; k++)
       if (threads[k].state == T_LIVE && threads[k].tp == t->tp) reused = true;
     const struct rc_map *m = rc_maps_find(maps, t->tp);
-    if (reused || !m || (m->prot & (3 | RC_MAP_SHARED)) != 3) continue;
+    if (reused || !rc_map_private(m, 3)) continue;
     if (t->stack_lo && t->stack_hi && (rc_maps_find(maps, t->stack_lo) != m || t->stack_hi > m->hi)) continue;
     rc_tls_roots(maps, fn, ctx, t->tp, t->tid, true);
   }

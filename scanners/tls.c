@@ -47,10 +47,10 @@ void rc_tls_roots(const struct rc_vec *maps, rc_root_fn fn, void *ctx, uintptr_t
    * ld.so's or the heap's pages): an exited thread's stale word that points
    * into a shared mapping (a device's, say) is not followed. */
   const struct rc_map *m = rc_maps_find(maps, tp + RC_GLIBC_TCB_DTV_OFFSET);
-  if (!m || (m->prot & (1 | RC_MAP_SHARED)) != 1) return;
+  if (!rc_map_private(m, 1)) return;
   uintptr_t dtv = *(const uintptr_t *)(tp + RC_GLIBC_TCB_DTV_OFFSET);
   const struct rc_map *dm = rc_maps_find(maps, dtv - sizeof(struct rc_dtv_entry));
-  if (!dtv || !dm || (dm->prot & (1 | RC_MAP_SHARED)) != 1) return;
+  if (!dtv || !rc_map_private(dm, 1)) return;
   size_t n = ((const struct rc_dtv_entry *)dtv)[-1].val;
   if (n > RC_GLIBC_DTV_MAX) return;   /* not a DTV: never trust it blindly */
   const struct rc_root_range r = {.kind = RC_ROOT_TLS, .part = RC_PART_DTV, .thread = tid};

@@ -20,17 +20,6 @@
 
 struct scan_ctx { const struct rc_vec *maps; rc_root_fn fn; void *ctx; };
 
-static bool contains(struct dl_phdr_info *info, uintptr_t a)
-{
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD) continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (a >= lo && a < lo + ph->p_memsz) return true;
-  }
-  return false;
-}
-
 static bool is_libdw(const char *path)
 {
   if (!path) return false;
@@ -49,7 +38,7 @@ static int excluded_module(struct dl_phdr_info *info)
     probes[0] = (const void *)&rc_opt;
   }
   for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
-    if (contains(info, (uintptr_t)probes[i])) return 1;
+    if (rc_dl_holds(info, (uintptr_t)probes[i], 1)) return 1;
   return 0;
 }
 

@@ -200,13 +200,7 @@ static int excl_cb(struct dl_phdr_info *info, size_t size, void *arg)
   (void)size;
   const uintptr_t *probes = arg;
   bool hit = false;
-  for (int i = 0; i < info->dlpi_phnum && !hit; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD) continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    for (int k = 0; k < 3; k++)
-      if (probes[k] >= lo && probes[k] < lo + ph->p_memsz) hit = true;
-  }
+  for (int k = 0; k < 3 && !hit; k++) hit = rc_dl_holds(info, probes[k], 1);
   if (!hit) return 0;
   for (int i = 0; i < info->dlpi_phnum && nexcl < 16; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];

@@ -113,6 +113,10 @@ struct rc_dl_lib {
  * set-up mallocs are internal blocks, never the program's). Not
  * async-signal-safe. */
 bool rc_dl_load(struct rc_dl_lib *lib);
+/* Whether [a, a + n) lies in one of the loadable segments of a module as
+ * dl_iterate_phdr describes it (n >= 1). */
+struct dl_phdr_info;
+bool rc_dl_holds(const struct dl_phdr_info *info, uintptr_t a, size_t n);
 void *rc_mmap(size_t bytes);             /* zeroed; NULL on failure */
 /* rc_mmap for an array the caller fills densely (per-block arrays of a
  * check): from RC_DENSE_HUGE bytes on, where huge pages pay

@@ -166,40 +166,30 @@ void rc_unw_prepare(void)
  * is the runtime's code in the executable? */
 struct unw_users { uintptr_t self; bool found; };
 
-static bool in_load(const struct dl_phdr_info *info, uintptr_t a, size_t n)
-{
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && a >= lo && n <= ph->p_memsz && a - lo <= ph->p_memsz - n) return true;
-  }
-  return false;
-}
-
 static int unw_users_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
   (void)size;
   struct unw_users *u = arg;
-  if (in_load(info, u->self, 1)) {
+  if (rc_dl_holds(info, u->self, 1)) {
     if (!info->dlpi_name || !info->dlpi_name[0]) u->found = true;   /* linked into the executable */
     return u->found;
   }
   const ElfW(Dyn) *dyn = NULL;
   for (int i = 0; i < info->dlpi_phnum; i++)
     if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-  if (!dyn || !in_load(info, (uintptr_t)dyn, sizeof *dyn)) return 0;
+  if (!dyn || !rc_dl_holds(info, (uintptr_t)dyn, sizeof *dyn)) return 0;
   uintptr_t strtab = 0;
   size_t strsz = 0;
-  for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL && in_load(info, (uintptr_t)(d + 1), sizeof *d); d++) {
+  for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL && rc_dl_holds(info, (uintptr_t)(d + 1), sizeof *d); d++) {
     if (d->d_tag == DT_STRTAB) strtab = d->d_un.d_ptr;
     if (d->d_tag == DT_STRSZ) strsz = d->d_un.d_val;
   }
   /* ld.so rebases DT_STRTAB in a writable dynamic section, not in a
    * read-only one (the vDSO's) */
   if (strtab && strtab < info->dlpi_addr) strtab += info->dlpi_addr;
-  if (!strtab || !in_load(info, strtab, strsz)) return 0;
+  if (!strtab || !rc_dl_holds(info, strtab, strsz)) return 0;
   static const char want[] = "libunwind.so";
-  for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL && in_load(info, (uintptr_t)(d + 1), sizeof *d); d++)
+  for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL && rc_dl_holds(info, (uintptr_t)(d + 1), sizeof *d); d++)
     if (d->d_tag == DT_NEEDED && d->d_un.d_val < strsz && strsz - d->d_un.d_val > sizeof want - 1 &&
         !memcmp((const char *)strtab + d->d_un.d_val, want, sizeof want - 1))
       u->found = true;
